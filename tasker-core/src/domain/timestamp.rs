@@ -1,0 +1,84 @@
+//! Parsing and normalising instants.
+//!
+//! tasker stores every instant in UTC with microsecond precision (what
+//! PostgreSQL keeps), so a value reads back exactly as it was written on
+//! both backends. JSON uses RFC 3339 in UTC.
+
+use time::{Date, OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339, macros::format_description};
+
+use super::FieldError;
+
+/// Converts to UTC and drops precision below one microsecond.
+///
+/// ```
+/// use time::macros::datetime;
+/// use tasker_core::domain::timestamp::normalize;
+///
+/// let t = normalize(datetime!(2026-11-25 10:00:00.123456789 +02:00));
+/// assert_eq!(t, datetime!(2026-11-25 08:00:00.123456 UTC));
+/// ```
+pub fn normalize(t: OffsetDateTime) -> OffsetDateTime {
+    let t = t.to_offset(UtcOffset::UTC);
+    let micros = t.nanosecond() / 1_000 * 1_000;
+    t.replace_nanosecond(micros).unwrap_or(t)
+}
+
+/// Parses an RFC 3339 date-time (any offset) or a plain `YYYY-MM-DD` date
+/// (midnight UTC), reporting failures under `field`.
+///
+/// # Errors
+/// A [`FieldError`] naming `field` when `raw` is neither form.
+pub fn parse(field: &str, raw: &str) -> Result<OffsetDateTime, FieldError> {
+    let raw = raw.trim();
+    if let Ok(t) = OffsetDateTime::parse(raw, &Rfc3339) {
+        return Ok(normalize(t));
+    }
+    Date::parse(raw, format_description!("[year]-[month]-[day]"))
+        .map(|d| d.midnight().assume_utc())
+        .map_err(|_| {
+            FieldError::new(
+                field,
+                "must be an RFC 3339 date-time such as 2026-01-31T17:00:00Z, or a date YYYY-MM-DD",
+            )
+        })
+}
+
+/// Formats as RFC 3339 in UTC (`2026-11-25T08:00:00.123456Z`).
+pub fn format(t: OffsetDateTime) -> String {
+    t.to_offset(UtcOffset::UTC)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+/// Serde adapter: RFC 3339 in UTC, used for every instant in the JSON contract.
+pub mod rfc3339 {
+    pub use time::serde::rfc3339::{deserialize, serialize};
+
+    /// The same for `Option<OffsetDateTime>` (`null` when absent).
+    pub mod option {
+        pub use time::serde::rfc3339::option::{deserialize, serialize};
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn accepts_offsets_and_plain_dates() {
+        assert_eq!(
+            parse("dueDate", "2026-01-31T17:00:00+01:00").unwrap(),
+            datetime!(2026-01-31 16:00 UTC)
+        );
+        assert_eq!(parse("dueDate", "2026-01-31").unwrap(), datetime!(2026-01-31 0:00 UTC));
+        let err = parse("dueFrom", "tomorrow").unwrap_err();
+        assert_eq!(err.field(), "dueFrom");
+        assert!(parse("x", "2026-02-30").is_err());
+    }
+
+    #[test]
+    fn formats_in_utc() {
+        assert_eq!(format(datetime!(2026-01-31 17:00 +01:00)), "2026-01-31T16:00:00Z");
+    }
+}

@@ -1,0 +1,90 @@
+//! The error type of tasker-core.
+
+use std::fmt;
+
+use crate::domain::ValidationErrors;
+
+/// A boxed error from a lower layer (database driver, object store).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The result type of tasker-core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What kind of resource was not found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Resource {
+    /// A todo addressed directly.
+    Todo,
+    /// The `parentTodoId` of a create or update.
+    ParentTodo,
+    /// A category, addressed directly or as a todo's `categoryId`.
+    Category,
+    /// A comment.
+    Comment,
+    /// An attachment.
+    Attachment,
+}
+
+impl fmt::Display for Resource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Todo => "todo",
+            Self::ParentTodo => "parent todo",
+            Self::Category => "category",
+            Self::Comment => "comment",
+            Self::Attachment => "attachment",
+        })
+    }
+}
+
+/// Everything that can go wrong in tasker-core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input broke a rule; every failing field is listed.
+    #[error("validation failed: {0}")]
+    Validation(#[from] ValidationErrors),
+    /// The resource does not exist, or belongs to another user (never told apart).
+    #[error("{0} not found")]
+    NotFound(Resource),
+    /// The user already has a category with this name (compared case-insensitively).
+    #[error("a category named {name:?} already exists")]
+    CategoryNameTaken {
+        /// The name that was refused.
+        name: String,
+    },
+    /// The database failed or could not be reached.
+    #[error("storage failed while trying to {operation}")]
+    Storage {
+        /// What the store was doing.
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+    /// The blob store failed.
+    #[error("blob storage failed while trying to {operation}")]
+    Blob {
+        /// What the blob store was doing.
+        operation: &'static str,
+        /// The object store's error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl Error {
+    /// A storage error with its context.
+    pub fn storage(operation: &'static str, source: impl Into<BoxError>) -> Self {
+        Self::Storage {
+            operation,
+            source: source.into(),
+        }
+    }
+
+    /// A validation error on one field.
+    pub fn invalid(field: &str, error: impl Into<String>) -> Self {
+        Self::Validation(crate::domain::FieldError::new(field, error).into())
+    }
+}

@@ -1,0 +1,52 @@
+//! [`Page`]: one page of a list, with the arithmetic clients need.
+
+use serde::{Deserialize, Serialize};
+
+/// One page of results: `{data, page, limit, total, totalPages}`.
+///
+/// ```
+/// use tasker_core::model::Page;
+///
+/// let page = Page::new(vec!["a", "b"], 3, 2, 5);
+/// assert_eq!(page.total_pages, 3);
+/// assert_eq!(Page::<u8>::new(vec![], 1, 20, 0).total_pages, 0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    /// The rows of this page (empty past the last page).
+    pub data: Vec<T>,
+    /// The 1-based page number requested.
+    pub page: u32,
+    /// The page size requested.
+    pub limit: u32,
+    /// How many rows match in all.
+    pub total: u64,
+    /// `ceil(total / limit)`; 0 when nothing matches.
+    pub total_pages: u64,
+}
+
+impl<T> Page<T> {
+    /// A page, computing `totalPages`.
+    pub fn new(data: Vec<T>, page: u32, limit: u32, total: u64) -> Self {
+        let total_pages = total.div_ceil(u64::from(limit.max(1)));
+        Self {
+            data,
+            page,
+            limit,
+            total,
+            total_pages,
+        }
+    }
+
+    /// The same page with each row converted.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            data: self.data.into_iter().map(f).collect(),
+            page: self.page,
+            limit: self.limit,
+            total: self.total,
+            total_pages: self.total_pages,
+        }
+    }
+}

@@ -1,0 +1,409 @@
+//! List queries: paging, sorting and filtering, parsed from query-string values.
+//!
+//! [`TodoListParams`] and [`CategoryListParams`] hold the raw strings a client
+//! sent; `TryFrom` turns them into a checked [`TodoQuery`] / [`CategoryQuery`]
+//! and lists every bad parameter by name.
+
+use serde::Deserialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::{FieldError, TodoPriority, TodoStatus, ValidationErrors, parse_uuid, timestamp};
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortOrder {
+    /// Smallest first.
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+impl SortOrder {
+    fn parse(raw: &str) -> Result<Self, FieldError> {
+        match raw {
+            "asc" => Ok(Self::Asc),
+            "desc" => Ok(Self::Desc),
+            _ => Err(FieldError::new("order", "must be asc or desc")),
+        }
+    }
+
+    /// `ASC` or `DESC`.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Self::Asc => "ASC",
+            Self::Desc => "DESC",
+        }
+    }
+}
+
+/// A 1-based page number and a page size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    page: u32,
+    limit: u32,
+}
+
+impl PageRequest {
+    /// Largest page size.
+    pub const MAX_LIMIT: u32 = 100;
+    /// Largest page number accepted (keeps `OFFSET` arithmetic far from overflow).
+    pub const MAX_PAGE: u32 = 1_000_000;
+
+    /// A checked page request.
+    ///
+    /// # Errors
+    /// On `page` outside 1–1,000,000 or `limit` outside 1–100.
+    pub fn new(page: u32, limit: u32) -> Result<Self, ValidationErrors> {
+        let mut errors = ValidationErrors::new();
+        if !(1..=Self::MAX_PAGE).contains(&page) {
+            errors.push(FieldError::new("page", "must be a whole number from 1 to 1000000"));
+        }
+        if !(1..=Self::MAX_LIMIT).contains(&limit) {
+            errors.push(FieldError::new("limit", "must be a whole number from 1 to 100"));
+        }
+        errors.finish(|| Self { page, limit })
+    }
+
+    /// The page number.
+    pub fn page(self) -> u32 {
+        self.page
+    }
+
+    /// The page size.
+    pub fn limit(self) -> u32 {
+        self.limit
+    }
+
+    /// Rows to skip.
+    pub fn offset(self) -> u64 {
+        u64::from(self.page - 1) * u64::from(self.limit)
+    }
+
+    fn parse(
+        errors: &mut ValidationErrors,
+        page: Option<&str>,
+        limit: Option<&str>,
+        default_limit: u32,
+    ) -> Option<Self> {
+        let number = |errors: &mut ValidationErrors, field: &str, raw: &str, max: u32| {
+            match raw.trim().parse::<u32>() {
+                Ok(n) if (1..=max).contains(&n) => Some(n),
+                _ => {
+                    errors.push(FieldError::new(field, format!("must be a whole number from 1 to {max}")));
+                    None
+                }
+            }
+        };
+        let page = page.map_or(Some(1), |p| number(errors, "page", p, Self::MAX_PAGE));
+        let limit = limit.map_or(Some(default_limit), |l| number(errors, "limit", l, Self::MAX_LIMIT));
+        Some(Self {
+            page: page?,
+            limit: limit?,
+        })
+    }
+}
+
+/// What a todo list is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TodoSort {
+    /// Creation time (default).
+    #[default]
+    CreatedAt,
+    /// Last change.
+    UpdatedAt,
+    /// Title.
+    Title,
+    /// Priority by meaning: high > medium > low.
+    Priority,
+    /// Due date; todos without one come last in both directions.
+    DueDate,
+    /// Status in life-cycle order: draft, active, completed, archived.
+    Status,
+}
+
+impl TodoSort {
+    fn parse(raw: &str) -> Result<Self, FieldError> {
+        Ok(match raw {
+            "created_at" => Self::CreatedAt,
+            "updated_at" => Self::UpdatedAt,
+            "title" => Self::Title,
+            "priority" => Self::Priority,
+            "due_date" => Self::DueDate,
+            "status" => Self::Status,
+            _ => {
+                return Err(FieldError::new(
+                    "sort",
+                    "must be one of: created_at, updated_at, title, priority, due_date, status",
+                ));
+            }
+        })
+    }
+}
+
+/// Which level of the todo tree a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParentFilter {
+    /// Root todos only (the default).
+    #[default]
+    Roots,
+    /// The subtasks of one todo.
+    ChildrenOf(Uuid),
+}
+
+/// The query string of "list todos", as sent. Every value is a raw string.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct TodoListParams {
+    pub page: Option<String>,
+    pub limit: Option<String>,
+    pub sort: Option<String>,
+    pub order: Option<String>,
+    pub search: Option<String>,
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    pub category_id: Option<String>,
+    pub parent_todo_id: Option<String>,
+    pub due_from: Option<String>,
+    pub due_to: Option<String>,
+    pub overdue: Option<String>,
+    pub completed: Option<String>,
+}
+
+/// A checked todo list query.
+///
+/// ```
+/// use tasker_core::query::{TodoListParams, TodoQuery};
+///
+/// let q = TodoQuery::try_from(TodoListParams {
+///     limit: Some("5".into()),
+///     sort: Some("priority".into()),
+///     ..Default::default()
+/// })
+/// .unwrap();
+/// assert_eq!(q.page.limit(), 5);
+///
+/// let errors = TodoQuery::try_from(TodoListParams {
+///     limit: Some("500".into()),
+///     overdue: Some("maybe".into()),
+///     ..Default::default()
+/// })
+/// .unwrap_err();
+/// assert!(errors.has("limit") && errors.has("overdue"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct TodoQuery {
+    /// Page and size (default page 1, 20 per page).
+    pub page: PageRequest,
+    /// Sort key (default `created_at`).
+    pub sort: TodoSort,
+    /// Direction (default `desc`).
+    pub order: SortOrder,
+    /// Case-insensitive substring of title or description, matched literally.
+    pub search: Option<String>,
+    /// Only this status.
+    pub status: Option<TodoStatus>,
+    /// Only this priority.
+    pub priority: Option<TodoPriority>,
+    /// Only this category.
+    pub category_id: Option<Uuid>,
+    /// Roots (default) or the subtasks of one todo.
+    pub parent: ParentFilter,
+    /// Due at or after.
+    pub due_from: Option<OffsetDateTime>,
+    /// Due at or before.
+    pub due_to: Option<OffsetDateTime>,
+    /// Only overdue (`true`) or only not overdue (`false`).
+    pub overdue: Option<bool>,
+    /// Only completed (`true`) or only not completed (`false`).
+    pub completed: Option<bool>,
+}
+
+impl Default for TodoQuery {
+    fn default() -> Self {
+        Self {
+            page: PageRequest { page: 1, limit: 20 },
+            sort: TodoSort::default(),
+            order: SortOrder::Desc,
+            search: None,
+            status: None,
+            priority: None,
+            category_id: None,
+            parent: ParentFilter::Roots,
+            due_from: None,
+            due_to: None,
+            overdue: None,
+            completed: None,
+        }
+    }
+}
+
+fn parse_bool(field: &str, raw: &str) -> Result<bool, FieldError> {
+    match raw {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(FieldError::new(field, "must be true or false")),
+    }
+}
+
+fn parse_search(raw: &str) -> Result<String, FieldError> {
+    let term = raw.trim();
+    let len = term.chars().count();
+    if len == 0 || len > 255 || term.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            "search",
+            "must be 1 to 255 characters without control characters",
+        ));
+    }
+    Ok(term.to_owned())
+}
+
+impl TryFrom<TodoListParams> for TodoQuery {
+    type Error = ValidationErrors;
+
+    fn try_from(p: TodoListParams) -> Result<Self, Self::Error> {
+        let mut e = ValidationErrors::new();
+        let page = PageRequest::parse(&mut e, p.page.as_deref(), p.limit.as_deref(), 20);
+        let sort = p.sort.map(|s| e.check(TodoSort::parse(&s)));
+        let order = p.order.map(|o| e.check(SortOrder::parse(&o)));
+        let search = p.search.map(|s| e.check(parse_search(&s)));
+        let status = p.status.map(|s| e.check(TodoStatus::parse_field("status", &s)));
+        let priority = p.priority.map(|s| e.check(TodoPriority::parse_field("priority", &s)));
+        let category_id = p.category_id.map(|s| e.check(parse_uuid("categoryId", &s)));
+        let parent = p.parent_todo_id.map(|s| e.check(parse_uuid("parentTodoId", &s)));
+        let due_from = p.due_from.map(|s| e.check(timestamp::parse("dueFrom", &s)));
+        let due_to = p.due_to.map(|s| e.check(timestamp::parse("dueTo", &s)));
+        let overdue = p.overdue.map(|s| e.check(parse_bool("overdue", &s)));
+        let completed = p.completed.map(|s| e.check(parse_bool("completed", &s)));
+        if let (Some(Some(from)), Some(Some(to))) = (due_from, due_to)
+            && from > to
+        {
+            e.push(FieldError::new("dueTo", "must not be before dueFrom"));
+        }
+        e.finish(|| Self {
+            page: page.expect("checked"),
+            sort: sort.flatten().unwrap_or_default(),
+            order: order.flatten().unwrap_or(SortOrder::Desc),
+            search: search.flatten(),
+            status: status.flatten(),
+            priority: priority.flatten(),
+            category_id: category_id.flatten(),
+            parent: parent.flatten().map_or(ParentFilter::Roots, ParentFilter::ChildrenOf),
+            due_from: due_from.flatten(),
+            due_to: due_to.flatten(),
+            overdue: overdue.flatten(),
+            completed: completed.flatten(),
+        })
+    }
+}
+
+/// What a category list is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CategorySort {
+    /// Name, case-insensitively (default).
+    #[default]
+    Name,
+    /// Creation time.
+    CreatedAt,
+    /// Last change.
+    UpdatedAt,
+}
+
+/// The query string of "list categories", as sent.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct CategoryListParams {
+    pub page: Option<String>,
+    pub limit: Option<String>,
+    pub sort: Option<String>,
+    pub order: Option<String>,
+    pub search: Option<String>,
+}
+
+/// A checked category list query (default: name ascending, 50 per page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategoryQuery {
+    /// Page and size.
+    pub page: PageRequest,
+    /// Sort key.
+    pub sort: CategorySort,
+    /// Direction (default `asc`).
+    pub order: SortOrder,
+    /// Case-insensitive substring of name or description.
+    pub search: Option<String>,
+}
+
+impl Default for CategoryQuery {
+    fn default() -> Self {
+        Self {
+            page: PageRequest { page: 1, limit: 50 },
+            sort: CategorySort::Name,
+            order: SortOrder::Asc,
+            search: None,
+        }
+    }
+}
+
+impl TryFrom<CategoryListParams> for CategoryQuery {
+    type Error = ValidationErrors;
+
+    fn try_from(p: CategoryListParams) -> Result<Self, Self::Error> {
+        let mut e = ValidationErrors::new();
+        let page = PageRequest::parse(&mut e, p.page.as_deref(), p.limit.as_deref(), 50);
+        let sort = p.sort.map(|s| {
+            e.check(match s.as_str() {
+                "name" => Ok(CategorySort::Name),
+                "created_at" => Ok(CategorySort::CreatedAt),
+                "updated_at" => Ok(CategorySort::UpdatedAt),
+                _ => Err(FieldError::new("sort", "must be one of: created_at, updated_at, name")),
+            })
+        });
+        let order = p.order.map(|o| e.check(SortOrder::parse(&o)));
+        let search = p.search.map(|s| e.check(parse_search(&s)));
+        e.finish(|| Self {
+            page: page.expect("checked"),
+            sort: sort.flatten().unwrap_or_default(),
+            order: order.flatten().unwrap_or(SortOrder::Asc),
+            search: search.flatten(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let q = TodoQuery::try_from(TodoListParams::default()).unwrap();
+        assert_eq!(q, TodoQuery::default());
+        let c = CategoryQuery::try_from(CategoryListParams::default()).unwrap();
+        assert_eq!(c, CategoryQuery::default());
+        assert_eq!(c.page.limit(), 50);
+    }
+
+    #[test]
+    fn page_bounds() {
+        for bad in ["0", "-1", "x", "1.5", "1000001"] {
+            let p = TodoListParams {
+                page: Some(bad.into()),
+                ..Default::default()
+            };
+            assert!(TodoQuery::try_from(p).unwrap_err().has("page"), "{bad}");
+        }
+        assert_eq!(PageRequest::new(3, 20).unwrap().offset(), 40);
+        assert!(PageRequest::new(1, 101).unwrap_err().has("limit"));
+    }
+
+    #[test]
+    fn due_range_must_be_ordered() {
+        let p = TodoListParams {
+            due_from: Some("2026-02-01".into()),
+            due_to: Some("2026-01-01".into()),
+            ..Default::default()
+        };
+        assert!(TodoQuery::try_from(p).unwrap_err().has("dueTo"));
+    }
+}

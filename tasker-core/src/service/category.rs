@@ -1,0 +1,88 @@
+//! [`CategoryService`].
+
+use uuid::Uuid;
+
+use crate::{
+    Error, Resource, Result,
+    clock::SharedClock,
+    domain::UserId,
+    model::{Category, CategoryPatch, NewCategory, Page},
+    query::CategoryQuery,
+    store::CategoryStore,
+};
+
+/// Categories: per-user names unique regardless of case; deleting one keeps its todos.
+#[derive(Debug, Clone)]
+pub struct CategoryService<S> {
+    store: S,
+    clock: SharedClock,
+}
+
+impl<S: CategoryStore> CategoryService<S> {
+    /// A service over `store`.
+    pub fn new(store: S, clock: SharedClock) -> Self {
+        Self { store, clock }
+    }
+
+    /// Creates a category.
+    ///
+    /// # Errors
+    /// [`Error::CategoryNameTaken`] when the user already has that name in any case.
+    #[tracing::instrument(skip(self, new), fields(user = %user), err(level = "debug"))]
+    pub async fn create(&self, user: &UserId, new: NewCategory) -> Result<Category> {
+        let now = self.clock.now();
+        let category = Category {
+            id: Uuid::now_v7(),
+            user_id: user.clone(),
+            name: new.name.into_inner(),
+            color: new.color.as_str().to_owned(),
+            description: new.description.map(|d| d.into_inner()),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_category(&category).await
+    }
+
+    /// One category.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when it is missing or another user's.
+    pub async fn get(&self, user: &UserId, id: Uuid) -> Result<Category> {
+        self.store
+            .get_category(user, id)
+            .await?
+            .ok_or(Error::NotFound(Resource::Category))
+    }
+
+    /// One page of the user's categories.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] only.
+    pub async fn list(&self, user: &UserId, query: &CategoryQuery) -> Result<Page<Category>> {
+        self.store.list_categories(user, query).await
+    }
+
+    /// Applies a partial update.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::CategoryNameTaken`] on a rename to a taken name.
+    pub async fn update(&self, user: &UserId, id: Uuid, patch: CategoryPatch) -> Result<Category> {
+        self.store
+            .update_category(user, id, &patch, self.clock.now())
+            .await?
+            .ok_or(Error::NotFound(Resource::Category))
+    }
+
+    /// Deletes a category; its todos stay, without a category.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when it is missing or another user's.
+    #[tracing::instrument(skip(self), fields(user = %user), err(level = "debug"))]
+    pub async fn delete(&self, user: &UserId, id: Uuid) -> Result<()> {
+        if self.store.delete_category(user, id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound(Resource::Category))
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! [`AnyStore`]: the backend chosen at run time from a database URL.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+#[cfg(feature = "postgres")]
+use super::PgStore;
+#[cfg(feature = "sqlite")]
+use super::SqliteStore;
+use super::{
+    AttachmentStore, CategoryStore, CommentStore, JobStore, TodoChanges, TodoCursor, TodoNotificationKind,
+    TodoStore,
+};
+use crate::{
+    Error, Result,
+    domain::{CommentContent, UserId},
+    model::{Attachment, Category, CategoryPatch, Comment, Page, PopulatedTodo, Todo, TodoStats, WeeklyStats},
+    query::{CategoryQuery, TodoQuery},
+};
+
+/// Counts statements sent to the database (for tests, metrics and benchmarks).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub(crate) fn add(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Connection settings shared by both backends.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StoreOptions {
+    /// Most connections in the pool (default 10).
+    pub max_connections: u32,
+    /// How long a request waits for a free connection (default 5 s).
+    pub acquire_timeout: Duration,
+    /// SQLite only: how long a writer waits for the write lock (default 5 s).
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl StoreOptions {
+    /// The same options with another pool size.
+    #[must_use]
+    pub fn with_max_connections(mut self, max_connections: u32) -> Self {
+        self.max_connections = max_connections.max(1);
+        self
+    }
+}
+
+/// PostgreSQL or SQLite, decided by the URL scheme.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum AnyStore {
+    /// `postgres://` or `postgresql://`.
+    #[cfg(feature = "postgres")]
+    Postgres(PgStore),
+    /// `sqlite:`.
+    #[cfg(feature = "sqlite")]
+    Sqlite(SqliteStore),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            #[cfg(feature = "postgres")]
+            AnyStore::Postgres($s) => $call,
+            #[cfg(feature = "sqlite")]
+            AnyStore::Sqlite($s) => $call,
+        }
+    };
+}
+
+impl AnyStore {
+    /// Connects to the database at `url`: `postgres://…`/`postgresql://…` or `sqlite:…`.
+    ///
+    /// # Errors
+    /// [`Error::Validation`] on field `database.url` for an unknown scheme;
+    /// [`Error::Storage`] when the database cannot be reached.
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self> {
+        #[cfg(feature = "postgres")]
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return PgStore::connect(url, options).await.map(Self::Postgres);
+        }
+        #[cfg(feature = "sqlite")]
+        if url.starts_with("sqlite:") {
+            return SqliteStore::connect(url, options).await.map(Self::Sqlite);
+        }
+        let _ = options;
+        Err(Error::invalid(
+            "database.url",
+            "must start with postgres://, postgresql:// or sqlite: (for a backend this build includes)",
+        ))
+    }
+
+    /// Applies the backend's embedded migrations.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when a migration fails.
+    pub async fn migrate(&self) -> Result<()> {
+        dispatch!(self, s => s.migrate().await)
+    }
+
+    /// How long a trivial round trip to the database takes.
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when the database cannot be reached.
+    pub async fn ping(&self) -> Result<Duration> {
+        dispatch!(self, s => s.ping().await)
+    }
+
+    /// Statements sent since the store was created.
+    pub fn statements_executed(&self) -> u64 {
+        dispatch!(self, s => s.statements_executed())
+    }
+
+    /// `"postgres"` or `"sqlite"`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            #[cfg(feature = "postgres")]
+            Self::Postgres(_) => "postgres",
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+impl TodoStore for AnyStore {
+    async fn insert_todo(&self, todo: &Todo) -> Result<Todo> {
+        dispatch!(self, s => s.insert_todo(todo).await)
+    }
+    async fn get_todo(&self, user: &UserId, id: Uuid) -> Result<Option<Todo>> {
+        dispatch!(self, s => s.get_todo(user, id).await)
+    }
+    async fn get_populated_todo(&self, user: &UserId, id: Uuid) -> Result<Option<PopulatedTodo>> {
+        dispatch!(self, s => s.get_populated_todo(user, id).await)
+    }
+    async fn count_children(&self, user: &UserId, id: Uuid) -> Result<u64> {
+        dispatch!(self, s => s.count_children(user, id).await)
+    }
+    async fn update_todo(&self, user: &UserId, id: Uuid, changes: &TodoChanges) -> Result<Option<Todo>> {
+        dispatch!(self, s => s.update_todo(user, id, changes).await)
+    }
+    async fn delete_todo(&self, user: &UserId, id: Uuid) -> Result<Option<Vec<String>>> {
+        dispatch!(self, s => s.delete_todo(user, id).await)
+    }
+    async fn list_todos(&self, user: &UserId, query: &TodoQuery, now: OffsetDateTime) -> Result<Page<PopulatedTodo>> {
+        dispatch!(self, s => s.list_todos(user, query, now).await)
+    }
+    async fn todo_stats(&self, user: &UserId, now: OffsetDateTime) -> Result<TodoStats> {
+        dispatch!(self, s => s.todo_stats(user, now).await)
+    }
+}
+
+impl CategoryStore for AnyStore {
+    async fn insert_category(&self, category: &Category) -> Result<Category> {
+        dispatch!(self, s => s.insert_category(category).await)
+    }
+    async fn get_category(&self, user: &UserId, id: Uuid) -> Result<Option<Category>> {
+        dispatch!(self, s => s.get_category(user, id).await)
+    }
+    async fn update_category(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        patch: &CategoryPatch,
+        now: OffsetDateTime,
+    ) -> Result<Option<Category>> {
+        dispatch!(self, s => s.update_category(user, id, patch, now).await)
+    }
+    async fn delete_category(&self, user: &UserId, id: Uuid) -> Result<bool> {
+        dispatch!(self, s => s.delete_category(user, id).await)
+    }
+    async fn list_categories(&self, user: &UserId, query: &CategoryQuery) -> Result<Page<Category>> {
+        dispatch!(self, s => s.list_categories(user, query).await)
+    }
+}
+
+impl CommentStore for AnyStore {
+    async fn insert_comment(&self, comment: &Comment) -> Result<Comment> {
+        dispatch!(self, s => s.insert_comment(comment).await)
+    }
+    async fn update_comment(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        content: &CommentContent,
+        now: OffsetDateTime,
+    ) -> Result<Option<Comment>> {
+        dispatch!(self, s => s.update_comment(user, id, content, now).await)
+    }
+    async fn delete_comment(&self, user: &UserId, id: Uuid) -> Result<bool> {
+        dispatch!(self, s => s.delete_comment(user, id).await)
+    }
+    async fn list_comments(&self, user: &UserId, todo_id: Uuid) -> Result<Vec<Comment>> {
+        dispatch!(self, s => s.list_comments(user, todo_id).await)
+    }
+}
+
+impl AttachmentStore for AnyStore {
+    async fn insert_attachment(&self, attachment: &Attachment) -> Result<Attachment> {
+        dispatch!(self, s => s.insert_attachment(attachment).await)
+    }
+    async fn get_attachment(&self, user: &UserId, todo_id: Uuid, id: Uuid) -> Result<Option<Attachment>> {
+        dispatch!(self, s => s.get_attachment(user, todo_id, id).await)
+    }
+    async fn delete_attachment(&self, user: &UserId, todo_id: Uuid, id: Uuid) -> Result<Option<Attachment>> {
+        dispatch!(self, s => s.delete_attachment(user, todo_id, id).await)
+    }
+}
+
+impl JobStore for AnyStore {
+    async fn todos_due_unnotified(
+        &self,
+        kind: TodoNotificationKind,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        after: Option<&TodoCursor>,
+        limit: u32,
+    ) -> Result<Vec<Todo>> {
+        dispatch!(self, s => s.todos_due_unnotified(kind, from, to, after, limit).await)
+    }
+    async fn record_todo_notifications(
+        &self,
+        kind: TodoNotificationKind,
+        todos: &[(Uuid, OffsetDateTime)],
+        at: OffsetDateTime,
+    ) -> Result<Vec<Uuid>> {
+        dispatch!(self, s => s.record_todo_notifications(kind, todos, at).await)
+    }
+    async fn record_user_notification(&self, user: &UserId, kind: &str, period: &str, at: OffsetDateTime) -> Result<bool> {
+        dispatch!(self, s => s.record_user_notification(user, kind, period, at).await)
+    }
+    async fn users_with_todos(&self, after: Option<&UserId>, limit: u32) -> Result<Vec<UserId>> {
+        dispatch!(self, s => s.users_with_todos(after, limit).await)
+    }
+    async fn weekly_stats(
+        &self,
+        user: &UserId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        now: OffsetDateTime,
+        list_limit: u32,
+    ) -> Result<WeeklyStats> {
+        dispatch!(self, s => s.weekly_stats(user, from, to, now, list_limit).await)
+    }
+    async fn archive_completed_batch(&self, before: OffsetDateTime, now: OffsetDateTime, limit: u32) -> Result<u64> {
+        dispatch!(self, s => s.archive_completed_batch(before, now, limit).await)
+    }
+}

@@ -1,0 +1,292 @@
+//! Storage: the traits services are generic over, and the two sqlx backends.
+//!
+//! | trait | holds |
+//! | --- | --- |
+//! | [`TodoStore`] | todos, populated reads, lists, statistics |
+//! | [`CategoryStore`] | categories |
+//! | [`CommentStore`] | comments |
+//! | [`AttachmentStore`] | attachment records (blobs live in [`BlobStore`](crate::blob::BlobStore)) |
+//! | [`JobStore`] | the batch queries background jobs run, and the notification ledger |
+//!
+//! [`Store`] is all five. [`PgStore`] (PostgreSQL) and [`SqliteStore`] implement
+//! them with the same statements and pass the same contract suite;
+//! [`AnyStore`] picks one at run time from a database URL.
+//!
+//! Every method that touches user data takes the [`UserId`] and scopes its
+//! statement by it: another user's row is simply not found.
+//!
+//! ```no_run
+//! # async fn run() -> tasker_core::Result<()> {
+//! use tasker_core::store::{AnyStore, StoreOptions};
+//!
+//! let store = AnyStore::connect("sqlite://data/tasker.db", &StoreOptions::default()).await?;
+//! store.migrate().await?;
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{
+    Result,
+    domain::{CommentContent, UserId},
+    model::{Attachment, Category, CategoryPatch, Comment, Page, PopulatedTodo, Todo, TodoPatch, TodoStats, WeeklyStats},
+    query::{CategoryQuery, TodoQuery},
+};
+
+mod any;
+mod sql;
+mod sql_store;
+
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use any::{AnyStore, StoreOptions};
+#[cfg(feature = "postgres")]
+pub use postgres::PgStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+/// A validated todo update with the fields the service derives from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TodoChanges {
+    /// The client's changes.
+    pub patch: TodoPatch,
+    /// The new `completedAt` when the status changes (`Some(None)` clears it).
+    pub completed_at: Option<Option<OffsetDateTime>>,
+    /// The new `updatedAt`.
+    pub updated_at: OffsetDateTime,
+}
+
+/// Where a batch query resumes: after this (user, todo) pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TodoCursor {
+    /// The last user of the previous batch.
+    pub user_id: UserId,
+    /// The last todo of the previous batch.
+    pub id: Uuid,
+}
+
+impl From<&Todo> for TodoCursor {
+    fn from(todo: &Todo) -> Self {
+        Self {
+            user_id: todo.user_id.clone(),
+            id: todo.id,
+        }
+    }
+}
+
+/// Which e-mail a todo notification record stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TodoNotificationKind {
+    /// "Due soon" reminder.
+    DueReminder,
+    /// Overdue notice.
+    Overdue,
+}
+
+impl TodoNotificationKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DueReminder => "due_reminder",
+            Self::Overdue => "overdue",
+        }
+    }
+}
+
+/// Todos.
+pub trait TodoStore: Send + Sync {
+    /// Inserts `todo`; the store assigns `sortOrder` and returns the stored row.
+    fn insert_todo(&self, todo: &Todo) -> impl Future<Output = Result<Todo>> + Send;
+
+    /// One of the user's todos.
+    fn get_todo(&self, user: &UserId, id: Uuid) -> impl Future<Output = Result<Option<Todo>>> + Send;
+
+    /// One of the user's todos with category, subtasks, comments and attachments
+    /// (a fixed number of statements).
+    fn get_populated_todo(
+        &self,
+        user: &UserId,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<PopulatedTodo>>> + Send;
+
+    /// How many subtasks the user's todo `id` has.
+    fn count_children(&self, user: &UserId, id: Uuid) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Applies `changes` to the user's todo; `None` when it does not exist.
+    fn update_todo(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        changes: &TodoChanges,
+    ) -> impl Future<Output = Result<Option<Todo>>> + Send;
+
+    /// Deletes the user's todo with its subtasks, comments and attachment records
+    /// in one transaction. Returns the blob keys of the removed attachments, or
+    /// `None` when the todo does not exist.
+    fn delete_todo(&self, user: &UserId, id: Uuid) -> impl Future<Output = Result<Option<Vec<String>>>> + Send;
+
+    /// One page of the user's todos, populated, in a fixed number of statements
+    /// whatever the page size. `now` decides what is overdue.
+    fn list_todos(
+        &self,
+        user: &UserId,
+        query: &TodoQuery,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Page<PopulatedTodo>>> + Send;
+
+    /// Counts of the user's todos by status, and overdue at `now`.
+    fn todo_stats(&self, user: &UserId, now: OffsetDateTime) -> impl Future<Output = Result<TodoStats>> + Send;
+}
+
+/// Categories.
+pub trait CategoryStore: Send + Sync {
+    /// Inserts a category; [`Error::CategoryNameTaken`](crate::Error::CategoryNameTaken)
+    /// when the user has one of that name (any case).
+    fn insert_category(&self, category: &Category) -> impl Future<Output = Result<Category>> + Send;
+
+    /// One of the user's categories.
+    fn get_category(&self, user: &UserId, id: Uuid) -> impl Future<Output = Result<Option<Category>>> + Send;
+
+    /// Applies `patch`; `None` when the category does not exist.
+    fn update_category(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        patch: &CategoryPatch,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<Category>>> + Send;
+
+    /// Deletes the category and clears the `categoryId` of its todos, in one
+    /// transaction; `false` when it does not exist.
+    fn delete_category(&self, user: &UserId, id: Uuid) -> impl Future<Output = Result<bool>> + Send;
+
+    /// One page of the user's categories.
+    fn list_categories(
+        &self,
+        user: &UserId,
+        query: &CategoryQuery,
+    ) -> impl Future<Output = Result<Page<Category>>> + Send;
+}
+
+/// Comments.
+pub trait CommentStore: Send + Sync {
+    /// Inserts a comment.
+    fn insert_comment(&self, comment: &Comment) -> impl Future<Output = Result<Comment>> + Send;
+
+    /// Edits a comment the user wrote on one of the user's todos.
+    fn update_comment(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        content: &CommentContent,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<Comment>>> + Send;
+
+    /// Deletes a comment the user wrote on one of the user's todos.
+    fn delete_comment(&self, user: &UserId, id: Uuid) -> impl Future<Output = Result<bool>> + Send;
+
+    /// The comments on the user's todo, oldest first.
+    fn list_comments(&self, user: &UserId, todo_id: Uuid) -> impl Future<Output = Result<Vec<Comment>>> + Send;
+}
+
+/// Attachment records.
+pub trait AttachmentStore: Send + Sync {
+    /// Inserts an attachment record.
+    fn insert_attachment(&self, attachment: &Attachment) -> impl Future<Output = Result<Attachment>> + Send;
+
+    /// An attachment of the user's todo.
+    fn get_attachment(
+        &self,
+        user: &UserId,
+        todo_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<Attachment>>> + Send;
+
+    /// Deletes an attachment record of the user's todo and returns it.
+    fn delete_attachment(
+        &self,
+        user: &UserId,
+        todo_id: Uuid,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<Attachment>>> + Send;
+}
+
+/// Batch queries for background jobs, and the notification ledger.
+///
+/// Batch queries are keyset-paged: pass the last row of one batch as the
+/// cursor of the next, until a batch comes back shorter than `limit`.
+pub trait JobStore: Send + Sync {
+    /// Open todos (any user) due in `(from, to]` with no `kind` notification
+    /// recorded for their current due date, ordered by user then id.
+    fn todos_due_unnotified(
+        &self,
+        kind: TodoNotificationKind,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        after: Option<&TodoCursor>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Todo>>> + Send;
+
+    /// Records that `kind` was sent for each `(todo, due date)`, in one
+    /// transaction. Returns the todos that had no such record before (the ones
+    /// to mail); a todo deleted meanwhile is skipped.
+    fn record_todo_notifications(
+        &self,
+        kind: TodoNotificationKind,
+        todos: &[(Uuid, OffsetDateTime)],
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<Uuid>>> + Send;
+
+    /// Records a per-user notification (`kind`, `period`, e.g. an ISO week);
+    /// `false` when it was already recorded.
+    fn record_user_notification(
+        &self,
+        user: &UserId,
+        kind: &str,
+        period: &str,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Users who own at least one todo, in id order, after `after`.
+    fn users_with_todos(
+        &self,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<UserId>>> + Send;
+
+    /// The user's week `[from, to)`: counts, and up to `list_limit` completed and overdue todos.
+    fn weekly_stats(
+        &self,
+        user: &UserId,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        now: OffsetDateTime,
+        list_limit: u32,
+    ) -> impl Future<Output = Result<WeeklyStats>> + Send;
+
+    /// Archives up to `limit` todos completed before `before`; returns how many.
+    fn archive_completed_batch(
+        &self,
+        before: OffsetDateTime,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> impl Future<Output = Result<u64>> + Send;
+}
+
+/// Everything a tasker service needs from storage.
+pub trait Store:
+    TodoStore + CategoryStore + CommentStore + AttachmentStore + JobStore + Clone + Send + Sync + 'static
+{
+}
+
+impl<S> Store for S where
+    S: TodoStore + CategoryStore + CommentStore + AttachmentStore + JobStore + Clone + Send + Sync + 'static
+{
+}
