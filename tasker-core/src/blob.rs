@@ -6,7 +6,9 @@
 use std::{fmt, path::Path, sync::Arc};
 
 use bytes::Bytes;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload, local::LocalFileSystem, path::Path as ObjectPath};
+use object_store::{
+    ObjectStore, ObjectStoreExt, PutPayload, local::LocalFileSystem, path::Path as ObjectPath,
+};
 
 use crate::{Error, Result};
 
@@ -42,7 +44,8 @@ impl BlobStore {
     /// [`Error::Blob`] when the directory cannot be created.
     pub fn local(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(|e| blob_error("create the attachment directory", e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| blob_error("create the attachment directory", e))?;
         let fs = LocalFileSystem::new_with_prefix(dir)
             .map_err(|e| blob_error("open the attachment directory", e))?
             .with_automatic_cleanup(true);
@@ -73,8 +76,15 @@ impl BlobStore {
     /// [`Error::Blob`] when it does not exist or the read fails.
     pub async fn get(&self, key: &str) -> Result<Bytes> {
         let path = parse_key(key)?;
-        let result = self.inner.get(&path).await.map_err(|e| blob_error("read a file", e))?;
-        result.bytes().await.map_err(|e| blob_error("read a file", e))
+        let result = self
+            .inner
+            .get(&path)
+            .await
+            .map_err(|e| blob_error("read a file", e))?;
+        result
+            .bytes()
+            .await
+            .map_err(|e| blob_error("read a file", e))
     }
 
     /// Deletes the object under `key`; deleting a missing object succeeds.
@@ -92,7 +102,9 @@ impl BlobStore {
 
 impl fmt::Debug for BlobStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BlobStore").field("inner", &self.inner.to_string()).finish()
+        f.debug_struct("BlobStore")
+            .field("inner", &self.inner.to_string())
+            .finish()
     }
 }
 
@@ -100,7 +112,10 @@ fn parse_key(key: &str) -> Result<ObjectPath> {
     ObjectPath::parse(key).map_err(|e| blob_error("parse a file key", e))
 }
 
-fn blob_error(operation: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+fn blob_error(
+    operation: &'static str,
+    source: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
     Error::Blob {
         operation,
         source: Box::new(source),

@@ -62,7 +62,9 @@ impl ManualClock {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, OffsetDateTime> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -8,7 +8,9 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::{FieldError, TodoPriority, TodoStatus, ValidationErrors, parse_uuid, timestamp};
+use crate::domain::{
+    FieldError, TodoPriority, TodoStatus, ValidationErrors, parse_uuid, timestamp,
+};
 
 /// Sort direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,10 +59,16 @@ impl PageRequest {
     pub fn new(page: u32, limit: u32) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::new();
         if !(1..=Self::MAX_PAGE).contains(&page) {
-            errors.push(FieldError::new("page", "must be a whole number from 1 to 1000000"));
+            errors.push(FieldError::new(
+                "page",
+                "must be a whole number from 1 to 1000000",
+            ));
         }
         if !(1..=Self::MAX_LIMIT).contains(&limit) {
-            errors.push(FieldError::new("limit", "must be a whole number from 1 to 100"));
+            errors.push(FieldError::new(
+                "limit",
+                "must be a whole number from 1 to 100",
+            ));
         }
         errors.finish(|| Self { page, limit })
     }
@@ -86,17 +94,23 @@ impl PageRequest {
         limit: Option<&str>,
         default_limit: u32,
     ) -> Option<Self> {
-        let number = |errors: &mut ValidationErrors, field: &str, raw: &str, max: u32| {
-            match raw.trim().parse::<u32>() {
-                Ok(n) if (1..=max).contains(&n) => Some(n),
-                _ => {
-                    errors.push(FieldError::new(field, format!("must be a whole number from 1 to {max}")));
-                    None
-                }
+        let number = |errors: &mut ValidationErrors, field: &str, raw: &str, max: u32| match raw
+            .trim()
+            .parse::<u32>()
+        {
+            Ok(n) if (1..=max).contains(&n) => Some(n),
+            _ => {
+                errors.push(FieldError::new(
+                    field,
+                    format!("must be a whole number from 1 to {max}"),
+                ));
+                None
             }
         };
         let page = page.map_or(Some(1), |p| number(errors, "page", p, Self::MAX_PAGE));
-        let limit = limit.map_or(Some(default_limit), |l| number(errors, "limit", l, Self::MAX_LIMIT));
+        let limit = limit.map_or(Some(default_limit), |l| {
+            number(errors, "limit", l, Self::MAX_LIMIT)
+        });
         Some(Self {
             page: page?,
             limit: limit?,
@@ -268,10 +282,16 @@ impl TryFrom<TodoListParams> for TodoQuery {
         let sort = p.sort.map(|s| e.check(TodoSort::parse(&s)));
         let order = p.order.map(|o| e.check(SortOrder::parse(&o)));
         let search = p.search.map(|s| e.check(parse_search(&s)));
-        let status = p.status.map(|s| e.check(TodoStatus::parse_field("status", &s)));
-        let priority = p.priority.map(|s| e.check(TodoPriority::parse_field("priority", &s)));
+        let status = p
+            .status
+            .map(|s| e.check(TodoStatus::parse_field("status", &s)));
+        let priority = p
+            .priority
+            .map(|s| e.check(TodoPriority::parse_field("priority", &s)));
         let category_id = p.category_id.map(|s| e.check(parse_uuid("categoryId", &s)));
-        let parent = p.parent_todo_id.map(|s| e.check(parse_uuid("parentTodoId", &s)));
+        let parent = p
+            .parent_todo_id
+            .map(|s| e.check(parse_uuid("parentTodoId", &s)));
         let due_from = p.due_from.map(|s| e.check(timestamp::parse("dueFrom", &s)));
         let due_to = p.due_to.map(|s| e.check(timestamp::parse("dueTo", &s)));
         let overdue = p.overdue.map(|s| e.check(parse_bool("overdue", &s)));
@@ -289,7 +309,9 @@ impl TryFrom<TodoListParams> for TodoQuery {
             status: status.flatten(),
             priority: priority.flatten(),
             category_id: category_id.flatten(),
-            parent: parent.flatten().map_or(ParentFilter::Roots, ParentFilter::ChildrenOf),
+            parent: parent
+                .flatten()
+                .map_or(ParentFilter::Roots, ParentFilter::ChildrenOf),
             due_from: due_from.flatten(),
             due_to: due_to.flatten(),
             overdue: overdue.flatten(),
@@ -357,7 +379,10 @@ impl TryFrom<CategoryListParams> for CategoryQuery {
                 "name" => Ok(CategorySort::Name),
                 "created_at" => Ok(CategorySort::CreatedAt),
                 "updated_at" => Ok(CategorySort::UpdatedAt),
-                _ => Err(FieldError::new("sort", "must be one of: created_at, updated_at, name")),
+                _ => Err(FieldError::new(
+                    "sort",
+                    "must be one of: created_at, updated_at, name",
+                )),
             })
         });
         let order = p.order.map(|o| e.check(SortOrder::parse(&o)));

@@ -89,7 +89,9 @@ mod tests {
         for ok in ["#abc", "#ABC", "#a1b2c3", "#6b7280"] {
             assert!(HexColor::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "#", "abc", "#abcd", "#ggg", "#1234567", " #abc", "#abc "] {
+        for bad in [
+            "", "#", "abc", "#abcd", "#ggg", "#1234567", " #abc", "#abc ",
+        ] {
             assert_eq!(HexColor::parse(bad).unwrap_err().field(), "color", "{bad}");
         }
     }

@@ -4,7 +4,10 @@
 //! PostgreSQL keeps), so a value reads back exactly as it was written on
 //! both backends. JSON uses RFC 3339 in UTC.
 
-use time::{Date, OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339, macros::format_description};
+use time::{
+    Date, OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339,
+    macros::format_description,
+};
 
 use super::FieldError;
 
@@ -71,7 +74,10 @@ mod tests {
             parse("dueDate", "2026-01-31T17:00:00+01:00").unwrap(),
             datetime!(2026-01-31 16:00 UTC)
         );
-        assert_eq!(parse("dueDate", "2026-01-31").unwrap(), datetime!(2026-01-31 0:00 UTC));
+        assert_eq!(
+            parse("dueDate", "2026-01-31").unwrap(),
+            datetime!(2026-01-31 0:00 UTC)
+        );
         let err = parse("dueFrom", "tomorrow").unwrap_err();
         assert_eq!(err.field(), "dueFrom");
         assert!(parse("x", "2026-02-30").is_err());
@@ -79,6 +85,9 @@ mod tests {
 
     #[test]
     fn formats_in_utc() {
-        assert_eq!(format(datetime!(2026-01-31 17:00 +01:00)), "2026-01-31T16:00:00Z");
+        assert_eq!(
+            format(datetime!(2026-01-31 17:00 +01:00)),
+            "2026-01-31T16:00:00Z"
+        );
     }
 }

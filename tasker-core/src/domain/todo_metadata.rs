@@ -64,14 +64,19 @@ impl TodoMetadata {
         for (key, value) in map {
             let name = format!("{field}.{key}");
             match (key.as_str(), value) {
-                (_, Value::Null) if ["tags", "reminder", "color", "difficulty"].contains(&key.as_str()) => {}
+                (_, Value::Null)
+                    if ["tags", "reminder", "color", "difficulty"].contains(&key.as_str()) => {}
                 ("tags", Value::Array(items)) => meta.tags = errors.check(parse_tags(&name, items)),
-                ("reminder", Value::String(s)) if s.chars().count() <= 255 => meta.reminder = Some(s.clone()),
+                ("reminder", Value::String(s)) if s.chars().count() <= 255 => {
+                    meta.reminder = Some(s.clone())
+                }
                 ("reminder", Value::String(_)) => {
                     errors.push(FieldError::new(name, "must be at most 255 characters"));
                 }
                 ("color", Value::String(s)) => {
-                    meta.color = errors.check(HexColor::parse_field(&name, s)).map(|c| c.as_str().to_owned());
+                    meta.color = errors
+                        .check(HexColor::parse_field(&name, s))
+                        .map(|c| c.as_str().to_owned());
                 }
                 ("difficulty", Value::Number(n)) => match n.as_f64() {
                     Some(d) if (0.0..=10.0).contains(&d) => meta.difficulty = Some(d),
@@ -101,12 +106,17 @@ fn parse_tags(field: &str, items: &[Value]) -> Result<Vec<String>, FieldError> {
         .iter()
         .enumerate()
         .map(|(i, item)| match item {
-            Value::String(s) if (1..=TodoMetadata::MAX_TAG_LEN).contains(&s.trim().chars().count()) => {
+            Value::String(s)
+                if (1..=TodoMetadata::MAX_TAG_LEN).contains(&s.trim().chars().count()) =>
+            {
                 Ok(s.trim().to_owned())
             }
             _ => Err(FieldError::new(
                 format!("{field}[{i}]"),
-                format!("must be a string of 1 to {} characters", TodoMetadata::MAX_TAG_LEN),
+                format!(
+                    "must be a string of 1 to {} characters",
+                    TodoMetadata::MAX_TAG_LEN
+                ),
             )),
         })
         .collect()
@@ -132,7 +142,11 @@ mod tests {
 
     #[test]
     fn rejects_non_objects_and_too_many_tags() {
-        assert!(TodoMetadata::from_json("metadata", &json!([1])).unwrap_err().has("metadata"));
+        assert!(
+            TodoMetadata::from_json("metadata", &json!([1]))
+                .unwrap_err()
+                .has("metadata")
+        );
         let tags: Vec<_> = (0..21).map(|i| format!("t{i}")).collect();
         assert!(
             TodoMetadata::from_json("metadata", &json!({ "tags": tags }))
@@ -144,6 +158,9 @@ mod tests {
     #[test]
     fn serialises_only_present_keys() {
         let meta = TodoMetadata::from_json("m", &json!({"color": "#fff", "tags": null})).unwrap();
-        assert_eq!(serde_json::to_value(&meta).unwrap(), json!({"color": "#fff"}));
+        assert_eq!(
+            serde_json::to_value(&meta).unwrap(),
+            json!({"color": "#fff"})
+        );
     }
 }

@@ -9,7 +9,9 @@ use super::FieldError;
 /// How urgent a todo is: `low`, `medium` (the default) or `high`.
 ///
 /// Ordered by meaning (`Low < Medium < High`), which is how the list sorts them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TodoPriority {
     /// Can wait.

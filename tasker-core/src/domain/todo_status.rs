@@ -9,7 +9,9 @@ use super::FieldError;
 /// Where a todo is in its life: `draft` (the default), `active`, `completed`, `archived`.
 ///
 /// Variants are ordered by that life cycle, which is also how the list sorts them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TodoStatus {
     /// Written down, not started.
@@ -45,7 +47,9 @@ impl TodoStatus {
         Self::ALL
             .into_iter()
             .find(|s| s.as_str() == raw)
-            .ok_or_else(|| FieldError::new(field, "must be one of: draft, active, completed, archived"))
+            .ok_or_else(|| {
+                FieldError::new(field, "must be one of: draft, active, completed, archived")
+            })
     }
 
     /// The rank stored in the database (0–3, life-cycle order).

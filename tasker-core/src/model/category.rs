@@ -160,7 +160,11 @@ mod tests {
 
     #[test]
     fn patch_needs_a_change_and_refuses_null_name() {
-        assert!(CategoryPatch::try_from(UpdateCategory::default()).unwrap_err().has("body"));
+        assert!(
+            CategoryPatch::try_from(UpdateCategory::default())
+                .unwrap_err()
+                .has("body")
+        );
         let errors = CategoryPatch::try_from(UpdateCategory {
             name: Nullable::Null,
             ..Default::default()

@@ -293,15 +293,31 @@ impl TryFrom<UpdateTodo> for TodoPatch {
         let mut errors = ValidationErrors::new();
         let e = &mut errors;
         let title = patch_field(e, "title", false, input.title, TodoTitle::parse).flatten();
-        let description = patch_field(e, "description", true, input.description, TodoDescription::parse_optional)
-            .map(Option::flatten);
-        let status = patch_field(e, "status", false, input.status, |s| TodoStatus::parse_field("status", s)).flatten();
-        let priority =
-            patch_field(e, "priority", false, input.priority, |p| TodoPriority::parse_field("priority", p)).flatten();
-        let due_date = patch_field(e, "dueDate", true, input.due_date, |d| timestamp::parse("dueDate", d));
-        let parent_todo_id =
-            patch_field(e, "parentTodoId", true, input.parent_todo_id, |p| parse_uuid("parentTodoId", p));
-        let category_id = patch_field(e, "categoryId", true, input.category_id, |c| parse_uuid("categoryId", c));
+        let description = patch_field(
+            e,
+            "description",
+            true,
+            input.description,
+            TodoDescription::parse_optional,
+        )
+        .map(Option::flatten);
+        let status = patch_field(e, "status", false, input.status, |s| {
+            TodoStatus::parse_field("status", s)
+        })
+        .flatten();
+        let priority = patch_field(e, "priority", false, input.priority, |p| {
+            TodoPriority::parse_field("priority", p)
+        })
+        .flatten();
+        let due_date = patch_field(e, "dueDate", true, input.due_date, |d| {
+            timestamp::parse("dueDate", d)
+        });
+        let parent_todo_id = patch_field(e, "parentTodoId", true, input.parent_todo_id, |p| {
+            parse_uuid("parentTodoId", p)
+        });
+        let category_id = patch_field(e, "categoryId", true, input.category_id, |c| {
+            parse_uuid("categoryId", c)
+        });
         let metadata = match input.metadata {
             Nullable::Absent => None,
             Nullable::Null => Some(None),
@@ -358,7 +374,8 @@ mod tests {
     #[test]
     fn patch_rejects_null_on_required_fields_and_clears_nullable_ones() {
         let json = r#"{"title": null, "status": null, "description": null}"#;
-        let errors = TodoPatch::try_from(serde_json::from_str::<UpdateTodo>(json).unwrap()).unwrap_err();
+        let errors =
+            TodoPatch::try_from(serde_json::from_str::<UpdateTodo>(json).unwrap()).unwrap_err();
         assert!(errors.has("title") && errors.has("status") && !errors.has("description"));
 
         let json = r#"{"description": null, "categoryId": null, "metadata": null}"#;

@@ -24,7 +24,11 @@ pub struct AttachmentService<S> {
 impl<S: AttachmentStore + TodoStore> AttachmentService<S> {
     /// A service over `store` and `blobs`.
     pub fn new(store: S, clock: SharedClock, blobs: BlobStore) -> Self {
-        Self { store, clock, blobs }
+        Self {
+            store,
+            clock,
+            blobs,
+        }
     }
 
     /// The blob store files go to.
@@ -39,7 +43,12 @@ impl<S: AttachmentStore + TodoStore> AttachmentService<S> {
     /// [`Error::NotFound`] ([`Resource::Todo`]) when the todo is missing or another
     /// user's; [`Error::Blob`] when the file cannot be stored.
     #[tracing::instrument(skip(self, file), fields(user = %user, size = file.content.len()), err(level = "debug"))]
-    pub async fn upload(&self, user: &UserId, todo_id: Uuid, file: NewAttachment) -> Result<Attachment> {
+    pub async fn upload(
+        &self,
+        user: &UserId,
+        todo_id: Uuid,
+        file: NewAttachment,
+    ) -> Result<Attachment> {
         if self.store.get_todo(user, todo_id).await?.is_none() {
             return Err(Error::NotFound(Resource::Todo));
         }
@@ -85,7 +94,12 @@ impl<S: AttachmentStore + TodoStore> AttachmentService<S> {
     ///
     /// # Errors
     /// [`Error::NotFound`]; [`Error::Blob`] when the file cannot be read.
-    pub async fn download(&self, user: &UserId, todo_id: Uuid, id: Uuid) -> Result<(Attachment, Bytes)> {
+    pub async fn download(
+        &self,
+        user: &UserId,
+        todo_id: Uuid,
+        id: Uuid,
+    ) -> Result<(Attachment, Bytes)> {
         let attachment = self.get(user, todo_id, id).await?;
         let content = self.blobs.get(&attachment.download_key).await?;
         Ok((attachment, content))

@@ -27,7 +27,12 @@ impl<S: CommentStore + TodoStore> CommentService<S> {
     ///
     /// # Errors
     /// [`Error::NotFound`] ([`Resource::Todo`]) when the todo is missing or another user's.
-    pub async fn add(&self, user: &UserId, todo_id: Uuid, content: CommentContent) -> Result<Comment> {
+    pub async fn add(
+        &self,
+        user: &UserId,
+        todo_id: Uuid,
+        content: CommentContent,
+    ) -> Result<Comment> {
         self.require_todo(user, todo_id).await?;
         let now = self.clock.now();
         let comment = Comment {
@@ -55,7 +60,12 @@ impl<S: CommentStore + TodoStore> CommentService<S> {
     /// # Errors
     /// [`Error::NotFound`] ([`Resource::Comment`]) when it is missing, not the
     /// user's, or on another user's todo.
-    pub async fn update(&self, user: &UserId, id: Uuid, content: CommentContent) -> Result<Comment> {
+    pub async fn update(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        content: CommentContent,
+    ) -> Result<Comment> {
         self.store
             .update_comment(user, id, &content, self.clock.now())
             .await?

@@ -47,8 +47,14 @@ impl<S: JobStore> JobService<S> {
         Fut: Future<Output = Result<()>>,
     {
         let now = self.clock.now();
-        self.for_each_unnotified(TodoNotificationKind::DueReminder, now, now + window, batch, f)
-            .await
+        self.for_each_unnotified(
+            TodoNotificationKind::DueReminder,
+            now,
+            now + window,
+            batch,
+            f,
+        )
+        .await
     }
 
     /// Open todos already past their due date that have had no overdue notice
@@ -63,8 +69,14 @@ impl<S: JobStore> JobService<S> {
     {
         let now = self.clock.now();
         let since_ever = OffsetDateTime::UNIX_EPOCH - Duration::days(365 * 1000);
-        self.for_each_unnotified(TodoNotificationKind::Overdue, since_ever, now - Duration::microseconds(1), batch, f)
-            .await
+        self.for_each_unnotified(
+            TodoNotificationKind::Overdue,
+            since_ever,
+            now - Duration::microseconds(1),
+            batch,
+            f,
+        )
+        .await
     }
 
     async fn for_each_unnotified<F, Fut>(
@@ -104,7 +116,11 @@ impl<S: JobStore> JobService<S> {
     ///
     /// # Errors
     /// [`Error::Storage`](crate::Error::Storage); nothing is recorded then.
-    pub async fn record_todo_notifications(&self, kind: TodoNotificationKind, todos: &[Todo]) -> Result<Vec<Uuid>> {
+    pub async fn record_todo_notifications(
+        &self,
+        kind: TodoNotificationKind,
+        todos: &[Todo],
+    ) -> Result<Vec<Uuid>> {
         let keys: Vec<(Uuid, OffsetDateTime)> = todos
             .iter()
             .filter_map(|t| t.due_date.map(|due| (t.id, due)))
@@ -119,7 +135,11 @@ impl<S: JobStore> JobService<S> {
     ///
     /// # Errors
     /// [`Error::Storage`](crate::Error::Storage).
-    pub async fn record_weekly_report(&self, user: &UserId, week_start: OffsetDateTime) -> Result<bool> {
+    pub async fn record_weekly_report(
+        &self,
+        user: &UserId,
+        week_start: OffsetDateTime,
+    ) -> Result<bool> {
         let (year, week, _) = week_start.to_iso_week_date();
         let period = format!("{year}-W{week:02}");
         self.store
@@ -158,7 +178,12 @@ impl<S: JobStore> JobService<S> {
     ///
     /// # Errors
     /// [`Error::Storage`](crate::Error::Storage).
-    pub async fn weekly_stats(&self, user: &UserId, week_start: OffsetDateTime, list_limit: u32) -> Result<WeeklyStats> {
+    pub async fn weekly_stats(
+        &self,
+        user: &UserId,
+        week_start: OffsetDateTime,
+        list_limit: u32,
+    ) -> Result<WeeklyStats> {
         let week_end = week_start + Duration::days(7);
         self.store
             .weekly_stats(user, week_start, week_end, self.clock.now(), list_limit)
@@ -176,7 +201,10 @@ impl<S: JobStore> JobService<S> {
         let before = now - older_than;
         let mut total = 0;
         loop {
-            let archived = self.store.archive_completed_batch(before, now, batch).await?;
+            let archived = self
+                .store
+                .archive_completed_batch(before, now, batch)
+                .await?;
             total += archived;
             if archived < u64::from(batch) {
                 return Ok(total);

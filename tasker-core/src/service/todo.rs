@@ -25,7 +25,11 @@ impl<S: TodoStore + CategoryStore> TodoService<S> {
     /// A service over `store`, asking `clock` for the time and removing
     /// attachment files from `blobs` when todos are deleted.
     pub fn new(store: S, clock: SharedClock, blobs: BlobStore) -> Self {
-        Self { store, clock, blobs }
+        Self {
+            store,
+            clock,
+            blobs,
+        }
     }
 
     /// Creates a todo (status `draft`).
@@ -156,7 +160,10 @@ impl<S: TodoStore + CategoryStore> TodoService<S> {
     /// Checks that `parent` can take `child` (or a new todo) as a subtask.
     async fn check_parent(&self, user: &UserId, child: Option<Uuid>, parent: Uuid) -> Result<()> {
         if child == Some(parent) {
-            return Err(Error::invalid("parentTodoId", "a todo cannot be its own parent"));
+            return Err(Error::invalid(
+                "parentTodoId",
+                "a todo cannot be its own parent",
+            ));
         }
         let parent_todo = self
             .store
@@ -178,7 +185,11 @@ impl<S: TodoStore + CategoryStore> TodoService<S> {
                 "a todo that has subtasks cannot become a subtask",
             ));
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors.into()) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.into())
+        }
     }
 
     async fn check_category(&self, user: &UserId, category: Uuid) -> Result<()> {

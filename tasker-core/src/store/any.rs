@@ -16,13 +16,16 @@ use super::PgStore;
 #[cfg(feature = "sqlite")]
 use super::SqliteStore;
 use super::{
-    AttachmentStore, CategoryStore, CommentStore, JobStore, TodoChanges, TodoCursor, TodoNotificationKind,
-    TodoStore,
+    AttachmentStore, CategoryStore, CommentStore, JobStore, TodoChanges, TodoCursor,
+    TodoNotificationKind, TodoStore,
 };
 use crate::{
     Error, Result,
     domain::{CommentContent, UserId},
-    model::{Attachment, Category, CategoryPatch, Comment, Page, PopulatedTodo, Todo, TodoStats, WeeklyStats},
+    model::{
+        Attachment, Category, CategoryPatch, Comment, Page, PopulatedTodo, Todo, TodoStats,
+        WeeklyStats,
+    },
     query::{CategoryQuery, TodoQuery},
 };
 
@@ -161,13 +164,23 @@ impl TodoStore for AnyStore {
     async fn count_children(&self, user: &UserId, id: Uuid) -> Result<u64> {
         dispatch!(self, s => s.count_children(user, id).await)
     }
-    async fn update_todo(&self, user: &UserId, id: Uuid, changes: &TodoChanges) -> Result<Option<Todo>> {
+    async fn update_todo(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        changes: &TodoChanges,
+    ) -> Result<Option<Todo>> {
         dispatch!(self, s => s.update_todo(user, id, changes).await)
     }
     async fn delete_todo(&self, user: &UserId, id: Uuid) -> Result<Option<Vec<String>>> {
         dispatch!(self, s => s.delete_todo(user, id).await)
     }
-    async fn list_todos(&self, user: &UserId, query: &TodoQuery, now: OffsetDateTime) -> Result<Page<PopulatedTodo>> {
+    async fn list_todos(
+        &self,
+        user: &UserId,
+        query: &TodoQuery,
+        now: OffsetDateTime,
+    ) -> Result<Page<PopulatedTodo>> {
         dispatch!(self, s => s.list_todos(user, query, now).await)
     }
     async fn todo_stats(&self, user: &UserId, now: OffsetDateTime) -> Result<TodoStats> {
@@ -194,7 +207,11 @@ impl CategoryStore for AnyStore {
     async fn delete_category(&self, user: &UserId, id: Uuid) -> Result<bool> {
         dispatch!(self, s => s.delete_category(user, id).await)
     }
-    async fn list_categories(&self, user: &UserId, query: &CategoryQuery) -> Result<Page<Category>> {
+    async fn list_categories(
+        &self,
+        user: &UserId,
+        query: &CategoryQuery,
+    ) -> Result<Page<Category>> {
         dispatch!(self, s => s.list_categories(user, query).await)
     }
 }
@@ -224,10 +241,20 @@ impl AttachmentStore for AnyStore {
     async fn insert_attachment(&self, attachment: &Attachment) -> Result<Attachment> {
         dispatch!(self, s => s.insert_attachment(attachment).await)
     }
-    async fn get_attachment(&self, user: &UserId, todo_id: Uuid, id: Uuid) -> Result<Option<Attachment>> {
+    async fn get_attachment(
+        &self,
+        user: &UserId,
+        todo_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<Attachment>> {
         dispatch!(self, s => s.get_attachment(user, todo_id, id).await)
     }
-    async fn delete_attachment(&self, user: &UserId, todo_id: Uuid, id: Uuid) -> Result<Option<Attachment>> {
+    async fn delete_attachment(
+        &self,
+        user: &UserId,
+        todo_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<Attachment>> {
         dispatch!(self, s => s.delete_attachment(user, todo_id, id).await)
     }
 }
@@ -251,7 +278,13 @@ impl JobStore for AnyStore {
     ) -> Result<Vec<Uuid>> {
         dispatch!(self, s => s.record_todo_notifications(kind, todos, at).await)
     }
-    async fn record_user_notification(&self, user: &UserId, kind: &str, period: &str, at: OffsetDateTime) -> Result<bool> {
+    async fn record_user_notification(
+        &self,
+        user: &UserId,
+        kind: &str,
+        period: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool> {
         dispatch!(self, s => s.record_user_notification(user, kind, period, at).await)
     }
     async fn users_with_todos(&self, after: Option<&UserId>, limit: u32) -> Result<Vec<UserId>> {
@@ -267,7 +300,12 @@ impl JobStore for AnyStore {
     ) -> Result<WeeklyStats> {
         dispatch!(self, s => s.weekly_stats(user, from, to, now, list_limit).await)
     }
-    async fn archive_completed_batch(&self, before: OffsetDateTime, now: OffsetDateTime, limit: u32) -> Result<u64> {
+    async fn archive_completed_batch(
+        &self,
+        before: OffsetDateTime,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<u64> {
         dispatch!(self, s => s.archive_completed_batch(before, now, limit).await)
     }
 }

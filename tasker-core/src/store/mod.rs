@@ -32,7 +32,10 @@ use uuid::Uuid;
 use crate::{
     Result,
     domain::{CommentContent, UserId},
-    model::{Attachment, Category, CategoryPatch, Comment, Page, PopulatedTodo, Todo, TodoPatch, TodoStats, WeeklyStats},
+    model::{
+        Attachment, Category, CategoryPatch, Comment, Page, PopulatedTodo, Todo, TodoPatch,
+        TodoStats, WeeklyStats,
+    },
     query::{CategoryQuery, TodoQuery},
 };
 
@@ -106,7 +109,11 @@ pub trait TodoStore: Send + Sync {
     fn insert_todo(&self, todo: &Todo) -> impl Future<Output = Result<Todo>> + Send;
 
     /// One of the user's todos.
-    fn get_todo(&self, user: &UserId, id: Uuid) -> impl Future<Output = Result<Option<Todo>>> + Send;
+    fn get_todo(
+        &self,
+        user: &UserId,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<Todo>>> + Send;
 
     /// One of the user's todos with category, subtasks, comments and attachments
     /// (a fixed number of statements).
@@ -130,7 +137,11 @@ pub trait TodoStore: Send + Sync {
     /// Deletes the user's todo with its subtasks, comments and attachment records
     /// in one transaction. Returns the blob keys of the removed attachments, or
     /// `None` when the todo does not exist.
-    fn delete_todo(&self, user: &UserId, id: Uuid) -> impl Future<Output = Result<Option<Vec<String>>>> + Send;
+    fn delete_todo(
+        &self,
+        user: &UserId,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<Vec<String>>>> + Send;
 
     /// One page of the user's todos, populated, in a fixed number of statements
     /// whatever the page size. `now` decides what is overdue.
@@ -142,17 +153,26 @@ pub trait TodoStore: Send + Sync {
     ) -> impl Future<Output = Result<Page<PopulatedTodo>>> + Send;
 
     /// Counts of the user's todos by status, and overdue at `now`.
-    fn todo_stats(&self, user: &UserId, now: OffsetDateTime) -> impl Future<Output = Result<TodoStats>> + Send;
+    fn todo_stats(
+        &self,
+        user: &UserId,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<TodoStats>> + Send;
 }
 
 /// Categories.
 pub trait CategoryStore: Send + Sync {
     /// Inserts a category; [`Error::CategoryNameTaken`](crate::Error::CategoryNameTaken)
     /// when the user has one of that name (any case).
-    fn insert_category(&self, category: &Category) -> impl Future<Output = Result<Category>> + Send;
+    fn insert_category(&self, category: &Category)
+    -> impl Future<Output = Result<Category>> + Send;
 
     /// One of the user's categories.
-    fn get_category(&self, user: &UserId, id: Uuid) -> impl Future<Output = Result<Option<Category>>> + Send;
+    fn get_category(
+        &self,
+        user: &UserId,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<Category>>> + Send;
 
     /// Applies `patch`; `None` when the category does not exist.
     fn update_category(
@@ -165,7 +185,8 @@ pub trait CategoryStore: Send + Sync {
 
     /// Deletes the category and clears the `categoryId` of its todos, in one
     /// transaction; `false` when it does not exist.
-    fn delete_category(&self, user: &UserId, id: Uuid) -> impl Future<Output = Result<bool>> + Send;
+    fn delete_category(&self, user: &UserId, id: Uuid)
+    -> impl Future<Output = Result<bool>> + Send;
 
     /// One page of the user's categories.
     fn list_categories(
@@ -193,13 +214,20 @@ pub trait CommentStore: Send + Sync {
     fn delete_comment(&self, user: &UserId, id: Uuid) -> impl Future<Output = Result<bool>> + Send;
 
     /// The comments on the user's todo, oldest first.
-    fn list_comments(&self, user: &UserId, todo_id: Uuid) -> impl Future<Output = Result<Vec<Comment>>> + Send;
+    fn list_comments(
+        &self,
+        user: &UserId,
+        todo_id: Uuid,
+    ) -> impl Future<Output = Result<Vec<Comment>>> + Send;
 }
 
 /// Attachment records.
 pub trait AttachmentStore: Send + Sync {
     /// Inserts an attachment record.
-    fn insert_attachment(&self, attachment: &Attachment) -> impl Future<Output = Result<Attachment>> + Send;
+    fn insert_attachment(
+        &self,
+        attachment: &Attachment,
+    ) -> impl Future<Output = Result<Attachment>> + Send;
 
     /// An attachment of the user's todo.
     fn get_attachment(
@@ -282,11 +310,27 @@ pub trait JobStore: Send + Sync {
 
 /// Everything a tasker service needs from storage.
 pub trait Store:
-    TodoStore + CategoryStore + CommentStore + AttachmentStore + JobStore + Clone + Send + Sync + 'static
+    TodoStore
+    + CategoryStore
+    + CommentStore
+    + AttachmentStore
+    + JobStore
+    + Clone
+    + Send
+    + Sync
+    + 'static
 {
 }
 
 impl<S> Store for S where
-    S: TodoStore + CategoryStore + CommentStore + AttachmentStore + JobStore + Clone + Send + Sync + 'static
+    S: TodoStore
+        + CategoryStore
+        + CommentStore
+        + AttachmentStore
+        + JobStore
+        + Clone
+        + Send
+        + Sync
+        + 'static
 {
 }

@@ -8,12 +8,7 @@ use sqlx::{
     query::Query,
 };
 
-use super::{
-    StoreOptions,
-    any::StatementCounter,
-    sql::Dialect,
-    sql_store::sql_store,
-};
+use super::{StoreOptions, any::StatementCounter, sql::Dialect, sql_store::sql_store};
 
 type Db = sqlx::Postgres;
 const DIALECT: Dialect = Dialect::Postgres;

@@ -102,7 +102,9 @@ impl Sql {
         self.push(column);
         match self.dialect {
             Dialect::Postgres => {
-                self.push(" = ANY(").bind(Arg::Uuids(ids.to_vec())).push(")");
+                self.push(" = ANY(")
+                    .bind(Arg::Uuids(ids.to_vec()))
+                    .push(")");
             }
             Dialect::Sqlite => {
                 self.push(" IN (");
@@ -162,7 +164,8 @@ pub(crate) const JOINED_CATEGORY_COLUMNS: &str = "c.id AS c_id, c.user_id AS c_u
      c.updated_at AS c_updated_at";
 
 /// Columns of a category, unqualified.
-pub(crate) const CATEGORY_COLUMNS: &str = "id, user_id, name, color, description, created_at, updated_at";
+pub(crate) const CATEGORY_COLUMNS: &str =
+    "id, user_id, name, color, description, created_at, updated_at";
 
 /// Columns of a comment, unqualified.
 pub(crate) const COMMENT_COLUMNS: &str = "id, todo_id, user_id, content, created_at, updated_at";
@@ -181,7 +184,8 @@ pub(crate) fn open_status(column: &str) -> String {
 
 /// The `WHERE` clause of a todo list (alias `t`), shared by the count and the page.
 pub(crate) fn todo_list_where(sql: &mut Sql, user: &str, q: &TodoQuery, now: OffsetDateTime) {
-    sql.push(" WHERE t.user_id = ").bind(Arg::Text(user.to_owned()));
+    sql.push(" WHERE t.user_id = ")
+        .bind(Arg::Text(user.to_owned()));
     match q.parent {
         ParentFilter::Roots => sql.push(" AND t.parent_todo_id IS NULL"),
         ParentFilter::ChildrenOf(id) => sql.push(" AND t.parent_todo_id = ").bind(Arg::Uuid(id)),
@@ -190,7 +194,8 @@ pub(crate) fn todo_list_where(sql: &mut Sql, user: &str, q: &TodoQuery, now: Off
         sql.push(" AND t.status = ").bind(Arg::I16(status.rank()));
     }
     if let Some(priority) = q.priority {
-        sql.push(" AND t.priority = ").bind(Arg::I16(priority.rank()));
+        sql.push(" AND t.priority = ")
+            .bind(Arg::I16(priority.rank()));
     }
     if let Some(category) = q.category_id {
         sql.push(" AND t.category_id = ").bind(Arg::Uuid(category));
@@ -203,13 +208,18 @@ pub(crate) fn todo_list_where(sql: &mut Sql, user: &str, q: &TodoQuery, now: Off
     }
     match q.overdue {
         Some(true) => {
-            sql.push(&format!(" AND {} AND t.due_date < ", open_status("t.status")))
-                .bind(Arg::Time(now));
+            sql.push(&format!(
+                " AND {} AND t.due_date < ",
+                open_status("t.status")
+            ))
+            .bind(Arg::Time(now));
         }
         Some(false) => {
-            sql.push(&format!(" AND (t.status >= {COMPLETED} OR t.due_date IS NULL OR t.due_date >= "))
-                .bind(Arg::Time(now))
-                .push(")");
+            sql.push(&format!(
+                " AND (t.status >= {COMPLETED} OR t.due_date IS NULL OR t.due_date >= "
+            ))
+            .bind(Arg::Time(now))
+            .push(")");
         }
         None => {}
     }
@@ -219,7 +229,8 @@ pub(crate) fn todo_list_where(sql: &mut Sql, user: &str, q: &TodoQuery, now: Off
         None => sql,
     };
     if let Some(term) = &q.search {
-        sql.push(" AND ").push_search(&["t.title", "t.description"], term);
+        sql.push(" AND ")
+            .push_search(&["t.title", "t.description"], term);
     }
 }
 
@@ -235,15 +246,21 @@ pub(crate) fn todo_list_order(q: &TodoQuery) -> String {
         TodoSort::DueDate => "t.due_date",
         TodoSort::Status => "t.status",
     };
-    let nulls = if q.sort == TodoSort::DueDate { " NULLS LAST" } else { "" };
+    let nulls = if q.sort == TodoSort::DueDate {
+        " NULLS LAST"
+    } else {
+        ""
+    };
     format!(" ORDER BY {key} {dir}{nulls}, t.id {dir}")
 }
 
 /// The `WHERE` clause of a category list.
 pub(crate) fn category_list_where(sql: &mut Sql, user: &str, q: &CategoryQuery) {
-    sql.push(" WHERE user_id = ").bind(Arg::Text(user.to_owned()));
+    sql.push(" WHERE user_id = ")
+        .bind(Arg::Text(user.to_owned()));
     if let Some(term) = &q.search {
-        sql.push(" AND ").push_search(&["name", "description"], term);
+        sql.push(" AND ")
+            .push_search(&["name", "description"], term);
     }
 }
 
@@ -297,7 +314,9 @@ mod tests {
     #[test]
     fn placeholders_number_in_bind_order() {
         let mut sql = Sql::new(Dialect::Sqlite, "SELECT 1 WHERE a = ");
-        sql.bind(Arg::I64(1)).push(" AND ").push_in("b", &[Uuid::nil(), Uuid::max()]);
+        sql.bind(Arg::I64(1))
+            .push(" AND ")
+            .push_in("b", &[Uuid::nil(), Uuid::max()]);
         assert_eq!(sql.text, "SELECT 1 WHERE a = $1 AND b IN ($2, $3)");
         let mut sql = Sql::new(Dialect::Postgres, "");
         sql.push_in("b", &[Uuid::nil(), Uuid::max()]);

@@ -31,11 +31,17 @@ pub(crate) fn assemble(
     }
     let mut comments_of: HashMap<Uuid, Vec<Comment>> = HashMap::new();
     for comment in comments {
-        comments_of.entry(comment.todo_id).or_default().push(comment);
+        comments_of
+            .entry(comment.todo_id)
+            .or_default()
+            .push(comment);
     }
     let mut attachments_of: HashMap<Uuid, Vec<Attachment>> = HashMap::new();
     for attachment in attachments {
-        attachments_of.entry(attachment.todo_id).or_default().push(attachment);
+        attachments_of
+            .entry(attachment.todo_id)
+            .or_default()
+            .push(attachment);
     }
     todos
         .into_iter()

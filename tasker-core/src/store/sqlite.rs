@@ -12,12 +12,7 @@ use sqlx::{
 };
 use time::{UtcOffset, format_description::well_known::Rfc3339, macros::format_description};
 
-use super::{
-    StoreOptions,
-    any::StatementCounter,
-    sql::Dialect,
-    sql_store::sql_store,
-};
+use super::{StoreOptions, any::StatementCounter, sql::Dialect, sql_store::sql_store};
 
 type Db = sqlx::Sqlite;
 const DIALECT: Dialect = Dialect::Sqlite;
@@ -161,6 +156,9 @@ mod tests {
         let c = encode_time(datetime!(2026-01-01 10:00:01 +01:00));
         assert_eq!(a, "2026-01-01T10:00:00.000000Z");
         assert!(c < a && a < b, "{c} {a} {b}");
-        assert_eq!(decode_time("x", &b).unwrap(), datetime!(2026-01-01 10:00:00.5 UTC));
+        assert_eq!(
+            decode_time("x", &b).unwrap(),
+            datetime!(2026-01-01 10:00:00.5 UTC)
+        );
     }
 }

@@ -38,7 +38,13 @@ fn files_on_disk(ctx: &Ctx) -> usize {
             .map(|entries| {
                 entries
                     .flatten()
-                    .map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 })
+                    .map(|e| {
+                        if e.path().is_dir() {
+                            walk(&e.path())
+                        } else {
+                            1
+                        }
+                    })
                     .sum()
             })
             .unwrap_or(0)
@@ -60,7 +66,12 @@ async fn an_upload_stores_the_file_and_its_record(ctx: Ctx) {
     assert_eq!(stored.mime_type.as_deref(), Some("application/pdf"));
     assert_eq!(stored.uploaded_by, alice);
     assert_eq!(stored.todo_id, todo.id);
-    let (record, bytes) = ctx.services.attachments.download(&alice, todo.id, stored.id).await.unwrap();
+    let (record, bytes) = ctx
+        .services
+        .attachments
+        .download(&alice, todo.id, stored.id)
+        .await
+        .unwrap();
     assert_eq!(record, stored);
     assert_eq!(bytes.as_ref(), b"%PDF-1.7");
     assert_eq!(files_on_disk(&ctx), 1);
@@ -69,12 +80,33 @@ async fn an_upload_stores_the_file_and_its_record(ctx: Ctx) {
 async fn deleting_an_attachment_removes_the_file(ctx: Ctx) {
     let alice = user("alice");
     let todo = ctx.todo(&alice, "With file").await;
-    let stored = ctx.services.attachments.upload(&alice, todo.id, file("a.pdf", b"abc")).await.unwrap();
-    ctx.services.attachments.delete(&alice, todo.id, stored.id).await.unwrap();
-    assert_not_found(ctx.services.attachments.get(&alice, todo.id, stored.id).await, Resource::Attachment);
+    let stored = ctx
+        .services
+        .attachments
+        .upload(&alice, todo.id, file("a.pdf", b"abc"))
+        .await
+        .unwrap();
+    ctx.services
+        .attachments
+        .delete(&alice, todo.id, stored.id)
+        .await
+        .unwrap();
+    assert_not_found(
+        ctx.services
+            .attachments
+            .get(&alice, todo.id, stored.id)
+            .await,
+        Resource::Attachment,
+    );
     assert!(ctx.blobs.get(&stored.download_key).await.is_err());
     assert_eq!(files_on_disk(&ctx), 0);
-    assert_not_found(ctx.services.attachments.delete(&alice, todo.id, stored.id).await, Resource::Attachment);
+    assert_not_found(
+        ctx.services
+            .attachments
+            .delete(&alice, todo.id, stored.id)
+            .await,
+        Resource::Attachment,
+    );
 }
 
 /// A real store in which the todo is deleted (by "another request") just
@@ -95,13 +127,23 @@ impl TodoStore for TodoVanishes {
     async fn count_children(&self, user: &UserId, id: Uuid) -> Result<u64> {
         self.0.count_children(user, id).await
     }
-    async fn update_todo(&self, user: &UserId, id: Uuid, changes: &TodoChanges) -> Result<Option<Todo>> {
+    async fn update_todo(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        changes: &TodoChanges,
+    ) -> Result<Option<Todo>> {
         self.0.update_todo(user, id, changes).await
     }
     async fn delete_todo(&self, user: &UserId, id: Uuid) -> Result<Option<Vec<String>>> {
         self.0.delete_todo(user, id).await
     }
-    async fn list_todos(&self, user: &UserId, query: &TodoQuery, now: OffsetDateTime) -> Result<Page<PopulatedTodo>> {
+    async fn list_todos(
+        &self,
+        user: &UserId,
+        query: &TodoQuery,
+        now: OffsetDateTime,
+    ) -> Result<Page<PopulatedTodo>> {
         self.0.list_todos(user, query, now).await
     }
     async fn todo_stats(&self, user: &UserId, now: OffsetDateTime) -> Result<TodoStats> {
@@ -111,13 +153,25 @@ impl TodoStore for TodoVanishes {
 
 impl AttachmentStore for TodoVanishes {
     async fn insert_attachment(&self, attachment: &Attachment) -> Result<Attachment> {
-        self.0.delete_todo(&attachment.uploaded_by, attachment.todo_id).await?;
+        self.0
+            .delete_todo(&attachment.uploaded_by, attachment.todo_id)
+            .await?;
         self.0.insert_attachment(attachment).await
     }
-    async fn get_attachment(&self, user: &UserId, todo_id: Uuid, id: Uuid) -> Result<Option<Attachment>> {
+    async fn get_attachment(
+        &self,
+        user: &UserId,
+        todo_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<Attachment>> {
         self.0.get_attachment(user, todo_id, id).await
     }
-    async fn delete_attachment(&self, user: &UserId, todo_id: Uuid, id: Uuid) -> Result<Option<Attachment>> {
+    async fn delete_attachment(
+        &self,
+        user: &UserId,
+        todo_id: Uuid,
+        id: Uuid,
+    ) -> Result<Option<Attachment>> {
         self.0.delete_attachment(user, todo_id, id).await
     }
 }
@@ -130,7 +184,9 @@ async fn a_file_whose_record_fails_is_removed_again(ctx: Ctx) {
         Arc::new(ctx.clock.clone()),
         ctx.blobs.clone(),
     );
-    let result = service.upload(&alice, todo.id, file("late.pdf", b"late")).await;
+    let result = service
+        .upload(&alice, todo.id, file("late.pdf", b"late"))
+        .await;
     assert_not_found(result, Resource::Todo);
     assert_eq!(files_on_disk(&ctx), 0, "the orphaned file was removed");
 }
@@ -138,15 +194,39 @@ async fn a_file_whose_record_fails_is_removed_again(ctx: Ctx) {
 async fn attachments_of_other_users_are_not_found(ctx: Ctx) {
     let (alice, bob) = (user("alice"), user("bob"));
     let todo = ctx.todo(&alice, "Alice's").await;
-    let stored = ctx.services.attachments.upload(&alice, todo.id, file("a.pdf", b"secret")).await.unwrap();
+    let stored = ctx
+        .services
+        .attachments
+        .upload(&alice, todo.id, file("a.pdf", b"secret"))
+        .await
+        .unwrap();
     let a = &ctx.services.attachments;
     assert_not_found(a.get(&bob, todo.id, stored.id).await, Resource::Attachment);
-    assert_not_found(a.download(&bob, todo.id, stored.id).await, Resource::Attachment);
-    assert_not_found(a.delete(&bob, todo.id, stored.id).await, Resource::Attachment);
-    assert_not_found(a.upload(&bob, todo.id, file("b.pdf", b"x")).await, Resource::Todo);
+    assert_not_found(
+        a.download(&bob, todo.id, stored.id).await,
+        Resource::Attachment,
+    );
+    assert_not_found(
+        a.delete(&bob, todo.id, stored.id).await,
+        Resource::Attachment,
+    );
+    assert_not_found(
+        a.upload(&bob, todo.id, file("b.pdf", b"x")).await,
+        Resource::Todo,
+    );
     // The right attachment id under the wrong todo is not found either.
     let other = ctx.todo(&alice, "Other").await;
-    assert_not_found(a.get(&alice, other.id, stored.id).await, Resource::Attachment);
-    assert_eq!(a.download(&alice, todo.id, stored.id).await.unwrap().1.as_ref(), b"secret");
+    assert_not_found(
+        a.get(&alice, other.id, stored.id).await,
+        Resource::Attachment,
+    );
+    assert_eq!(
+        a.download(&alice, todo.id, stored.id)
+            .await
+            .unwrap()
+            .1
+            .as_ref(),
+        b"secret"
+    );
     assert_eq!(files_on_disk(&ctx), 1);
 }

@@ -38,7 +38,14 @@ async fn a_category_reads_back_with_its_default_colour(ctx: Ctx) {
     let created = ctx.services.categories.create(&alice, new).await.unwrap();
     assert_eq!(created.color, "#6b7280");
     assert_eq!(created.created_at, T0);
-    assert_eq!(ctx.services.categories.get(&alice, created.id).await.unwrap(), created);
+    assert_eq!(
+        ctx.services
+            .categories
+            .get(&alice, created.id)
+            .await
+            .unwrap(),
+        created
+    );
 
     ctx.clock.advance(Duration::minutes(5));
     let patch = CategoryPatch {
@@ -46,23 +53,45 @@ async fn a_category_reads_back_with_its_default_colour(ctx: Ctx) {
         description: Some(None),
         ..Default::default()
     };
-    let updated = ctx.services.categories.update(&alice, created.id, patch).await.unwrap();
-    assert_eq!((updated.color.as_str(), updated.description.as_deref()), ("#0af", None));
+    let updated = ctx
+        .services
+        .categories
+        .update(&alice, created.id, patch)
+        .await
+        .unwrap();
+    assert_eq!(
+        (updated.color.as_str(), updated.description.as_deref()),
+        ("#0af", None)
+    );
     assert_eq!(updated.name, "Errands");
     assert_eq!(updated.updated_at, T0 + Duration::minutes(5));
 }
 
 async fn names_are_unique_per_user_whatever_the_case(ctx: Ctx) {
     let (alice, bob) = (user("alice"), user("bob"));
-    ctx.services.categories.create(&alice, named("Work")).await.unwrap();
+    ctx.services
+        .categories
+        .create(&alice, named("Work"))
+        .await
+        .unwrap();
     for clash in ["work", "WORK", "  Work  "] {
         let result = ctx.services.categories.create(&alice, named(clash)).await;
         assert!(is_taken(&result), "{clash}: {result:?}");
     }
-    ctx.services.categories.create(&bob, named("work")).await.expect("another user may reuse the name");
+    ctx.services
+        .categories
+        .create(&bob, named("work"))
+        .await
+        .expect("another user may reuse the name");
     // Non-ASCII letters fold too.
-    ctx.services.categories.create(&alice, named("Ärger")).await.unwrap();
-    assert!(is_taken(&ctx.services.categories.create(&alice, named("ärger")).await));
+    ctx.services
+        .categories
+        .create(&alice, named("Ärger"))
+        .await
+        .unwrap();
+    assert!(is_taken(
+        &ctx.services.categories.create(&alice, named("ärger")).await
+    ));
 }
 
 async fn concurrent_creation_of_one_name_has_exactly_one_winner(ctx: Ctx) {
@@ -77,11 +106,18 @@ async fn concurrent_creation_of_one_name_has_exactly_one_winner(ctx: Ctx) {
     let winners = results.iter().filter(|r| r.is_ok()).count();
     let conflicts = results.iter().filter(|r| is_taken(r)).count();
     assert_eq!((winners, conflicts), (1, 7), "{results:?}");
-    let page = ctx.services.categories.list(&alice, &CategoryQuery::default()).await.unwrap();
+    let page = ctx
+        .services
+        .categories
+        .list(&alice, &CategoryQuery::default())
+        .await
+        .unwrap();
     assert_eq!(page.total, 1);
 }
 
-async fn futures_join<T: Send + 'static>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+async fn futures_join<T: Send + 'static>(
+    handles: impl Iterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
     let mut out = Vec::new();
     for handle in handles.collect::<Vec<_>>() {
         out.push(handle.await.expect("task"));
@@ -98,35 +134,67 @@ async fn renaming_onto_a_taken_name_conflicts_and_changes_nothing(ctx: Ctx) {
         color: Some(HexColor::parse("#fff").unwrap()),
         ..Default::default()
     };
-    assert!(is_taken(&ctx.services.categories.update(&alice, garden.id, patch).await));
-    assert_eq!(ctx.services.categories.get(&alice, garden.id).await.unwrap(), garden);
+    assert!(is_taken(
+        &ctx.services
+            .categories
+            .update(&alice, garden.id, patch)
+            .await
+    ));
+    assert_eq!(
+        ctx.services
+            .categories
+            .get(&alice, garden.id)
+            .await
+            .unwrap(),
+        garden
+    );
     // Changing only the case of its own name is allowed.
     let patch = CategoryPatch {
         name: Some(CategoryName::parse("GARDEN").unwrap()),
         ..Default::default()
     };
-    assert_eq!(ctx.services.categories.update(&alice, garden.id, patch).await.unwrap().name, "GARDEN");
+    assert_eq!(
+        ctx.services
+            .categories
+            .update(&alice, garden.id, patch)
+            .await
+            .unwrap()
+            .name,
+        "GARDEN"
+    );
 }
 
 async fn deleting_a_category_keeps_its_todos(ctx: Ctx) {
     let alice = user("alice");
     let category = ctx.category(&alice, "Doomed").await;
-    let todo = ctx.todo_with(&alice, "Survivor", |n| n.category_id = Some(category.id)).await;
+    let todo = ctx
+        .todo_with(&alice, "Survivor", |n| n.category_id = Some(category.id))
+        .await;
     let child = ctx
         .todo_with(&alice, "Child survivor", |n| {
             n.category_id = Some(category.id);
             n.parent_todo_id = Some(todo.id);
         })
         .await;
-    ctx.services.categories.delete(&alice, category.id).await.unwrap();
-    assert_not_found(ctx.services.categories.get(&alice, category.id).await, Resource::Category);
+    ctx.services
+        .categories
+        .delete(&alice, category.id)
+        .await
+        .unwrap();
+    assert_not_found(
+        ctx.services.categories.get(&alice, category.id).await,
+        Resource::Category,
+    );
     let after = ctx.services.todos.get(&alice, todo.id).await.unwrap();
     assert_eq!(after.todo.category_id, None);
     assert_eq!(after.category, None);
     assert_eq!(after.children.len(), 1);
     assert_eq!(after.children[0].id, child.id);
     assert_eq!(after.children[0].category_id, None);
-    assert_not_found(ctx.services.categories.delete(&alice, category.id).await, Resource::Category);
+    assert_not_found(
+        ctx.services.categories.delete(&alice, category.id).await,
+        Resource::Category,
+    );
 }
 
 async fn categories_list_by_name_and_search_literally(ctx: Ctx) {
@@ -138,8 +206,16 @@ async fn categories_list_by_name_and_search_literally(ctx: Ctx) {
     let names = |page: tasker_core::model::Page<tasker_core::model::Category>| {
         page.data.into_iter().map(|c| c.name).collect::<Vec<_>>()
     };
-    let all = ctx.services.categories.list(&alice, &CategoryQuery::default()).await.unwrap();
-    assert_eq!(names(all), ["100% done", "Apple", "banana", "cherry", "under_score"]);
+    let all = ctx
+        .services
+        .categories
+        .list(&alice, &CategoryQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        names(all),
+        ["100% done", "Apple", "banana", "cherry", "under_score"]
+    );
 
     let query = |params: CategoryListParams| CategoryQuery::try_from(params).unwrap();
     let newest_first = query(CategoryListParams {
@@ -149,15 +225,28 @@ async fn categories_list_by_name_and_search_literally(ctx: Ctx) {
         page: Some("2".into()),
         ..Default::default()
     });
-    let page = ctx.services.categories.list(&alice, &newest_first).await.unwrap();
+    let page = ctx
+        .services
+        .categories
+        .list(&alice, &newest_first)
+        .await
+        .unwrap();
     assert_eq!((page.total, page.total_pages), (5, 3));
     assert_eq!(names(page), ["cherry", "Apple"]);
 
-    for (term, expected) in [("%", vec!["100% done"]), ("_", vec!["under_score"]), ("APP", vec!["Apple"])] {
+    for (term, expected) in [
+        ("%", vec!["100% done"]),
+        ("_", vec!["under_score"]),
+        ("APP", vec!["Apple"]),
+    ] {
         let q = query(CategoryListParams {
             search: Some(term.into()),
             ..Default::default()
         });
-        assert_eq!(names(ctx.services.categories.list(&alice, &q).await.unwrap()), expected, "{term}");
+        assert_eq!(
+            names(ctx.services.categories.list(&alice, &q).await.unwrap()),
+            expected,
+            "{term}"
+        );
     }
 }

@@ -50,35 +50,69 @@ async fn overdue(ctx: &Ctx, batch: u32) -> Vec<Todo> {
 
 async fn a_reminder_is_due_once_per_todo_and_due_date(ctx: Ctx) {
     let alice = user("alice");
-    let soon = ctx.todo_with(&alice, "soon", |n| n.due_date = Some(T0 + Duration::hours(2))).await;
-    ctx.todo_with(&alice, "next week", |n| n.due_date = Some(T0 + Duration::days(7))).await;
-    ctx.todo_with(&alice, "past", |n| n.due_date = Some(T0 - Duration::hours(1))).await;
-    let done = ctx.todo_with(&alice, "done", |n| n.due_date = Some(T0 + Duration::hours(3))).await;
+    let soon = ctx
+        .todo_with(&alice, "soon", |n| {
+            n.due_date = Some(T0 + Duration::hours(2))
+        })
+        .await;
+    ctx.todo_with(&alice, "next week", |n| {
+        n.due_date = Some(T0 + Duration::days(7))
+    })
+    .await;
+    ctx.todo_with(&alice, "past", |n| {
+        n.due_date = Some(T0 - Duration::hours(1))
+    })
+    .await;
+    let done = ctx
+        .todo_with(&alice, "done", |n| {
+            n.due_date = Some(T0 + Duration::hours(3))
+        })
+        .await;
     let complete = TodoPatch {
         status: Some(TodoStatus::Completed),
         ..Default::default()
     };
-    ctx.services.todos.update(&alice, done.id, complete).await.unwrap();
+    ctx.services
+        .todos
+        .update(&alice, done.id, complete)
+        .await
+        .unwrap();
     ctx.todo(&alice, "undated").await;
 
     let found: Vec<Todo> = due_soon(&ctx, 100).await.concat();
-    assert_eq!(found.iter().map(|t| t.title.as_str()).collect::<Vec<_>>(), ["soon"]);
+    assert_eq!(
+        found.iter().map(|t| t.title.as_str()).collect::<Vec<_>>(),
+        ["soon"]
+    );
 
     let jobs = &ctx.services.jobs;
-    let fresh = jobs.record_todo_notifications(TodoNotificationKind::DueReminder, &found).await.unwrap();
+    let fresh = jobs
+        .record_todo_notifications(TodoNotificationKind::DueReminder, &found)
+        .await
+        .unwrap();
     assert_eq!(fresh, vec![soon.id]);
     // A retried job records nothing new: the e-mail is not sent twice.
-    let again = jobs.record_todo_notifications(TodoNotificationKind::DueReminder, &found).await.unwrap();
+    let again = jobs
+        .record_todo_notifications(TodoNotificationKind::DueReminder, &found)
+        .await
+        .unwrap();
     assert!(again.is_empty());
     ctx.clock.advance(Duration::minutes(15));
-    assert!(due_soon(&ctx, 100).await.is_empty(), "the next cron tick finds nothing");
+    assert!(
+        due_soon(&ctx, 100).await.is_empty(),
+        "the next cron tick finds nothing"
+    );
 
     // Moving the due date makes the todo eligible again.
     let moved = TodoPatch {
         due_date: Some(Some(T0 + Duration::hours(5))),
         ..Default::default()
     };
-    ctx.services.todos.update(&alice, soon.id, moved).await.unwrap();
+    ctx.services
+        .todos
+        .update(&alice, soon.id, moved)
+        .await
+        .unwrap();
     let found: Vec<Todo> = due_soon(&ctx, 100).await.concat();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].id, soon.id);
@@ -89,13 +123,18 @@ async fn reminder_batches_cover_every_matching_todo(ctx: Ctx) {
     for u in ["carol", "alice", "bob"] {
         for i in 0..9 {
             let t = ctx
-                .todo_with(&user(u), &format!("{u} {i}"), |n| n.due_date = Some(T0 + Duration::hours(1)))
+                .todo_with(&user(u), &format!("{u} {i}"), |n| {
+                    n.due_date = Some(T0 + Duration::hours(1))
+                })
                 .await;
             expected.insert(t.id);
         }
     }
     let batches = due_soon(&ctx, 10).await;
-    assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 7]);
+    assert_eq!(
+        batches.iter().map(Vec::len).collect::<Vec<_>>(),
+        [10, 10, 7]
+    );
     let all: Vec<Todo> = batches.concat();
     assert_eq!(all.iter().map(|t| t.id).collect::<HashSet<_>>(), expected);
     let users: Vec<&str> = all.iter().map(|t| t.user_id.as_str()).collect();
@@ -106,26 +145,45 @@ async fn reminder_batches_cover_every_matching_todo(ctx: Ctx) {
 
 async fn overdue_notices_are_once_per_due_date(ctx: Ctx) {
     let alice = user("alice");
-    let late = ctx.todo_with(&alice, "late", |n| n.due_date = Some(T0 - Duration::hours(1))).await;
-    ctx.todo_with(&alice, "future", |n| n.due_date = Some(T0 + Duration::hours(1))).await;
-    let archived = ctx.todo_with(&alice, "archived", |n| n.due_date = Some(T0 - Duration::days(3))).await;
+    let late = ctx
+        .todo_with(&alice, "late", |n| {
+            n.due_date = Some(T0 - Duration::hours(1))
+        })
+        .await;
+    ctx.todo_with(&alice, "future", |n| {
+        n.due_date = Some(T0 + Duration::hours(1))
+    })
+    .await;
+    let archived = ctx
+        .todo_with(&alice, "archived", |n| {
+            n.due_date = Some(T0 - Duration::days(3))
+        })
+        .await;
     let archive = TodoPatch {
         status: Some(TodoStatus::Archived),
         ..Default::default()
     };
-    ctx.services.todos.update(&alice, archived.id, archive).await.unwrap();
+    ctx.services
+        .todos
+        .update(&alice, archived.id, archive)
+        .await
+        .unwrap();
 
     let found = overdue(&ctx, 1).await;
     assert_eq!(found.iter().map(|t| t.id).collect::<Vec<_>>(), [late.id]);
     let jobs = &ctx.services.jobs;
     assert_eq!(
-        jobs.record_todo_notifications(TodoNotificationKind::Overdue, &found).await.unwrap(),
+        jobs.record_todo_notifications(TodoNotificationKind::Overdue, &found)
+            .await
+            .unwrap(),
         [late.id]
     );
     assert!(overdue(&ctx, 1).await.is_empty());
     // A reminder record is separate from an overdue record.
     assert_eq!(
-        jobs.record_todo_notifications(TodoNotificationKind::DueReminder, &found).await.unwrap(),
+        jobs.record_todo_notifications(TodoNotificationKind::DueReminder, &found)
+            .await
+            .unwrap(),
         [late.id]
     );
     ctx.clock.advance(Duration::hours(2));
@@ -145,28 +203,68 @@ async fn weekly_statistics_count_the_week(ctx: Ctx) {
         status: Some(TodoStatus::Completed),
         ..Default::default()
     };
-    ctx.services.todos.update(&alice, old.id, complete.clone()).await.unwrap();
+    ctx.services
+        .todos
+        .update(&alice, old.id, complete.clone())
+        .await
+        .unwrap();
     let fresh = ctx.todo(&alice, "fresh").await;
-    ctx.services.todos.update(&alice, fresh.id, complete).await.unwrap();
-    let active = ctx.todo_with(&alice, "overdue", |n| n.due_date = Some(T0 - Duration::days(2))).await;
+    ctx.services
+        .todos
+        .update(&alice, fresh.id, complete)
+        .await
+        .unwrap();
+    let active = ctx
+        .todo_with(&alice, "overdue", |n| {
+            n.due_date = Some(T0 - Duration::days(2))
+        })
+        .await;
     let activate = TodoPatch {
         status: Some(TodoStatus::Active),
         ..Default::default()
     };
-    ctx.services.todos.update(&alice, active.id, activate).await.unwrap();
+    ctx.services
+        .todos
+        .update(&alice, active.id, activate)
+        .await
+        .unwrap();
     ctx.clock.set(T0);
     ctx.todo(&alice, "after the week").await;
     ctx.todo(&user("bob"), "bob's").await;
 
-    let stats = ctx.services.jobs.weekly_stats(&alice, week_start, 10).await.unwrap();
+    let stats = ctx
+        .services
+        .jobs
+        .weekly_stats(&alice, week_start, 10)
+        .await
+        .unwrap();
     assert_eq!(stats.to, T0);
-    assert_eq!((stats.created, stats.completed, stats.active, stats.overdue), (2, 2, 1, 1));
-    let completed: Vec<&str> = stats.completed_todos.iter().map(|t| t.title.as_str()).collect();
+    assert_eq!(
+        (stats.created, stats.completed, stats.active, stats.overdue),
+        (2, 2, 1, 1)
+    );
+    let completed: Vec<&str> = stats
+        .completed_todos
+        .iter()
+        .map(|t| t.title.as_str())
+        .collect();
     assert_eq!(completed.len(), 2);
     assert!(completed.contains(&"old") && completed.contains(&"fresh"));
-    assert_eq!(stats.overdue_todos.iter().map(|t| t.title.as_str()).collect::<Vec<_>>(), ["overdue"]);
+    assert_eq!(
+        stats
+            .overdue_todos
+            .iter()
+            .map(|t| t.title.as_str())
+            .collect::<Vec<_>>(),
+        ["overdue"]
+    );
 
-    let limited = ctx.services.jobs.weekly_stats(&alice, week_start, 1).await.unwrap();
+    let limited = ctx
+        .services
+        .jobs
+        .weekly_stats(&alice, week_start, 1)
+        .await
+        .unwrap();
     assert_eq!((limited.completed, limited.completed_todos.len()), (2, 1));
 }
 
@@ -174,8 +272,19 @@ async fn a_weekly_report_is_recorded_once_per_week(ctx: Ctx) {
     let alice = user("alice");
     let jobs = &ctx.services.jobs;
     assert!(jobs.record_weekly_report(&alice, T0).await.unwrap());
-    assert!(!jobs.record_weekly_report(&alice, T0 + Duration::days(2)).await.unwrap(), "same ISO week");
-    assert!(jobs.record_weekly_report(&alice, T0 + Duration::days(7)).await.unwrap(), "next week");
+    assert!(
+        !jobs
+            .record_weekly_report(&alice, T0 + Duration::days(2))
+            .await
+            .unwrap(),
+        "same ISO week"
+    );
+    assert!(
+        jobs.record_weekly_report(&alice, T0 + Duration::days(7))
+            .await
+            .unwrap(),
+        "next week"
+    );
     assert!(jobs.record_weekly_report(&user("bob"), T0).await.unwrap());
 }
 
@@ -189,25 +298,63 @@ async fn auto_archive_processes_every_batch(ctx: Ctx) {
     let mut old = Vec::new();
     for i in 0..25 {
         let t = ctx.todo(&alice, &format!("old {i}")).await;
-        ctx.services.todos.update(&alice, t.id, complete.clone()).await.unwrap();
+        ctx.services
+            .todos
+            .update(&alice, t.id, complete.clone())
+            .await
+            .unwrap();
         old.push(t.id);
     }
     ctx.clock.set(T0 - Duration::days(10));
     let recent = ctx.todo(&alice, "recent").await;
-    ctx.services.todos.update(&alice, recent.id, complete).await.unwrap();
+    ctx.services
+        .todos
+        .update(&alice, recent.id, complete)
+        .await
+        .unwrap();
     let open = ctx.todo(&alice, "open").await;
     ctx.clock.set(T0);
 
-    let archived = ctx.services.jobs.archive_completed(Duration::days(30), 10).await.unwrap();
+    let archived = ctx
+        .services
+        .jobs
+        .archive_completed(Duration::days(30), 10)
+        .await
+        .unwrap();
     assert_eq!(archived, 25);
     for id in old {
         let t = ctx.services.todos.get(&alice, id).await.unwrap().todo;
-        assert_eq!((t.status, t.completed_at, t.updated_at), (TodoStatus::Archived, None, T0));
+        assert_eq!(
+            (t.status, t.completed_at, t.updated_at),
+            (TodoStatus::Archived, None, T0)
+        );
     }
-    let recent = ctx.services.todos.get(&alice, recent.id).await.unwrap().todo;
+    let recent = ctx
+        .services
+        .todos
+        .get(&alice, recent.id)
+        .await
+        .unwrap()
+        .todo;
     assert_eq!(recent.status, TodoStatus::Completed);
-    assert_eq!(ctx.services.todos.get(&alice, open.id).await.unwrap().todo.status, TodoStatus::Draft);
-    assert_eq!(ctx.services.jobs.archive_completed(Duration::days(30), 10).await.unwrap(), 0);
+    assert_eq!(
+        ctx.services
+            .todos
+            .get(&alice, open.id)
+            .await
+            .unwrap()
+            .todo
+            .status,
+        TodoStatus::Draft
+    );
+    assert_eq!(
+        ctx.services
+            .jobs
+            .archive_completed(Duration::days(30), 10)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 async fn users_are_listed_in_batches(ctx: Ctx) {

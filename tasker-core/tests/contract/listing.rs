@@ -30,7 +30,11 @@ fn query(params: TodoListParams) -> TodoQuery {
 }
 
 async fn list(ctx: &Ctx, who: &UserId, params: TodoListParams) -> Page<PopulatedTodo> {
-    ctx.services.todos.list(who, &query(params)).await.expect("list")
+    ctx.services
+        .todos
+        .list(who, &query(params))
+        .await
+        .expect("list")
 }
 
 fn titles(page: &Page<PopulatedTodo>) -> Vec<&str> {
@@ -53,7 +57,10 @@ async fn pages_count_and_stop_at_the_end(ctx: Ctx) {
         ..params()
     };
     let first = list(&ctx, &alice, page("1")).await;
-    assert_eq!((first.page, first.limit, first.total, first.total_pages), (1, 10, 25, 3));
+    assert_eq!(
+        (first.page, first.limit, first.total, first.total_pages),
+        (1, 10, 25, 3)
+    );
     assert_eq!(titles(&first)[0], "t24", "newest first by default");
     assert_eq!(list(&ctx, &alice, page("2")).await.data.len(), 10);
     let last = list(&ctx, &alice, page("3")).await;
@@ -85,10 +92,20 @@ async fn ties_break_by_id_so_pages_never_repeat_or_skip(ctx: Ctx) {
                     order: Some(order.into()),
                     ..params()
                 };
-                seen.extend(list(&ctx, &alice, p).await.data.into_iter().map(|t| t.todo.id));
+                seen.extend(
+                    list(&ctx, &alice, p)
+                        .await
+                        .data
+                        .into_iter()
+                        .map(|t| t.todo.id),
+                );
             }
             assert_eq!(seen.len(), 23, "{sort} {order}");
-            assert_eq!(seen.iter().copied().collect::<HashSet<_>>(), all, "{sort} {order}");
+            assert_eq!(
+                seen.iter().copied().collect::<HashSet<_>>(),
+                all,
+                "{sort} {order}"
+            );
         }
     }
 }
@@ -126,7 +143,11 @@ async fn every_filter_narrows_the_list(ctx: Ctx) {
         status: Some(s),
         ..Default::default()
     };
-    let late = ctx.todo_with(&alice, "late", |n| n.due_date = Some(T0 - Duration::days(1))).await;
+    let late = ctx
+        .todo_with(&alice, "late", |n| {
+            n.due_date = Some(T0 - Duration::days(1))
+        })
+        .await;
     let soon = ctx
         .todo_with(&alice, "soon", |n| {
             n.due_date = Some(T0 + Duration::days(1));
@@ -134,35 +155,107 @@ async fn every_filter_narrows_the_list(ctx: Ctx) {
             n.category_id = Some(work.id);
         })
         .await;
-    let later = ctx.todo_with(&alice, "later", |n| n.due_date = Some(T0 + Duration::days(10))).await;
-    let done = ctx.todo_with(&alice, "done late", |n| n.due_date = Some(T0 - Duration::days(2))).await;
-    ctx.services.todos.update(&alice, done.id, set(TodoStatus::Completed)).await.unwrap();
-    ctx.services.todos.update(&alice, later.id, set(TodoStatus::Active)).await.unwrap();
+    let later = ctx
+        .todo_with(&alice, "later", |n| {
+            n.due_date = Some(T0 + Duration::days(10))
+        })
+        .await;
+    let done = ctx
+        .todo_with(&alice, "done late", |n| {
+            n.due_date = Some(T0 - Duration::days(2))
+        })
+        .await;
+    ctx.services
+        .todos
+        .update(&alice, done.id, set(TodoStatus::Completed))
+        .await
+        .unwrap();
+    ctx.services
+        .todos
+        .update(&alice, later.id, set(TodoStatus::Active))
+        .await
+        .unwrap();
     ctx.todo(&alice, "undated").await;
     let _ = (late, soon);
 
     let cases: Vec<(TodoListParams, Vec<&str>)> = vec![
-        (TodoListParams { status: Some("active".into()), ..params() }, vec!["later"]),
-        (TodoListParams { status: Some("completed".into()), ..params() }, vec!["done late"]),
-        (TodoListParams { priority: Some("high".into()), ..params() }, vec!["soon"]),
-        (TodoListParams { category_id: Some(work.id.to_string()), ..params() }, vec!["soon"]),
         (
-            TodoListParams { due_from: Some("2026-11-23".into()), due_to: Some("2026-11-30".into()), ..params() },
+            TodoListParams {
+                status: Some("active".into()),
+                ..params()
+            },
+            vec!["later"],
+        ),
+        (
+            TodoListParams {
+                status: Some("completed".into()),
+                ..params()
+            },
+            vec!["done late"],
+        ),
+        (
+            TodoListParams {
+                priority: Some("high".into()),
+                ..params()
+            },
             vec!["soon"],
         ),
-        (TodoListParams { due_to: Some("2026-11-23T00:00:00Z".into()), ..params() }, vec!["late", "done late"]),
-        (TodoListParams { overdue: Some("true".into()), ..params() }, vec!["late"]),
         (
-            TodoListParams { overdue: Some("false".into()), ..params() },
+            TodoListParams {
+                category_id: Some(work.id.to_string()),
+                ..params()
+            },
+            vec!["soon"],
+        ),
+        (
+            TodoListParams {
+                due_from: Some("2026-11-23".into()),
+                due_to: Some("2026-11-30".into()),
+                ..params()
+            },
+            vec!["soon"],
+        ),
+        (
+            TodoListParams {
+                due_to: Some("2026-11-23T00:00:00Z".into()),
+                ..params()
+            },
+            vec!["late", "done late"],
+        ),
+        (
+            TodoListParams {
+                overdue: Some("true".into()),
+                ..params()
+            },
+            vec!["late"],
+        ),
+        (
+            TodoListParams {
+                overdue: Some("false".into()),
+                ..params()
+            },
             vec!["soon", "later", "done late", "undated"],
         ),
-        (TodoListParams { completed: Some("true".into()), ..params() }, vec!["done late"]),
         (
-            TodoListParams { completed: Some("false".into()), ..params() },
+            TodoListParams {
+                completed: Some("true".into()),
+                ..params()
+            },
+            vec!["done late"],
+        ),
+        (
+            TodoListParams {
+                completed: Some("false".into()),
+                ..params()
+            },
             vec!["late", "soon", "later", "undated"],
         ),
         (
-            TodoListParams { status: Some("draft".into()), overdue: Some("false".into()), ..params() },
+            TodoListParams {
+                status: Some("draft".into()),
+                overdue: Some("false".into()),
+                ..params()
+            },
             vec!["soon", "undated"],
         ),
     ];
@@ -181,16 +274,27 @@ async fn every_filter_narrows_the_list(ctx: Ctx) {
 
 async fn priority_and_status_sort_by_meaning(ctx: Ctx) {
     let alice = user("alice");
-    for (title, priority) in [("m", TodoPriority::Medium), ("h", TodoPriority::High), ("l", TodoPriority::Low)] {
-        ctx.todo_with(&alice, title, |n| n.priority = priority).await;
+    for (title, priority) in [
+        ("m", TodoPriority::Medium),
+        ("h", TodoPriority::High),
+        ("l", TodoPriority::Low),
+    ] {
+        ctx.todo_with(&alice, title, |n| n.priority = priority)
+            .await;
     }
     let sorted = |order: &str| TodoListParams {
         sort: Some("priority".into()),
         order: Some(order.into()),
         ..params()
     };
-    assert_eq!(titles(&list(&ctx, &alice, sorted("desc")).await), ["h", "m", "l"]);
-    assert_eq!(titles(&list(&ctx, &alice, sorted("asc")).await), ["l", "m", "h"]);
+    assert_eq!(
+        titles(&list(&ctx, &alice, sorted("desc")).await),
+        ["h", "m", "l"]
+    );
+    assert_eq!(
+        titles(&list(&ctx, &alice, sorted("asc")).await),
+        ["l", "m", "h"]
+    );
 
     let bob = user("bob");
     for (title, status) in [
@@ -213,21 +317,36 @@ async fn priority_and_status_sort_by_meaning(ctx: Ctx) {
         order: Some("asc".into()),
         ..params()
     };
-    assert_eq!(titles(&list(&ctx, &bob, by_status).await), ["draft", "active", "completed", "archived"]);
+    assert_eq!(
+        titles(&list(&ctx, &bob, by_status).await),
+        ["draft", "active", "completed", "archived"]
+    );
 }
 
 async fn todos_without_due_date_sort_last_both_ways(ctx: Ctx) {
     let alice = user("alice");
     ctx.todo(&alice, "none").await;
-    ctx.todo_with(&alice, "early", |n| n.due_date = Some(T0 + Duration::days(1))).await;
-    ctx.todo_with(&alice, "late", |n| n.due_date = Some(T0 + Duration::days(2))).await;
+    ctx.todo_with(&alice, "early", |n| {
+        n.due_date = Some(T0 + Duration::days(1))
+    })
+    .await;
+    ctx.todo_with(&alice, "late", |n| {
+        n.due_date = Some(T0 + Duration::days(2))
+    })
+    .await;
     let by_due = |order: &str| TodoListParams {
         sort: Some("due_date".into()),
         order: Some(order.into()),
         ..params()
     };
-    assert_eq!(titles(&list(&ctx, &alice, by_due("asc")).await), ["early", "late", "none"]);
-    assert_eq!(titles(&list(&ctx, &alice, by_due("desc")).await), ["late", "early", "none"]);
+    assert_eq!(
+        titles(&list(&ctx, &alice, by_due("asc")).await),
+        ["early", "late", "none"]
+    );
+    assert_eq!(
+        titles(&list(&ctx, &alice, by_due("desc")).await),
+        ["late", "early", "none"]
+    );
 }
 
 async fn title_sort_ignores_case(ctx: Ctx) {
@@ -240,7 +359,10 @@ async fn title_sort_ignores_case(ctx: Ctx) {
         order: Some("asc".into()),
         ..params()
     };
-    assert_eq!(titles(&list(&ctx, &alice, by_title).await), ["Apple", "apricot", "banana", "cherry"]);
+    assert_eq!(
+        titles(&list(&ctx, &alice, by_title).await),
+        ["Apple", "apricot", "banana", "cherry"]
+    );
 }
 
 async fn search_matches_literally_and_ignores_case(ctx: Ctx) {
@@ -274,16 +396,28 @@ async fn search_matches_literally_and_ignores_case(ctx: Ctx) {
         ("milk", vec!["Shopping"]),
         ("SNAKE", vec!["snakeXcase", "snake_case"]),
     ] {
-        assert_eq!(titles(&list(&ctx, &alice, search(term)).await), expected, "{term:?}");
+        assert_eq!(
+            titles(&list(&ctx, &alice, search(term)).await),
+            expected,
+            "{term:?}"
+        );
     }
-    assert_eq!(list(&ctx, &alice, params()).await.total, 7, "the table survived");
+    assert_eq!(
+        list(&ctx, &alice, params()).await.total,
+        7,
+        "the table survived"
+    );
 }
 
 async fn a_page_costs_the_same_statements_whatever_its_size(ctx: Ctx) {
     let alice = user("alice");
     let category = ctx.category(&alice, "Busy").await;
     for i in 0..20 {
-        let todo = ctx.todo_with(&alice, &format!("todo {i}"), |n| n.category_id = Some(category.id)).await;
+        let todo = ctx
+            .todo_with(&alice, &format!("todo {i}"), |n| {
+                n.category_id = Some(category.id)
+            })
+            .await;
         for c in 0..2 {
             ctx.subtask(&alice, &todo, &format!("child {c}")).await;
             ctx.comment(&alice, &todo, &format!("comment {c}")).await;
@@ -293,7 +427,11 @@ async fn a_page_costs_the_same_statements_whatever_its_size(ctx: Ctx) {
             mime_type: None,
             content: Bytes::from_static(b"f"),
         };
-        ctx.services.attachments.upload(&alice, todo.id, file).await.unwrap();
+        ctx.services
+            .attachments
+            .upload(&alice, todo.id, file)
+            .await
+            .unwrap();
     }
     let cost = |limit: &'static str| {
         let ctx = &ctx;
@@ -317,7 +455,10 @@ async fn a_page_costs_the_same_statements_whatever_its_size(ctx: Ctx) {
     assert_eq!(small.data.len(), 1);
     assert_eq!(full.data.len(), 20);
     assert_eq!(one, twenty, "statements for 1 todo vs 20 todos");
-    assert!(twenty <= 5, "a page of 20 populated todos took {twenty} statements");
+    assert!(
+        twenty <= 5,
+        "a page of 20 populated todos took {twenty} statements"
+    );
     eprintln!("statements per populated page of 20: {twenty}");
     for todo in &full.data {
         assert_eq!(todo.children.len(), 2, "each child exactly once");

@@ -59,22 +59,30 @@ pub struct Ctx {
 
 enum DbGuard {
     Sqlite(#[allow(dead_code)] TempDir),
-    Postgres { admin: PgConnectOptions, name: String },
+    Postgres {
+        admin: Box<PgConnectOptions>,
+        name: String,
+    },
 }
 
 impl Drop for DbGuard {
     fn drop(&mut self) {
         if let Self::Postgres { admin, name } = self {
-            let (admin, name) = (admin.clone(), name.clone());
+            let (admin, name) = (admin.as_ref().clone(), name.clone());
             // Dropping runs outside any async context we could use; a short-lived
             // runtime on its own thread removes the database.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
                 rt.block_on(async {
                     let mut conn = sqlx::PgConnection::connect_with(&admin).await.ok()?;
-                    conn.execute(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#)))
-                        .await
-                        .ok()
+                    conn.execute(sqlx::AssertSqlSafe(format!(
+                        r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+                    )))
+                    .await
+                    .ok()
                 })
             })
             .join();
@@ -117,7 +125,8 @@ impl Ctx {
             return None;
         }
         let url = postgres_admin_url();
-        let admin = PgConnectOptions::from_str(&url).expect("TASKER_TEST_DATABASE_URL is not a PostgreSQL URL");
+        let admin = PgConnectOptions::from_str(&url)
+            .expect("TASKER_TEST_DATABASE_URL is not a PostgreSQL URL");
         let mut conn = match sqlx::PgConnection::connect_with(&admin).await {
             Ok(conn) => conn,
             Err(e) => panic!(
@@ -131,7 +140,7 @@ impl Ctx {
             .await
             .expect("create test database");
         let guard = DbGuard::Postgres {
-            admin: admin.clone(),
+            admin: Box::new(admin.clone()),
             name: name.clone(),
         };
         let pool = sqlx::postgres::PgPoolOptions::new()
@@ -169,15 +178,25 @@ impl Ctx {
     }
 
     /// Creates a todo from a tweaked `NewTodo`.
-    pub async fn todo_with(&self, user: &UserId, title: &str, f: impl FnOnce(&mut NewTodo)) -> Todo {
+    pub async fn todo_with(
+        &self,
+        user: &UserId,
+        title: &str,
+        f: impl FnOnce(&mut NewTodo),
+    ) -> Todo {
         let mut new = NewTodo::new(TodoTitle::parse(title).unwrap());
         f(&mut new);
-        self.services.todos.create(user, new).await.expect("create todo")
+        self.services
+            .todos
+            .create(user, new)
+            .await
+            .expect("create todo")
     }
 
     /// Creates a subtask of `parent`.
     pub async fn subtask(&self, user: &UserId, parent: &Todo, title: &str) -> Todo {
-        self.todo_with(user, title, |n| n.parent_todo_id = Some(parent.id)).await
+        self.todo_with(user, title, |n| n.parent_todo_id = Some(parent.id))
+            .await
     }
 
     /// Creates a category named `name`.
@@ -187,7 +206,11 @@ impl Ctx {
             color: Default::default(),
             description: None,
         };
-        self.services.categories.create(user, new).await.expect("create category")
+        self.services
+            .categories
+            .create(user, new)
+            .await
+            .expect("create category")
     }
 
     /// Adds a comment.
@@ -207,7 +230,10 @@ pub fn user(id: &str) -> UserId {
 
 /// Asserts a result is `Error::NotFound(resource)`.
 #[track_caller]
-pub fn assert_not_found<T: std::fmt::Debug>(result: tasker_core::Result<T>, resource: tasker_core::Resource) {
+pub fn assert_not_found<T: std::fmt::Debug>(
+    result: tasker_core::Result<T>,
+    resource: tasker_core::Resource,
+) {
     match result {
         Err(tasker_core::Error::NotFound(r)) if r == resource => {}
         other => panic!("expected NotFound({resource:?}), got {other:?}"),

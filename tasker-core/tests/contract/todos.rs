@@ -39,7 +39,12 @@ async fn creating_a_todo_applies_defaults_and_increasing_sort_order(ctx: Ctx) {
     assert_eq!(first.updated_at, T0);
     assert_eq!(first.user_id, alice);
     assert_eq!(first.id.get_version_num(), 7);
-    assert!(second.sort_order > first.sort_order, "{} then {}", first.sort_order, second.sort_order);
+    assert!(
+        second.sort_order > first.sort_order,
+        "{} then {}",
+        first.sort_order,
+        second.sort_order
+    );
 }
 
 async fn every_field_reads_back_as_written(ctx: Ctx) {
@@ -63,7 +68,10 @@ async fn every_field_reads_back_as_written(ctx: Ctx) {
     let read = ctx.services.todos.get(&alice, created.id).await.unwrap();
     assert_eq!(read.todo, created);
     assert_eq!(read.todo.title, "Quarterly report — “draft”");
-    assert_eq!(read.todo.description.as_deref(), Some("Line 1\nLine 2 'quoted' %_"));
+    assert_eq!(
+        read.todo.description.as_deref(),
+        Some("Line 1\nLine 2 'quoted' %_")
+    );
     assert_eq!(read.todo.due_date, Some(due));
     assert_eq!(read.todo.metadata, Some(metadata));
     assert_eq!(read.category, Some(category));
@@ -78,15 +86,30 @@ async fn a_subtask_cannot_have_subtasks(ctx: Ctx) {
 
     let mut grandchild = tasker_core::model::NewTodo::new(TodoTitle::parse("Grandchild").unwrap());
     grandchild.parent_todo_id = Some(child.id);
-    assert_invalid(ctx.services.todos.create(&alice, grandchild).await, "parentTodoId");
+    assert_invalid(
+        ctx.services.todos.create(&alice, grandchild).await,
+        "parentTodoId",
+    );
 
     let other = ctx.todo(&alice, "Other").await;
     let patch = TodoPatch {
         parent_todo_id: Some(Some(child.id)),
         ..Default::default()
     };
-    assert_invalid(ctx.services.todos.update(&alice, other.id, patch).await, "parentTodoId");
-    assert_eq!(ctx.services.todos.get(&alice, other.id).await.unwrap().todo.parent_todo_id, None);
+    assert_invalid(
+        ctx.services.todos.update(&alice, other.id, patch).await,
+        "parentTodoId",
+    );
+    assert_eq!(
+        ctx.services
+            .todos
+            .get(&alice, other.id)
+            .await
+            .unwrap()
+            .todo
+            .parent_todo_id,
+        None
+    );
 }
 
 async fn a_parent_or_category_of_another_user_is_not_found(ctx: Ctx) {
@@ -96,27 +119,42 @@ async fn a_parent_or_category_of_another_user_is_not_found(ctx: Ctx) {
 
     let mut new = tasker_core::model::NewTodo::new(TodoTitle::parse("Sneaky").unwrap());
     new.parent_todo_id = Some(bobs_todo.id);
-    assert_not_found(ctx.services.todos.create(&alice, new).await, Resource::ParentTodo);
+    assert_not_found(
+        ctx.services.todos.create(&alice, new).await,
+        Resource::ParentTodo,
+    );
 
     let mut new = tasker_core::model::NewTodo::new(TodoTitle::parse("Sneaky").unwrap());
     new.category_id = Some(bobs_category.id);
-    assert_not_found(ctx.services.todos.create(&alice, new).await, Resource::Category);
+    assert_not_found(
+        ctx.services.todos.create(&alice, new).await,
+        Resource::Category,
+    );
 
     let mut new = tasker_core::model::NewTodo::new(TodoTitle::parse("Ghost").unwrap());
     new.category_id = Some(uuid::Uuid::now_v7());
-    assert_not_found(ctx.services.todos.create(&alice, new).await, Resource::Category);
+    assert_not_found(
+        ctx.services.todos.create(&alice, new).await,
+        Resource::Category,
+    );
 
     let mine = ctx.todo(&alice, "Mine").await;
     let patch = TodoPatch {
         parent_todo_id: Some(Some(bobs_todo.id)),
         ..Default::default()
     };
-    assert_not_found(ctx.services.todos.update(&alice, mine.id, patch).await, Resource::ParentTodo);
+    assert_not_found(
+        ctx.services.todos.update(&alice, mine.id, patch).await,
+        Resource::ParentTodo,
+    );
     let patch = TodoPatch {
         category_id: Some(Some(bobs_category.id)),
         ..Default::default()
     };
-    assert_not_found(ctx.services.todos.update(&alice, mine.id, patch).await, Resource::Category);
+    assert_not_found(
+        ctx.services.todos.update(&alice, mine.id, patch).await,
+        Resource::Category,
+    );
     let after = ctx.services.todos.get(&alice, mine.id).await.unwrap().todo;
     assert_eq!(after, mine, "a refused update changes nothing");
 }
@@ -130,7 +168,10 @@ async fn a_todo_with_subtasks_cannot_become_a_subtask(ctx: Ctx) {
         parent_todo_id: Some(Some(other_root.id)),
         ..Default::default()
     };
-    assert_invalid(ctx.services.todos.update(&alice, parent.id, patch).await, "parentTodoId");
+    assert_invalid(
+        ctx.services.todos.update(&alice, parent.id, patch).await,
+        "parentTodoId",
+    );
 }
 
 async fn a_todo_cannot_be_its_own_parent(ctx: Ctx) {
@@ -140,7 +181,10 @@ async fn a_todo_cannot_be_its_own_parent(ctx: Ctx) {
         parent_todo_id: Some(Some(todo.id)),
         ..Default::default()
     };
-    assert_invalid(ctx.services.todos.update(&alice, todo.id, patch).await, "parentTodoId");
+    assert_invalid(
+        ctx.services.todos.update(&alice, todo.id, patch).await,
+        "parentTodoId",
+    );
 }
 
 async fn completing_sets_completed_at_and_any_other_status_clears_it(ctx: Ctx) {
@@ -151,17 +195,35 @@ async fn completing_sets_completed_at_and_any_other_status_clears_it(ctx: Ctx) {
         ..Default::default()
     };
     ctx.clock.advance(Duration::hours(1));
-    let done = ctx.services.todos.update(&alice, todo.id, status(TodoStatus::Completed)).await.unwrap();
+    let done = ctx
+        .services
+        .todos
+        .update(&alice, todo.id, status(TodoStatus::Completed))
+        .await
+        .unwrap();
     assert_eq!(done.status, TodoStatus::Completed);
     assert_eq!(done.completed_at, Some(T0 + Duration::hours(1)));
     assert_eq!(done.updated_at, T0 + Duration::hours(1));
 
     ctx.clock.advance(Duration::hours(1));
-    let again = ctx.services.todos.update(&alice, todo.id, status(TodoStatus::Completed)).await.unwrap();
-    assert_eq!(again.completed_at, done.completed_at, "completing twice keeps the first instant");
+    let again = ctx
+        .services
+        .todos
+        .update(&alice, todo.id, status(TodoStatus::Completed))
+        .await
+        .unwrap();
+    assert_eq!(
+        again.completed_at, done.completed_at,
+        "completing twice keeps the first instant"
+    );
 
     for other in [TodoStatus::Active, TodoStatus::Draft, TodoStatus::Archived] {
-        let t = ctx.services.todos.update(&alice, todo.id, status(other)).await.unwrap();
+        let t = ctx
+            .services
+            .todos
+            .update(&alice, todo.id, status(other))
+            .await
+            .unwrap();
         assert_eq!((t.status, t.completed_at), (other, None));
     }
 }
@@ -174,7 +236,8 @@ async fn patch_keeps_absent_fields_and_clears_null_ones(ctx: Ctx) {
             n.description = Some(TodoDescription::parse("desc").unwrap());
             n.due_date = Some(T0 + Duration::days(1));
             n.category_id = Some(category.id);
-            n.metadata = Some(TodoMetadata::from_json("metadata", &json!({"tags": ["x"]})).unwrap());
+            n.metadata =
+                Some(TodoMetadata::from_json("metadata", &json!({"tags": ["x"]})).unwrap());
         })
         .await;
 
@@ -187,8 +250,18 @@ async fn patch_keeps_absent_fields_and_clears_null_ones(ctx: Ctx) {
         .unwrap();
     assert_eq!(renamed.title, "Renamed");
     assert_eq!(
-        (renamed.description.clone(), renamed.due_date, renamed.category_id, renamed.metadata.clone()),
-        (todo.description.clone(), todo.due_date, todo.category_id, todo.metadata.clone())
+        (
+            renamed.description.clone(),
+            renamed.due_date,
+            renamed.category_id,
+            renamed.metadata.clone()
+        ),
+        (
+            todo.description.clone(),
+            todo.due_date,
+            todo.category_id,
+            todo.metadata.clone()
+        )
     );
 
     let clear = UpdateTodo {
@@ -209,14 +282,27 @@ async fn patch_keeps_absent_fields_and_clears_null_ones(ctx: Ctx) {
     assert_eq!(cleared.due_date, None);
     assert_eq!(cleared.category_id, None);
     assert_eq!(cleared.metadata, None);
-    assert_eq!(ctx.services.todos.get(&alice, todo.id).await.unwrap().todo, cleared);
+    assert_eq!(
+        ctx.services.todos.get(&alice, todo.id).await.unwrap().todo,
+        cleared
+    );
 }
 
 async fn an_update_without_fields_is_refused(ctx: Ctx) {
     let alice = user("alice");
     let todo = ctx.todo(&alice, "Same").await;
-    assert_invalid(ctx.services.todos.update(&alice, todo.id, TodoPatch::default()).await, "body");
-    assert!(TodoPatch::try_from(UpdateTodo::default()).unwrap_err().has("body"));
+    assert_invalid(
+        ctx.services
+            .todos
+            .update(&alice, todo.id, TodoPatch::default())
+            .await,
+        "body",
+    );
+    assert!(
+        TodoPatch::try_from(UpdateTodo::default())
+            .unwrap_err()
+            .has("body")
+    );
 }
 
 async fn deleting_a_todo_removes_subtasks_comments_and_attachments(ctx: Ctx) {
@@ -232,9 +318,24 @@ async fn deleting_a_todo_removes_subtasks_comments_and_attachments(ctx: Ctx) {
         mime_type: Some("text/plain".into()),
         content: Bytes::from_static(b"data"),
     };
-    let on_parent = ctx.services.attachments.upload(&alice, parent.id, file("p.txt")).await.unwrap();
-    let on_child = ctx.services.attachments.upload(&alice, child.id, file("c.txt")).await.unwrap();
-    let on_keep = ctx.services.attachments.upload(&alice, keep.id, file("k.txt")).await.unwrap();
+    let on_parent = ctx
+        .services
+        .attachments
+        .upload(&alice, parent.id, file("p.txt"))
+        .await
+        .unwrap();
+    let on_child = ctx
+        .services
+        .attachments
+        .upload(&alice, child.id, file("c.txt"))
+        .await
+        .unwrap();
+    let on_keep = ctx
+        .services
+        .attachments
+        .upload(&alice, keep.id, file("k.txt"))
+        .await
+        .unwrap();
     // Notifications recorded for the child must not block the delete either.
     ctx.store
         .record_todo_notifications(
@@ -247,16 +348,32 @@ async fn deleting_a_todo_removes_subtasks_comments_and_attachments(ctx: Ctx) {
 
     ctx.services.todos.delete(&alice, parent.id).await.unwrap();
 
-    assert_not_found(ctx.services.todos.get(&alice, parent.id).await, Resource::Todo);
-    assert_not_found(ctx.services.todos.get(&alice, child.id).await, Resource::Todo);
+    assert_not_found(
+        ctx.services.todos.get(&alice, parent.id).await,
+        Resource::Todo,
+    );
+    assert_not_found(
+        ctx.services.todos.get(&alice, child.id).await,
+        Resource::Todo,
+    );
     for gone in [&on_parent, &on_child] {
-        assert!(ctx.blobs.get(&gone.download_key).await.is_err(), "file {} removed", gone.download_key);
+        assert!(
+            ctx.blobs.get(&gone.download_key).await.is_err(),
+            "file {} removed",
+            gone.download_key
+        );
     }
     let kept = ctx.services.todos.get(&alice, keep.id).await.unwrap();
     assert_eq!(kept.comments, vec![kept_comment]);
     assert_eq!(kept.attachments, vec![on_keep.clone()]);
-    assert_eq!(ctx.blobs.get(&on_keep.download_key).await.unwrap().as_ref(), b"data");
-    assert_not_found(ctx.services.todos.delete(&alice, parent.id).await, Resource::Todo);
+    assert_eq!(
+        ctx.blobs.get(&on_keep.download_key).await.unwrap().as_ref(),
+        b"data"
+    );
+    assert_not_found(
+        ctx.services.todos.delete(&alice, parent.id).await,
+        Resource::Todo,
+    );
 }
 
 async fn a_populated_todo_lists_each_child_comment_and_attachment_once(ctx: Ctx) {
@@ -277,11 +394,23 @@ async fn a_populated_todo_lists_each_child_comment_and_attachment_once(ctx: Ctx)
         mime_type: None,
         content: Bytes::from_static(b"x"),
     };
-    let attachment = ctx.services.attachments.upload(&alice, parent.id, file).await.unwrap();
+    let attachment = ctx
+        .services
+        .attachments
+        .upload(&alice, parent.id, file)
+        .await
+        .unwrap();
 
     let populated = ctx.services.todos.get(&alice, parent.id).await.unwrap();
-    assert_eq!(populated.children, children.to_vec(), "children once each, in sort order");
-    assert_eq!(populated.comments, comments, "comments once each, oldest first");
+    assert_eq!(
+        populated.children,
+        children.to_vec(),
+        "children once each, in sort order"
+    );
+    assert_eq!(
+        populated.comments, comments,
+        "comments once each, oldest first"
+    );
     assert_eq!(populated.attachments, vec![attachment]);
 }
 
@@ -292,20 +421,50 @@ async fn stats_count_each_status_and_overdue(ctx: Ctx) {
         ..Default::default()
     };
     let past = Some(T0 - Duration::hours(1));
-    let overdue_draft = ctx.todo_with(&alice, "late draft", |n| n.due_date = past).await;
-    let overdue_active = ctx.todo_with(&alice, "late active", |n| n.due_date = past).await;
-    ctx.services.todos.update(&alice, overdue_active.id, set(TodoStatus::Active)).await.unwrap();
-    let late_but_done = ctx.todo_with(&alice, "late done", |n| n.due_date = past).await;
-    ctx.services.todos.update(&alice, late_but_done.id, set(TodoStatus::Completed)).await.unwrap();
-    let archived = ctx.todo_with(&alice, "late archived", |n| n.due_date = past).await;
-    ctx.services.todos.update(&alice, archived.id, set(TodoStatus::Archived)).await.unwrap();
-    ctx.todo_with(&alice, "future", |n| n.due_date = Some(T0 + Duration::hours(1))).await;
+    let overdue_draft = ctx
+        .todo_with(&alice, "late draft", |n| n.due_date = past)
+        .await;
+    let overdue_active = ctx
+        .todo_with(&alice, "late active", |n| n.due_date = past)
+        .await;
+    ctx.services
+        .todos
+        .update(&alice, overdue_active.id, set(TodoStatus::Active))
+        .await
+        .unwrap();
+    let late_but_done = ctx
+        .todo_with(&alice, "late done", |n| n.due_date = past)
+        .await;
+    ctx.services
+        .todos
+        .update(&alice, late_but_done.id, set(TodoStatus::Completed))
+        .await
+        .unwrap();
+    let archived = ctx
+        .todo_with(&alice, "late archived", |n| n.due_date = past)
+        .await;
+    ctx.services
+        .todos
+        .update(&alice, archived.id, set(TodoStatus::Archived))
+        .await
+        .unwrap();
+    ctx.todo_with(&alice, "future", |n| {
+        n.due_date = Some(T0 + Duration::hours(1))
+    })
+    .await;
     ctx.subtask(&alice, &overdue_draft, "child").await;
     ctx.todo(&user("bob"), "not alice's").await;
 
     let stats = ctx.services.todos.stats(&alice).await.unwrap();
     assert_eq!(
-        (stats.total, stats.draft, stats.active, stats.completed, stats.archived, stats.overdue),
+        (
+            stats.total,
+            stats.draft,
+            stats.active,
+            stats.completed,
+            stats.archived,
+            stats.overdue
+        ),
         (6, 3, 1, 1, 1, 2)
     );
     ctx.clock.advance(Duration::hours(2));
