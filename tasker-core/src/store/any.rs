@@ -309,3 +309,19 @@ impl JobStore for AnyStore {
         dispatch!(self, s => s.archive_completed_batch(before, now, limit).await)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unknown_scheme_names_the_setting() {
+        let err = AnyStore::connect("mysql://localhost/tasker", &StoreOptions::default())
+            .await
+            .unwrap_err();
+        match err {
+            Error::Validation(errors) => assert!(errors.has("database.url"), "{errors}"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

@@ -28,15 +28,20 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database at `url`
+    /// Opens (creating it and its directory if missing) the database at `url`
     /// (`sqlite://path/to/file.db` or `sqlite::memory:`).
     ///
     /// # Errors
     /// [`Error::Storage`] when the URL is invalid or the file cannot be opened.
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self> {
         const OP: &str = "open the SQLite database";
-        let connect = SqliteConnectOptions::from_str(url)
-            .map_err(|e| Error::storage(OP, e))?
+        let connect = SqliteConnectOptions::from_str(url).map_err(|e| Error::storage(OP, e))?;
+        if let Some(dir) = connect.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| Error::storage(OP, e))?;
+        }
+        let connect = connect
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -148,6 +153,33 @@ sql_store!(SqliteStore);
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[tokio::test]
+    async fn connect_creates_missing_directories_and_applies_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/deeper/tasker.db");
+        let store = SqliteStore::connect(
+            &format!("sqlite://{}", path.display()),
+            &StoreOptions::default(),
+        )
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        assert!(path.exists());
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert_eq!((mode.as_str(), fk, busy), ("wal", 1, 5000));
+    }
 
     #[test]
     fn stored_instants_sort_as_text() {
