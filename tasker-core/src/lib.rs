@@ -1,6 +1,11 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(not(any(feature = "postgres", feature = "sqlite")))]
+compile_error!(
+    "tasker-core needs at least one storage backend: enable the `postgres` or `sqlite` feature"
+);
+
 pub mod blob;
 pub mod clock;
 pub mod domain;

@@ -1,10 +1,10 @@
 //! [`PgStore`]: the PostgreSQL backend.
 
-use std::{str::FromStr, time::Duration};
+use std::str::FromStr;
 
 use sqlx::{
     AssertSqlSafe,
-    postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions},
+    postgres::{PgArguments, PgConnectOptions, PgPoolOptions},
     query::Query,
 };
 
@@ -17,7 +17,7 @@ const DIALECT: Dialect = Dialect::Postgres;
 /// worker processes.
 #[derive(Debug, Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    pool: sqlx::PgPool,
     counter: StatementCounter,
 }
 
@@ -36,48 +36,6 @@ impl PgStore {
             .await
             .map_err(|e| Error::storage(OP, e))?;
         Ok(Self::from_pool(pool))
-    }
-
-    /// Wraps an existing pool (the host application's own).
-    pub fn from_pool(pool: PgPool) -> Self {
-        Self {
-            pool,
-            counter: StatementCounter::default(),
-        }
-    }
-
-    /// The connection pool.
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    /// Applies the embedded PostgreSQL migrations that have not run yet.
-    ///
-    /// # Errors
-    /// [`Error::Storage`] when a migration fails; it is rolled back.
-    pub async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("../migrations/postgres")
-            .run(&self.pool)
-            .await
-            .map_err(|e| Error::storage("apply PostgreSQL migrations", e))
-    }
-
-    /// Statements this store has sent since it was created.
-    pub fn statements_executed(&self) -> u64 {
-        self.counter.get()
-    }
-
-    /// How long a trivial round trip to the database takes.
-    ///
-    /// # Errors
-    /// [`Error::Storage`] when the database cannot be reached.
-    pub async fn ping(&self) -> Result<Duration> {
-        let start = std::time::Instant::now();
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(|e| Error::storage("ping PostgreSQL", e))?;
-        Ok(start.elapsed())
     }
 }
 
@@ -109,4 +67,8 @@ fn opt_time(row: &Row, column: &str) -> std::result::Result<Option<OffsetDateTim
     row.try_get(column)
 }
 
-sql_store!(PgStore);
+sql_store!(
+    PgStore,
+    "PostgreSQL",
+    sqlx::migrate!("../migrations/postgres")
+);

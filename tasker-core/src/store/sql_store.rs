@@ -3,7 +3,8 @@
 //! `sql_store!` is expanded once in `postgres.rs` and once in `sqlite.rs`.
 //! The expansion resolves these names in the expanding module: `Db` (the sqlx
 //! database), `DIALECT`, `query(Sql)` (binds the arguments), and
-//! `time`/`opt_time` (read an instant from a row). The statements themselves
+//! `time`/`opt_time` (read an instant from a row); the store struct has the
+//! fields `pool` and `counter`. The statements themselves
 //! come from [`super::sql`].
 
 use std::collections::HashMap;
@@ -85,7 +86,7 @@ pub(crate) fn todo_fk_target(constraint: Option<&str>, todo_has_category: bool) 
 }
 
 macro_rules! sql_store {
-    ($store:ident) => {
+    ($store:ident, $name:literal, $migrator:expr) => {
         use sqlx::{Executor, Row as _, types::Json};
         use time::OffsetDateTime;
         use uuid::Uuid;
@@ -200,6 +201,49 @@ macro_rules! sql_store {
         }
 
         impl $store {
+            #[doc = concat!("Wraps an existing ", $name, " pool (the host application's own).")]
+            pub fn from_pool(pool: sqlx::Pool<Db>) -> Self {
+                Self {
+                    pool,
+                    counter: Default::default(),
+                }
+            }
+
+            /// The connection pool.
+            pub fn pool(&self) -> &sqlx::Pool<Db> {
+                &self.pool
+            }
+
+            #[doc = concat!("Applies the embedded ", $name, " migrations that have not run yet.")]
+            ///
+            /// # Errors
+            /// [`Error::Storage`] when a migration fails; it is rolled back.
+            pub async fn migrate(&self) -> Result<()> {
+                $migrator
+                    .run(&self.pool)
+                    .await
+                    .map_err(|e| Error::storage(concat!("apply ", $name, " migrations"), e))
+            }
+
+            /// Statements this store has sent since it was created.
+            pub fn statements_executed(&self) -> u64 {
+                self.counter.get()
+            }
+
+            /// How long a trivial round trip to the database takes.
+            ///
+            /// # Errors
+            /// [`Error::Storage`] when the database cannot be reached.
+            pub async fn ping(&self) -> Result<std::time::Duration> {
+                let start = std::time::Instant::now();
+                self.counter.add();
+                sqlx::query("SELECT 1")
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| Error::storage(concat!("ping ", $name), e))?;
+                Ok(start.elapsed())
+            }
+
             fn sql(&self, text: &str) -> Sql {
                 Sql::new(DIALECT, text)
             }

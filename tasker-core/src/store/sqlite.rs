@@ -1,12 +1,12 @@
 //! [`SqliteStore`]: the embedded SQLite backend.
 
-use std::{str::FromStr, time::Duration};
+use std::str::FromStr;
 
 use sqlx::{
     AssertSqlSafe,
     query::Query,
     sqlite::{
-        SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+        SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions,
         SqliteSynchronous,
     },
 };
@@ -23,7 +23,7 @@ const DIALECT: Dialect = Dialect::Sqlite;
 /// block the writer and concurrent writers wait their turn instead of failing.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pool: sqlx::SqlitePool,
     counter: StatementCounter,
 }
 
@@ -54,48 +54,6 @@ impl SqliteStore {
             .await
             .map_err(|e| Error::storage(OP, e))?;
         Ok(Self::from_pool(pool))
-    }
-
-    /// Wraps an existing pool. It should have foreign keys on and a busy timeout.
-    pub fn from_pool(pool: SqlitePool) -> Self {
-        Self {
-            pool,
-            counter: StatementCounter::default(),
-        }
-    }
-
-    /// The connection pool.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// Applies the embedded SQLite migrations that have not run yet.
-    ///
-    /// # Errors
-    /// [`Error::Storage`] when a migration fails; it is rolled back.
-    pub async fn migrate(&self) -> Result<()> {
-        sqlx::migrate!("../migrations/sqlite")
-            .run(&self.pool)
-            .await
-            .map_err(|e| Error::storage("apply SQLite migrations", e))
-    }
-
-    /// Statements this store has sent since it was created.
-    pub fn statements_executed(&self) -> u64 {
-        self.counter.get()
-    }
-
-    /// How long a trivial round trip to the database takes.
-    ///
-    /// # Errors
-    /// [`Error::Storage`] when the database cannot be used.
-    pub async fn ping(&self) -> Result<Duration> {
-        let start = std::time::Instant::now();
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(|e| Error::storage("ping SQLite", e))?;
-        Ok(start.elapsed())
     }
 }
 
@@ -147,7 +105,11 @@ fn opt_time(row: &Row, column: &str) -> std::result::Result<Option<OffsetDateTim
         .transpose()
 }
 
-sql_store!(SqliteStore);
+sql_store!(
+    SqliteStore,
+    "SQLite",
+    sqlx::migrate!("../migrations/sqlite")
+);
 
 #[cfg(test)]
 mod tests {
