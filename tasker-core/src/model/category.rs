@@ -34,7 +34,7 @@ pub struct Category {
 
 /// The JSON body of "create a category", as sent.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct CreateCategory {
     /// Required.
     pub name: Option<String>,
@@ -42,6 +42,9 @@ pub struct CreateCategory {
     pub color: Option<String>,
     /// Optional.
     pub description: Option<String>,
+    /// Keys no field took; each is reported as an error when validated.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A validated new category.
@@ -75,6 +78,7 @@ impl TryFrom<CreateCategory> for NewCategory {
         let description = input
             .description
             .map(|d| errors.check(CategoryDescription::parse_optional(&d)));
+        super::reject_unknown(&mut errors, &input.extra, &["name", "color", "description"]);
         errors.finish(|| Self {
             name: name.expect("checked"),
             color: color.flatten().unwrap_or_default(),
@@ -85,7 +89,7 @@ impl TryFrom<CreateCategory> for NewCategory {
 
 /// The JSON body of "update a category" (PATCH), as sent.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateCategory {
     /// New name.
     #[serde(default)]
@@ -96,6 +100,9 @@ pub struct UpdateCategory {
     /// New description, or `null` to clear.
     #[serde(default)]
     pub description: Nullable<String>,
+    /// Keys no field took; each is reported as an error when validated.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A validated partial update of a category.
@@ -131,6 +138,7 @@ impl TryFrom<UpdateCategory> for CategoryPatch {
             Nullable::Null => Some(None),
             Nullable::Value(d) => errors.check(CategoryDescription::parse_optional(&d)),
         };
+        super::reject_unknown(&mut errors, &input.extra, &["name", "color", "description"]);
         let patch = Self {
             name,
             color,
@@ -152,7 +160,7 @@ mod tests {
         let errors = NewCategory::try_from(CreateCategory {
             name: None,
             color: Some("blue".into()),
-            description: None,
+            ..Default::default()
         })
         .unwrap_err();
         assert!(errors.has("name") && errors.has("color"));

@@ -31,24 +31,32 @@ pub struct Comment {
 /// ```
 /// use tasker_core::{domain::CommentContent, model::CommentInput};
 ///
-/// let ok = CommentContent::try_from(CommentInput { content: Some("Done?".into()) }).unwrap();
-/// assert_eq!(ok.as_str(), "Done?");
-/// assert!(CommentContent::try_from(CommentInput { content: None }).unwrap_err().has("content"));
+/// let ok: CommentInput = serde_json::from_str(r#"{"content": "Done?"}"#).unwrap();
+/// assert_eq!(CommentContent::try_from(ok).unwrap().as_str(), "Done?");
+///
+/// let bad: CommentInput = serde_json::from_str(r#"{"text": "Done?"}"#).unwrap();
+/// let errors = CommentContent::try_from(bad).unwrap_err();
+/// assert!(errors.has("content") && errors.has("text"));
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct CommentInput {
     /// Required.
     pub content: Option<String>,
+    /// Keys no field took; each is reported as an error when validated.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl TryFrom<CommentInput> for CommentContent {
     type Error = ValidationErrors;
 
     fn try_from(input: CommentInput) -> Result<Self, Self::Error> {
-        match input.content {
-            Some(c) => CommentContent::parse(&c).map_err(Into::into),
-            None => Err(FieldError::new("content", "is required").into()),
-        }
+        let mut errors = ValidationErrors::new();
+        let content = match input.content {
+            Some(c) => errors.check(CommentContent::parse(&c)),
+            None => errors.check(Err(FieldError::new("content", "is required"))),
+        };
+        super::reject_unknown(&mut errors, &input.extra, &["content"]);
+        errors.finish(|| content.expect("checked"))
     }
 }

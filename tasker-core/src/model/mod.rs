@@ -20,3 +20,33 @@ pub use nullable::Nullable;
 pub use page::Page;
 pub use stats::{TodoStats, WeeklyStats};
 pub use todo::{CreateTodo, NewTodo, PopulatedTodo, Todo, TodoPatch, UpdateTodo};
+
+/// Fields the server sets; a client that sends one is told so by name.
+const READ_ONLY: &[&str] = &[
+    "id",
+    "userId",
+    "todoId",
+    "createdAt",
+    "updatedAt",
+    "completedAt",
+    "sortOrder",
+    "uploadedBy",
+    "downloadKey",
+];
+
+/// Records one error per key of `extra` (the body keys no field took).
+fn reject_unknown(
+    errors: &mut crate::domain::ValidationErrors,
+    extra: &serde_json::Map<String, serde_json::Value>,
+    allowed: &[&str],
+) {
+    use crate::domain::FieldError;
+    for key in extra.keys() {
+        let message = if READ_ONLY.contains(&key.as_str()) {
+            "is set by the server and cannot be written".to_owned()
+        } else {
+            format!("unknown field; allowed: {}", allowed.join(", "))
+        };
+        errors.push(FieldError::new(key.as_str(), message));
+    }
+}

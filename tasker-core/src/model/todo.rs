@@ -80,7 +80,7 @@ pub struct PopulatedTodo {
 /// The JSON body of "create a todo", as the client sent it. Convert with
 /// [`NewTodo::try_from`] to validate every field at once.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct CreateTodo {
     /// Required.
     pub title: Option<String>,
@@ -96,6 +96,9 @@ pub struct CreateTodo {
     pub category_id: Option<String>,
     /// `{tags, reminder, color, difficulty}`.
     pub metadata: Option<Value>,
+    /// Keys no field took; each is reported as an error when validated.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, Value>,
 }
 
 /// A validated new todo.
@@ -144,6 +147,27 @@ impl NewTodo {
     }
 }
 
+const CREATE_FIELDS: &[&str] = &[
+    "title",
+    "description",
+    "priority",
+    "dueDate",
+    "parentTodoId",
+    "categoryId",
+    "metadata",
+];
+
+const UPDATE_FIELDS: &[&str] = &[
+    "title",
+    "description",
+    "status",
+    "priority",
+    "dueDate",
+    "parentTodoId",
+    "categoryId",
+    "metadata",
+];
+
 fn metadata(errors: &mut ValidationErrors, json: Value) -> Option<Option<TodoMetadata>> {
     if json.is_null() {
         return Some(None);
@@ -184,6 +208,7 @@ impl TryFrom<CreateTodo> for NewTodo {
             .category_id
             .map(|c| errors.check(parse_uuid("categoryId", &c)));
         let metadata = input.metadata.map(|m| metadata(&mut errors, m));
+        super::reject_unknown(&mut errors, &input.extra, CREATE_FIELDS);
         errors.finish(|| Self {
             title: title.expect("checked"),
             description: description.flatten().flatten(),
@@ -199,7 +224,7 @@ impl TryFrom<CreateTodo> for NewTodo {
 /// The JSON body of "update a todo" (PATCH): absent keys stay unchanged, `null`
 /// clears a nullable field. Convert with [`TodoPatch::try_from`].
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct UpdateTodo {
     /// New title (not nullable).
     #[serde(default)]
@@ -225,6 +250,9 @@ pub struct UpdateTodo {
     /// New metadata (replaces the whole object), or `null` to clear.
     #[serde(default)]
     pub metadata: Nullable<Value>,
+    /// Keys no field took; each is reported as an error when validated.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, Value>,
 }
 
 /// A validated partial update of a todo. `None` = unchanged; `Some(None)` = cleared.
@@ -323,6 +351,7 @@ impl TryFrom<UpdateTodo> for TodoPatch {
             Nullable::Null => Some(None),
             Nullable::Value(json) => metadata(e, json),
         };
+        super::reject_unknown(e, &input.extra, UPDATE_FIELDS);
         let patch = Self {
             title,
             description,
@@ -354,6 +383,7 @@ mod tests {
             parent_todo_id: Some("nope".into()),
             category_id: Some("nope".into()),
             metadata: Some(serde_json::json!({"color": "blue"})),
+            extra: Default::default(),
         };
         let errors = NewTodo::try_from(input).unwrap_err();
         let fields: Vec<_> = errors.errors().iter().map(FieldError::field).collect();
@@ -387,10 +417,27 @@ mod tests {
     }
 
     #[test]
-    fn unknown_fields_are_refused() {
-        let err = serde_json::from_str::<UpdateTodo>(r#"{"userId": "someone-else"}"#).unwrap_err();
-        assert!(err.to_string().contains("userId"), "{err}");
-        let err = serde_json::from_str::<CreateTodo>(r#"{"title": "a", "id": "x"}"#).unwrap_err();
-        assert!(err.to_string().contains("`id`"), "{err}");
+    fn unknown_and_read_only_fields_are_refused_by_name() {
+        let input: UpdateTodo =
+            serde_json::from_str(r#"{"userId": "someone-else", "colour": 1}"#).unwrap();
+        let errors = TodoPatch::try_from(input).unwrap_err();
+        assert!(errors.has("userId") && errors.has("colour"), "{errors}");
+        assert!(
+            !errors.has("body"),
+            "the unknown keys are the problem, not an empty patch"
+        );
+
+        let input: CreateTodo = serde_json::from_str(
+            r#"{"title": "a", "id": "x", "completedAt": null, "status": "active"}"#,
+        )
+        .unwrap();
+        let errors = NewTodo::try_from(input).unwrap_err();
+        let fields: Vec<_> = errors.errors().iter().map(FieldError::field).collect();
+        assert_eq!(fields.len(), 3);
+        assert!(
+            errors.has("id") && errors.has("completedAt") && errors.has("status"),
+            "{errors}"
+        );
+        assert!(errors.to_string().contains("set by the server"));
     }
 }

@@ -17,6 +17,7 @@ use crate::{
 
 /// What differs between the SQL of the two backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(all(feature = "postgres", feature = "sqlite")), allow(dead_code))]
 pub(crate) enum Dialect {
     Postgres,
     Sqlite,

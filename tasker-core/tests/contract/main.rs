@@ -15,4 +15,5 @@ mod comments;
 mod isolation;
 mod jobs;
 mod listing;
+mod schema;
 mod todos;

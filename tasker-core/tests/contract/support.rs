@@ -27,7 +27,7 @@ macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod postgres {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
                     if let Some(ctx) = crate::support::Ctx::postgres().await {
                         super::$case(ctx).await;
@@ -37,7 +37,7 @@ macro_rules! contract {
         }
         mod sqlite {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $case() {
                     super::$case(crate::support::Ctx::sqlite().await).await;
                 }
