@@ -399,6 +399,27 @@ impl TryFrom<CategoryListParams> for CategoryQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_query_string_parses_or_names_its_fields(
+            values in proptest::collection::vec(proptest::option::of("\\PC{0,30}|[0-9]{1,12}|9999-12-31T23:59:59[+-]0[0-9]:00"), 13)
+        ) {
+            let v = |i: usize| values[i].clone();
+            let params = TodoListParams {
+                page: v(0), limit: v(1), sort: v(2), order: v(3), search: v(4), status: v(5),
+                priority: v(6), category_id: v(7), parent_todo_id: v(8), due_from: v(9),
+                due_to: v(10), overdue: v(11), completed: v(12),
+            };
+            if let Err(errors) = TodoQuery::try_from(params) {
+                prop_assert!(!errors.is_empty());
+                for e in errors.errors() {
+                    prop_assert!(!e.field().is_empty() && !e.error().is_empty());
+                }
+            }
+        }
+    }
 
     #[test]
     fn defaults_match_the_contract() {

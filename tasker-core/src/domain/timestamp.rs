@@ -21,34 +21,46 @@ use super::FieldError;
 /// assert_eq!(t, datetime!(2026-11-25 08:00:00.123456 UTC));
 /// ```
 pub fn normalize(t: OffsetDateTime) -> OffsetDateTime {
-    let t = t.to_offset(UtcOffset::UTC);
+    // Only instants in year ±9999 UTC overflow here; they are left as they are
+    // (and `parse` refuses them).
+    let t = t.checked_to_offset(UtcOffset::UTC).unwrap_or(t);
     let micros = t.nanosecond() / 1_000 * 1_000;
     t.replace_nanosecond(micros).unwrap_or(t)
 }
 
+/// The earliest instant tasker accepts from clients (1970-01-01T00:00:00Z).
+pub const EARLIEST: OffsetDateTime = OffsetDateTime::UNIX_EPOCH;
+
 /// Parses an RFC 3339 date-time (any offset) or a plain `YYYY-MM-DD` date
-/// (midnight UTC), reporting failures under `field`.
+/// (midnight UTC), reporting failures under `field`. The instant must fall in
+/// the years 1970–9999 (UTC).
 ///
 /// # Errors
-/// A [`FieldError`] naming `field` when `raw` is neither form.
+/// A [`FieldError`] naming `field` when `raw` is neither form or out of range.
 pub fn parse(field: &str, raw: &str) -> Result<OffsetDateTime, FieldError> {
     let raw = raw.trim();
-    if let Ok(t) = OffsetDateTime::parse(raw, &Rfc3339) {
-        return Ok(normalize(t));
+    let parsed = OffsetDateTime::parse(raw, &Rfc3339)
+        .map(normalize)
+        .or_else(|_| {
+            Date::parse(raw, format_description!("[year]-[month]-[day]"))
+                .map(|d| d.midnight().assume_utc())
+        });
+    match parsed {
+        Ok(t) if t.offset().is_utc() && t >= EARLIEST && t.year() <= 9999 => Ok(t),
+        Ok(_) => Err(FieldError::new(
+            field,
+            "must be between 1970-01-01 and 9999-12-31 (UTC)",
+        )),
+        Err(_) => Err(FieldError::new(
+            field,
+            "must be an RFC 3339 date-time such as 2026-01-31T17:00:00Z, or a date YYYY-MM-DD",
+        )),
     }
-    Date::parse(raw, format_description!("[year]-[month]-[day]"))
-        .map(|d| d.midnight().assume_utc())
-        .map_err(|_| {
-            FieldError::new(
-                field,
-                "must be an RFC 3339 date-time such as 2026-01-31T17:00:00Z, or a date YYYY-MM-DD",
-            )
-        })
 }
 
 /// Formats as RFC 3339 in UTC (`2026-11-25T08:00:00.123456Z`).
 pub fn format(t: OffsetDateTime) -> String {
-    t.to_offset(UtcOffset::UTC)
+    normalize(t)
         .format(&Rfc3339)
         .unwrap_or_else(|_| t.unix_timestamp().to_string())
 }
@@ -81,6 +93,12 @@ mod tests {
         let err = parse("dueFrom", "tomorrow").unwrap_err();
         assert_eq!(err.field(), "dueFrom");
         assert!(parse("x", "2026-02-30").is_err());
+        assert!(parse("x", "1969-12-31T23:59:59Z").is_err());
+        assert!(
+            parse("x", "9999-12-31T23:59:59-01:00").is_err(),
+            "year 10000 in UTC"
+        );
+        assert!(parse("x", "1970-01-01T00:00:00Z").is_ok());
     }
 
     #[test]

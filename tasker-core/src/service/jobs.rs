@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::{
     Result,
     clock::SharedClock,
-    domain::UserId,
+    domain::{UserId, timestamp},
     model::{Todo, WeeklyStats},
     store::{JobStore, TodoCursor, TodoNotificationKind},
 };
@@ -68,15 +68,11 @@ impl<S: JobStore> JobService<S> {
         Fut: Future<Output = Result<()>>,
     {
         let now = self.clock.now();
-        let since_ever = OffsetDateTime::UNIX_EPOCH - Duration::days(365 * 1000);
-        self.for_each_unnotified(
-            TodoNotificationKind::Overdue,
-            since_ever,
-            now - Duration::microseconds(1),
-            batch,
-            f,
-        )
-        .await
+        // Due dates are never before `EARLIEST`, and `(from, to]` excludes `from`.
+        let from = timestamp::EARLIEST - Duration::microseconds(1);
+        let to = now - Duration::microseconds(1);
+        self.for_each_unnotified(TodoNotificationKind::Overdue, from, to, batch, f)
+            .await
     }
 
     async fn for_each_unnotified<F, Fut>(
