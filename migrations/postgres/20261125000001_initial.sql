@@ -47,6 +47,8 @@ create index todos_user_updated on todos (user_id, updated_at, id);
 create index todos_user_title on todos (user_id, title_key, id);
 create index todos_user_priority on todos (user_id, priority, id);
 create index todos_user_due on todos (user_id, due_date, id);
+-- due date descending keeps undated todos last too
+create index todos_user_due_desc on todos (user_id, due_date desc nulls last, id desc);
 create index todos_user_status on todos (user_id, status, id);
 create index todos_user_completed on todos (user_id, completed_at);
 -- subtasks of a page, todos of a category
