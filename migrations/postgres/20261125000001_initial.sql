@@ -1,8 +1,9 @@
 -- tasker: initial schema (PostgreSQL).
 -- status: 0 draft, 1 active, 2 completed, 3 archived (life-cycle order).
 -- priority: 1 low, 2 medium, 3 high (sorts by meaning).
--- *_key columns hold the lowercased text used for case-insensitive sorting and uniqueness,
--- compared byte-wise ("C") so both backends order them the same way.
+-- *_key columns hold the lowercased text (Unicode lowercasing, done by the application) used
+-- for case-insensitive sorting, searching and uniqueness, compared byte-wise ("C") so both
+-- backends order and match them the same way.
 
 create sequence todos_sort_order_seq;
 
@@ -13,6 +14,7 @@ create table categories (
     name_key text collate "C" not null,
     color text not null check (color ~ '^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$'),
     description text check (char_length(description) <= 255),
+    description_key text collate "C",
     created_at timestamptz not null,
     updated_at timestamptz not null
 );
@@ -27,6 +29,7 @@ create table todos (
     title text not null check (char_length(title) between 1 and 255),
     title_key text collate "C" not null,
     description text check (char_length(description) <= 1000),
+    description_key text collate "C",
     status smallint not null default 0 check (status between 0 and 3),
     priority smallint not null default 2 check (priority between 1 and 3),
     due_date timestamptz,
@@ -40,6 +43,35 @@ create table todos (
     constraint todos_completed_at_matches_status check ((status = 2) = (completed_at is not null)),
     constraint todos_not_own_parent check (parent_todo_id <> id)
 );
+
+-- Subtasks are one level deep: a parent is a root todo of the same user, and a todo that
+-- has subtasks cannot become one. The parent row is locked, so two concurrent changes
+-- (X under Y while Y goes under Z) cannot both pass.
+create function todos_check_subtask_depth() returns trigger
+language plpgsql as $$
+begin
+    if new.parent_todo_id is not null then
+        perform 1 from todos p
+         where p.id = new.parent_todo_id
+           and p.parent_todo_id is null
+           and p.user_id = new.user_id
+           for update;
+        if not found and exists (select 1 from todos p where p.id = new.parent_todo_id) then
+            raise exception 'todos_subtask_depth: must be a root todo: subtasks cannot have subtasks'
+                using errcode = 'check_violation', constraint = 'todos_subtask_depth';
+        end if;
+        if tg_op = 'UPDATE' and exists (select 1 from todos c where c.parent_todo_id = new.id) then
+            raise exception 'todos_subtask_depth: a todo that has subtasks cannot become a subtask'
+                using errcode = 'check_violation', constraint = 'todos_subtask_depth';
+        end if;
+    end if;
+    return new;
+end;
+$$;
+
+create trigger todos_subtask_depth
+    before insert or update of parent_todo_id on todos
+    for each row execute function todos_check_subtask_depth();
 
 -- one index per sort of the list, led by the owner
 create index todos_user_created on todos (user_id, created_at, id);

@@ -13,6 +13,7 @@ create table categories (
         or color glob '#[0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F][0-9a-fA-F]'
     ),
     description text check (length(description) <= 255),
+    description_key text,
     created_at text not null,
     updated_at text not null
 ) strict;
@@ -27,6 +28,7 @@ create table todos (
     title text not null check (length(title) between 1 and 255),
     title_key text not null,
     description text check (length(description) <= 1000),
+    description_key text,
     status integer not null default 0 check (status between 0 and 3),
     priority integer not null default 2 check (priority between 1 and 3),
     due_date text,
@@ -40,6 +42,30 @@ create table todos (
     constraint todos_completed_at_matches_status check ((status = 2) = (completed_at is not null)),
     constraint todos_not_own_parent check (parent_todo_id <> id)
 ) strict;
+
+-- Subtasks are one level deep (see the PostgreSQL migration); SQLite serialises writers,
+-- so checking inside the write is enough.
+create trigger todos_subtask_depth_insert
+before insert on todos
+when new.parent_todo_id is not null
+begin
+    select raise(abort, 'todos_subtask_depth: must be a root todo: subtasks cannot have subtasks')
+     where exists (select 1 from todos p
+                    where p.id = new.parent_todo_id
+                      and (p.parent_todo_id is not null or p.user_id <> new.user_id));
+end;
+
+create trigger todos_subtask_depth_update
+before update of parent_todo_id on todos
+when new.parent_todo_id is not null
+begin
+    select raise(abort, 'todos_subtask_depth: must be a root todo: subtasks cannot have subtasks')
+     where exists (select 1 from todos p
+                    where p.id = new.parent_todo_id
+                      and (p.parent_todo_id is not null or p.user_id <> new.user_id));
+    select raise(abort, 'todos_subtask_depth: a todo that has subtasks cannot become a subtask')
+     where exists (select 1 from todos c where c.parent_todo_id = new.id);
+end;
 
 create index todos_user_created on todos (user_id, created_at, id);
 create index todos_user_updated on todos (user_id, updated_at, id);

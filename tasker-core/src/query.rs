@@ -226,7 +226,7 @@ pub struct TodoQuery {
     pub parent: ParentFilter,
     /// Due at or after.
     pub due_from: Option<OffsetDateTime>,
-    /// Due at or before.
+    /// Due at or before (a plain date means the end of that day).
     pub due_to: Option<OffsetDateTime>,
     /// Only overdue (`true`) or only not overdue (`false`).
     pub overdue: Option<bool>,
@@ -293,7 +293,9 @@ impl TryFrom<TodoListParams> for TodoQuery {
             .parent_todo_id
             .map(|s| e.check(parse_uuid("parentTodoId", &s)));
         let due_from = p.due_from.map(|s| e.check(timestamp::parse("dueFrom", &s)));
-        let due_to = p.due_to.map(|s| e.check(timestamp::parse("dueTo", &s)));
+        let due_to = p
+            .due_to
+            .map(|s| e.check(timestamp::parse_until("dueTo", &s)));
         let overdue = p.overdue.map(|s| e.check(parse_bool("overdue", &s)));
         let completed = p.completed.map(|s| e.check(parse_bool("completed", &s)));
         if let (Some(Some(from)), Some(Some(to))) = (due_from, due_to)

@@ -38,12 +38,31 @@ pub const EARLIEST: OffsetDateTime = OffsetDateTime::UNIX_EPOCH;
 /// # Errors
 /// A [`FieldError`] naming `field` when `raw` is neither form or out of range.
 pub fn parse(field: &str, raw: &str) -> Result<OffsetDateTime, FieldError> {
+    parse_with(field, raw, false)
+}
+
+/// Like [`parse`], for the upper end of a range: a plain date means the end of
+/// that day (`23:59:59.999999` UTC), so `dueTo=2026-11-30` includes the 30th.
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_until(field: &str, raw: &str) -> Result<OffsetDateTime, FieldError> {
+    parse_with(field, raw, true)
+}
+
+fn parse_with(field: &str, raw: &str, end_of_day: bool) -> Result<OffsetDateTime, FieldError> {
     let raw = raw.trim();
     let parsed = OffsetDateTime::parse(raw, &Rfc3339)
         .map(normalize)
         .or_else(|_| {
-            Date::parse(raw, format_description!("[year]-[month]-[day]"))
-                .map(|d| d.midnight().assume_utc())
+            Date::parse(raw, format_description!("[year]-[month]-[day]")).map(|d| {
+                let time = if end_of_day {
+                    time::macros::time!(23:59:59.999999)
+                } else {
+                    time::Time::MIDNIGHT
+                };
+                d.with_time(time).assume_utc()
+            })
         });
     match parsed {
         Ok(t) if t.offset().is_utc() && t >= EARLIEST && t.year() <= 9999 => Ok(t),
@@ -99,6 +118,19 @@ mod tests {
             "year 10000 in UTC"
         );
         assert!(parse("x", "1970-01-01T00:00:00Z").is_ok());
+    }
+
+    #[test]
+    fn a_plain_date_as_an_upper_bound_covers_the_whole_day() {
+        assert_eq!(
+            parse_until("dueTo", "2026-11-30").unwrap(),
+            datetime!(2026-11-30 23:59:59.999999 UTC)
+        );
+        assert_eq!(
+            parse_until("dueTo", "2026-11-30T12:00:00Z").unwrap(),
+            datetime!(2026-11-30 12:00 UTC)
+        );
+        assert!(parse_until("dueTo", "9999-12-31").is_ok());
     }
 
     #[test]

@@ -65,8 +65,12 @@ impl<S: CategoryStore> CategoryService<S> {
     /// Applies a partial update.
     ///
     /// # Errors
-    /// [`Error::NotFound`]; [`Error::CategoryNameTaken`] on a rename to a taken name.
+    /// [`Error::NotFound`]; [`Error::CategoryNameTaken`] on a rename to a taken name;
+    /// [`Error::Validation`] on `body` when the patch changes nothing.
     pub async fn update(&self, user: &UserId, id: Uuid, patch: CategoryPatch) -> Result<Category> {
+        if patch == CategoryPatch::default() {
+            return Err(Error::invalid("body", "must change at least one field"));
+        }
         self.store
             .update_category(user, id, &patch, self.clock.now())
             .await?

@@ -24,11 +24,12 @@ pub(crate) enum Dialect {
 }
 
 impl Dialect {
-    /// Case-insensitive `LIKE`. SQLite's `LIKE` folds ASCII letters only.
-    fn like(self) -> &'static str {
+    /// Appended to a `SELECT` inside a write transaction to lock the rows it
+    /// reads. SQLite's write transaction already excludes other writers.
+    pub(crate) fn lock_rows(self) -> &'static str {
         match self {
-            Self::Postgres => "ILIKE",
-            Self::Sqlite => "LIKE",
+            Self::Postgres => " FOR UPDATE",
+            Self::Sqlite => "",
         }
     }
 
@@ -121,16 +122,17 @@ impl Sql {
         self
     }
 
-    /// Appends a case-insensitive, literal substring match of `term` on any of `columns`.
-    fn push_search(&mut self, columns: &[&str], term: &str) -> &mut Self {
-        let pattern = format!("%{}%", escape_like(term));
+    /// Appends a literal substring match of `term` on any of `key_columns`,
+    /// which hold lowercased text (the `*_key` columns). The term is lowercased
+    /// the same way, so matching ignores case in every script on both backends.
+    fn push_search(&mut self, key_columns: &[&str], term: &str) -> &mut Self {
+        let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
         self.push("(");
-        for (i, column) in columns.iter().enumerate() {
+        for (i, column) in key_columns.iter().enumerate() {
             if i > 0 {
                 self.push(" OR ");
             }
-            let like = self.dialect.like();
-            self.push(&format!("{column} {like} "))
+            self.push(&format!("{column} LIKE "))
                 .bind(Arg::Text(pattern.clone()))
                 .push(" ESCAPE '\\'");
         }
@@ -231,7 +233,7 @@ pub(crate) fn todo_list_where(sql: &mut Sql, user: &str, q: &TodoQuery, now: Off
     };
     if let Some(term) = &q.search {
         sql.push(" AND ")
-            .push_search(&["t.title", "t.description"], term);
+            .push_search(&["t.title_key", "t.description_key"], term);
     }
 }
 
@@ -261,7 +263,7 @@ pub(crate) fn category_list_where(sql: &mut Sql, user: &str, q: &CategoryQuery) 
         .bind(Arg::Text(user.to_owned()));
     if let Some(term) = &q.search {
         sql.push(" AND ")
-            .push_search(&["name", "description"], term);
+            .push_search(&["name_key", "description_key"], term);
     }
 }
 

@@ -64,6 +64,9 @@ pub(crate) fn classify(
     on_foreign_key: impl FnOnce(Option<&str>) -> Error,
 ) -> Error {
     if let Some(db) = error.as_database_error() {
+        if let Some((_, reason)) = db.message().split_once("todos_subtask_depth: ") {
+            return Error::invalid("parentTodoId", reason.trim());
+        }
         if db.is_unique_violation() {
             return on_unique();
         }
@@ -345,15 +348,16 @@ macro_rules! sql_store {
             async fn insert_todo(&self, todo: &Todo) -> Result<Todo> {
                 const OP: &str = "insert a todo";
                 let mut sql = self.sql(
-                    "INSERT INTO todos (id, user_id, title, title_key, description, status, priority, \
-                     due_date, completed_at, parent_todo_id, category_id, metadata, created_at, updated_at, \
-                     sort_order) VALUES (",
+                    "INSERT INTO todos (id, user_id, title, title_key, description, description_key, \
+                     status, priority, due_date, completed_at, parent_todo_id, category_id, metadata, \
+                     created_at, updated_at, sort_order) VALUES (",
                 );
                 sql.bind(Arg::Uuid(todo.id)).push(", ");
                 sql.bind(Arg::Text(todo.user_id.as_str().to_owned())).push(", ");
                 sql.bind(Arg::Text(todo.title.clone())).push(", ");
                 sql.bind(Arg::Text(todo.title.to_lowercase())).push(", ");
                 sql.bind(Arg::OptText(todo.description.clone())).push(", ");
+                sql.bind(Arg::OptText(todo.description.as_deref().map(str::to_lowercase))).push(", ");
                 sql.bind(Arg::I16(todo.status.rank())).push(", ");
                 sql.bind(Arg::I16(todo.priority.rank())).push(", ");
                 sql.bind(Arg::OptTime(todo.due_date)).push(", ");
@@ -420,7 +424,9 @@ macro_rules! sql_store {
                 }
                 if let Some(description) = &p.description {
                     let d = description.as_ref().map(|d| d.as_str().to_owned());
+                    let key = d.as_deref().map(str::to_lowercase);
                     sql.push(", description = ").bind(Arg::OptText(d));
+                    sql.push(", description_key = ").bind(Arg::OptText(key));
                 }
                 if let Some(status) = p.status {
                     sql.push(", status = ").bind(Arg::I16(status.rank()));
@@ -460,10 +466,12 @@ macro_rules! sql_store {
                 const OP: &str = "delete a todo";
                 let user = user.as_str().to_owned();
                 let mut tx = self.begin(OP).await?;
-                // The todo and its subtasks, locked by the write transaction.
+                // The todo and its subtasks, locked: a concurrent insert of a subtask,
+                // comment or attachment under them waits, then fails its foreign key.
                 let mut family = self.sql("SELECT id FROM todos WHERE user_id = ");
                 family.bind(Arg::Text(user.clone())).push(" AND (id = ").bind(Arg::Uuid(id));
                 family.push(" OR parent_todo_id = ").bind(Arg::Uuid(id)).push(")");
+                family.push(DIALECT.lock_rows());
                 let rows = self.fetch_all(&mut *tx, family, OP).await?;
                 let ids = rows
                     .iter()
@@ -473,8 +481,8 @@ macro_rules! sql_store {
                 if !ids.contains(&id) {
                     return Ok(None);
                 }
-                let mut keys = self.sql("SELECT download_key FROM attachments WHERE ");
-                keys.push_in("todo_id", &ids);
+                let mut keys = self.sql("DELETE FROM attachments WHERE ");
+                keys.push_in("todo_id", &ids).push(" RETURNING download_key");
                 let keys = self
                     .fetch_all(&mut *tx, keys, OP)
                     .await?
@@ -482,7 +490,7 @@ macro_rules! sql_store {
                     .map(|r| r.try_get::<String, _>("download_key"))
                     .collect::<std::result::Result<Vec<_>, _>>()
                     .map_err(|e| Error::storage(OP, e))?;
-                for table in ["comments", "attachments", "todo_notifications"] {
+                for table in ["comments", "todo_notifications"] {
                     let mut delete = self.sql(&format!("DELETE FROM {table} WHERE "));
                     delete.push_in("todo_id", &ids);
                     self.execute(&mut *tx, delete, OP).await?;
@@ -547,8 +555,8 @@ macro_rules! sql_store {
             async fn insert_category(&self, category: &Category) -> Result<Category> {
                 const OP: &str = "insert a category";
                 let mut sql = self.sql(
-                    "INSERT INTO categories (id, user_id, name, name_key, color, description, created_at, \
-                     updated_at) VALUES (",
+                    "INSERT INTO categories (id, user_id, name, name_key, color, description, \
+                     description_key, created_at, updated_at) VALUES (",
                 );
                 sql.bind(Arg::Uuid(category.id)).push(", ");
                 sql.bind(Arg::Text(category.user_id.as_str().to_owned())).push(", ");
@@ -556,6 +564,7 @@ macro_rules! sql_store {
                 sql.bind(Arg::Text(category.name.to_lowercase())).push(", ");
                 sql.bind(Arg::Text(category.color.clone())).push(", ");
                 sql.bind(Arg::OptText(category.description.clone())).push(", ");
+                sql.bind(Arg::OptText(category.description.as_deref().map(str::to_lowercase))).push(", ");
                 sql.bind(Arg::Time(category.created_at)).push(", ");
                 sql.bind(Arg::Time(category.updated_at));
                 sql.push(&format!(") RETURNING {}", sql::CATEGORY_COLUMNS));
@@ -600,7 +609,9 @@ macro_rules! sql_store {
                 }
                 if let Some(description) = &patch.description {
                     let d = description.as_ref().map(|d| d.as_str().to_owned());
+                    let key = d.as_deref().map(str::to_lowercase);
                     sql.push(", description = ").bind(Arg::OptText(d));
+                    sql.push(", description_key = ").bind(Arg::OptText(key));
                 }
                 sql.push(" WHERE id = ").bind(Arg::Uuid(id));
                 sql.push(" AND user_id = ").bind(Arg::Text(user.as_str().to_owned()));

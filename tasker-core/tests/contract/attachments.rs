@@ -21,6 +21,7 @@ contract!(
     deleting_an_attachment_removes_the_file,
     a_file_whose_record_fails_is_removed_again,
     attachments_of_other_users_are_not_found,
+    deleting_a_todo_while_uploading_leaves_no_file_behind,
 );
 
 fn file(name: &str, content: &'static [u8]) -> NewAttachment {
@@ -229,4 +230,38 @@ async fn attachments_of_other_users_are_not_found(ctx: Ctx) {
         b"secret"
     );
     assert_eq!(files_on_disk(&ctx), 1);
+}
+
+async fn deleting_a_todo_while_uploading_leaves_no_file_behind(ctx: Ctx) {
+    let alice = user("alice");
+    for round in 0..20 {
+        let todo = ctx.todo(&alice, &format!("racing {round}")).await;
+        let upload = {
+            let attachments = ctx.services.attachments.clone();
+            let alice = alice.clone();
+            tokio::spawn(async move {
+                attachments
+                    .upload(&alice, todo.id, file("race.pdf", b"race"))
+                    .await
+            })
+        };
+        let delete = {
+            let todos = ctx.services.todos.clone();
+            let alice = alice.clone();
+            tokio::spawn(async move { todos.delete(&alice, todo.id).await })
+        };
+        let (upload, delete) = (upload.await.unwrap(), delete.await.unwrap());
+        delete.expect("the delete always succeeds");
+        if let Err(e) = upload {
+            assert!(
+                matches!(e, tasker_core::Error::NotFound(Resource::Todo)),
+                "round {round}: {e:?}"
+            );
+        }
+        assert_eq!(
+            files_on_disk(&ctx),
+            0,
+            "round {round}: a file outlived its todo"
+        );
+    }
 }

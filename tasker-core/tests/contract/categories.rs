@@ -17,6 +17,7 @@ contract!(
     renaming_onto_a_taken_name_conflicts_and_changes_nothing,
     deleting_a_category_keeps_its_todos,
     categories_list_by_name_and_search_literally,
+    an_empty_update_is_refused,
 );
 
 fn named(name: &str) -> NewCategory {
@@ -199,25 +200,49 @@ async fn deleting_a_category_keeps_its_todos(ctx: Ctx) {
 
 async fn categories_list_by_name_and_search_literally(ctx: Ctx) {
     let alice = user("alice");
-    for name in ["banana", "Apple", "cherry", "100% done", "under_score"] {
+    for name in [
+        "banana",
+        "Apple",
+        "cherry",
+        "100% done",
+        "under_score",
+        r"it's \ odd",
+    ] {
         ctx.category(&alice, name).await;
         ctx.clock.advance(Duration::seconds(1));
     }
     let names = |page: tasker_core::model::Page<tasker_core::model::Category>| {
         page.data.into_iter().map(|c| c.name).collect::<Vec<_>>()
     };
-    let all = ctx
-        .services
-        .categories
-        .list(&alice, &CategoryQuery::default())
-        .await
-        .unwrap();
+    let query = |params: CategoryListParams| CategoryQuery::try_from(params).unwrap();
+    let list = |q: CategoryQuery| {
+        let service = ctx.services.categories.clone();
+        let alice = alice.clone();
+        async move { service.list(&alice, &q).await.unwrap() }
+    };
+
+    let all = list(CategoryQuery::default()).await;
     assert_eq!(
         names(all),
-        ["100% done", "Apple", "banana", "cherry", "under_score"]
+        [
+            "100% done",
+            "Apple",
+            "banana",
+            "cherry",
+            r"it's \ odd",
+            "under_score"
+        ]
+    );
+    let descending = query(CategoryListParams {
+        order: Some("desc".into()),
+        limit: Some("2".into()),
+        ..Default::default()
+    });
+    assert_eq!(
+        names(list(descending).await),
+        ["under_score", r"it's \ odd"]
     );
 
-    let query = |params: CategoryListParams| CategoryQuery::try_from(params).unwrap();
     let newest_first = query(CategoryListParams {
         sort: Some("created_at".into()),
         order: Some("desc".into()),
@@ -225,28 +250,64 @@ async fn categories_list_by_name_and_search_literally(ctx: Ctx) {
         page: Some("2".into()),
         ..Default::default()
     });
-    let page = ctx
-        .services
+    let page = list(newest_first).await;
+    assert_eq!((page.total, page.total_pages), (6, 3));
+    assert_eq!(names(page), ["100% done", "cherry"]);
+
+    // Touching a category moves it to the front of the updated_at order.
+    let banana = list(CategoryQuery::default()).await.data[2].clone();
+    assert_eq!(banana.name, "banana");
+    ctx.clock.advance(Duration::minutes(1));
+    let recolour = CategoryPatch {
+        color: Some(HexColor::parse("#123").unwrap()),
+        ..Default::default()
+    };
+    ctx.services
         .categories
-        .list(&alice, &newest_first)
+        .update(&alice, banana.id, recolour)
         .await
         .unwrap();
-    assert_eq!((page.total, page.total_pages), (5, 3));
-    assert_eq!(names(page), ["cherry", "Apple"]);
+    let recent = query(CategoryListParams {
+        sort: Some("updated_at".into()),
+        order: Some("desc".into()),
+        limit: Some("1".into()),
+        ..Default::default()
+    });
+    assert_eq!(names(list(recent).await), ["banana"]);
 
     for (term, expected) in [
         ("%", vec!["100% done"]),
         ("_", vec!["under_score"]),
         ("APP", vec!["Apple"]),
+        ("'", vec![r"it's \ odd"]),
+        (r"\", vec![r"it's \ odd"]),
     ] {
         let q = query(CategoryListParams {
             search: Some(term.into()),
             ..Default::default()
         });
-        assert_eq!(
-            names(ctx.services.categories.list(&alice, &q).await.unwrap()),
-            expected,
-            "{term}"
-        );
+        assert_eq!(names(list(q).await), expected, "{term}");
     }
+}
+
+async fn an_empty_update_is_refused(ctx: Ctx) {
+    let alice = user("alice");
+    let category = ctx.category(&alice, "Same").await;
+    let result = ctx
+        .services
+        .categories
+        .update(&alice, category.id, CategoryPatch::default())
+        .await;
+    assert!(
+        matches!(&result, Err(Error::Validation(e)) if e.has("body")),
+        "{result:?}"
+    );
+    assert_eq!(
+        ctx.services
+            .categories
+            .get(&alice, category.id)
+            .await
+            .unwrap(),
+        category
+    );
 }

@@ -22,6 +22,8 @@ contract!(
     todos_without_due_date_sort_last_both_ways,
     title_sort_ignores_case,
     search_matches_literally_and_ignores_case,
+    search_ignores_case_beyond_ascii,
+    a_plain_due_to_date_includes_that_whole_day,
     a_page_costs_the_same_statements_whatever_its_size,
 );
 
@@ -78,10 +80,17 @@ async fn ties_break_by_id_so_pages_never_repeat_or_skip(ctx: Ctx) {
     let alice = user("alice");
     // The clock stands still: every todo has the same createdAt and priority.
     let mut all = HashSet::new();
-    for i in 0..23 {
-        all.insert(ctx.todo(&alice, &format!("same {i}")).await.id);
+    for _ in 0..23 {
+        all.insert(ctx.todo(&alice, "Same title").await.id);
     }
-    for sort in ["created_at", "priority", "status", "due_date"] {
+    for sort in [
+        "created_at",
+        "updated_at",
+        "title",
+        "priority",
+        "status",
+        "due_date",
+    ] {
         for order in ["asc", "desc"] {
             let mut seen = Vec::new();
             for page in 1..=5 {
@@ -468,4 +477,51 @@ async fn a_page_costs_the_same_statements_whatever_its_size(ctx: Ctx) {
         let ids: HashSet<_> = todo.children.iter().map(|c| c.id).collect();
         assert_eq!(ids.len(), 2);
     }
+}
+
+async fn search_ignores_case_beyond_ascii(ctx: Ctx) {
+    let alice = user("alice");
+    ctx.todo(&alice, "CAFÉ au lait").await;
+    ctx.todo_with(&alice, "Groceries", |n| {
+        n.description = Some(TodoDescription::parse("ÄPFEL und Straße").unwrap());
+    })
+    .await;
+    ctx.todo(&alice, "cafe without accent").await;
+    let search = |term: &str| TodoListParams {
+        search: Some(term.into()),
+        ..params()
+    };
+    for (term, expected) in [
+        ("café", vec!["CAFÉ au lait"]),
+        ("äpfel", vec!["Groceries"]),
+        ("STRASSE", vec![]),
+        ("straße", vec!["Groceries"]),
+        ("CAFE", vec!["cafe without accent"]),
+    ] {
+        assert_eq!(
+            titles(&list(&ctx, &alice, search(term)).await),
+            expected,
+            "{term:?}"
+        );
+    }
+}
+
+async fn a_plain_due_to_date_includes_that_whole_day(ctx: Ctx) {
+    let alice = user("alice");
+    let day_end = time::macros::datetime!(2026-11-30 23:30 UTC);
+    ctx.todo_with(&alice, "late on the 30th", |n| n.due_date = Some(day_end))
+        .await;
+    ctx.todo_with(&alice, "on the 1st", |n| {
+        n.due_date = Some(day_end + Duration::hours(1))
+    })
+    .await;
+    let until = TodoListParams {
+        due_from: Some("2026-11-30".into()),
+        due_to: Some("2026-11-30".into()),
+        ..params()
+    };
+    assert_eq!(
+        titles(&list(&ctx, &alice, until).await),
+        ["late on the 30th"]
+    );
 }

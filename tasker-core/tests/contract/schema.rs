@@ -17,6 +17,7 @@ contract!(
     migrating_again_changes_nothing,
     constraints_refuse_inconsistent_rows,
     concurrent_creates_all_land_with_distinct_sort_orders,
+    the_database_refuses_a_grandchild,
 );
 
 fn raw_todo(title: &str) -> Todo {
@@ -115,4 +116,46 @@ async fn concurrent_creates_all_land_with_distinct_sort_orders(ctx: Ctx) {
     }
     assert_eq!(orders.len(), 24, "sort orders are distinct");
     assert_eq!(ctx.services.todos.stats(&alice).await.unwrap().total, 24);
+}
+
+async fn the_database_refuses_a_grandchild(ctx: Ctx) {
+    // Written straight to the store, past the service's own checks.
+    let root = ctx.store.insert_todo(&raw_todo("root")).await.unwrap();
+    let mut child = raw_todo("child");
+    child.parent_todo_id = Some(root.id);
+    let child = ctx.store.insert_todo(&child).await.unwrap();
+    let mut grandchild = raw_todo("grandchild");
+    grandchild.parent_todo_id = Some(child.id);
+    let result = ctx.store.insert_todo(&grandchild).await;
+    assert!(
+        matches!(&result, Err(Error::Validation(e)) if e.has("parentTodoId")),
+        "{result:?}"
+    );
+
+    let mut bobs = raw_todo("bob's child");
+    bobs.user_id = user("bob");
+    bobs.parent_todo_id = Some(root.id);
+    assert!(
+        ctx.store.insert_todo(&bobs).await.is_err(),
+        "a parent of another user"
+    );
+
+    // Moving the root under another root would make `child` a grandchild.
+    let other = ctx.store.insert_todo(&raw_todo("other")).await.unwrap();
+    let changes = tasker_core::store::TodoChanges {
+        patch: tasker_core::model::TodoPatch {
+            parent_todo_id: Some(Some(other.id)),
+            ..Default::default()
+        },
+        completed_at: None,
+        updated_at: T0,
+    };
+    let result = ctx
+        .store
+        .update_todo(&user("alice"), root.id, &changes)
+        .await;
+    assert!(
+        matches!(&result, Err(Error::Validation(e)) if e.has("parentTodoId")),
+        "{result:?}"
+    );
 }
