@@ -14,6 +14,7 @@ mod categories;
 mod comments;
 mod isolation;
 mod jobs;
+mod json_shape;
 mod listing;
 mod schema;
 mod todos;
