@@ -37,7 +37,9 @@ pub struct WeeklyStats {
     pub to: OffsetDateTime,
     /// Todos created in the week.
     pub created: u64,
-    /// Todos completed in the week.
+    /// Todos completed in the week (by `completedAt`; a todo completed and then
+    /// archived within the week has no `completedAt` any more and is not counted —
+    /// auto-archive waits 30 days by default).
     pub completed: u64,
     /// Todos in status `active` now.
     pub active: u64,

@@ -70,7 +70,7 @@ pub(crate) enum Arg {
 }
 
 /// A statement under construction: text plus its arguments in placeholder order.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Sql {
     pub(crate) dialect: Dialect,
     pub(crate) text: String,

@@ -77,6 +77,14 @@ pub(crate) fn classify(
     Error::storage(operation, error)
 }
 
+/// Whether the database aborted the statement to break a deadlock (PostgreSQL `40P01`).
+pub(crate) fn is_deadlock(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == "40P01")
+}
+
 /// The resource a foreign-key failure on a todo write points at.
 pub(crate) fn todo_fk_target(constraint: Option<&str>, todo_has_category: bool) -> Error {
     let resource = match constraint {
@@ -105,7 +113,7 @@ macro_rules! sql_store {
             store::{
                 TodoChanges, TodoCursor, TodoNotificationKind,
                 sql::{self, Arg, Sql},
-                sql_store::{assemble, classify, todo_fk_target},
+                sql_store::{assemble, classify, is_deadlock, todo_fk_target},
             },
         };
 
@@ -452,13 +460,26 @@ macro_rules! sql_store {
                 sql.push(" WHERE id = ").bind(Arg::Uuid(id));
                 sql.push(" AND user_id = ").bind(Arg::Text(user.as_str().to_owned()));
                 sql.push(&format!(" RETURNING {}", sql::TODO_COLUMNS));
-                self.counter.add();
                 let has_category = matches!(p.category_id, Some(Some(_)));
-                let row = query(sql).fetch_optional(&self.pool).await.map_err(|e| {
-                    classify(OP, e, || Error::storage(OP, "unexpected unique violation"), |c| {
-                        todo_fk_target(c, has_category)
-                    })
-                })?;
+                let mut retried = false;
+                let row = loop {
+                    self.counter.add();
+                    match query(sql.clone()).fetch_optional(&self.pool).await {
+                        Ok(row) => break row,
+                        // Two moves that lock each other's rows (X under Y while Y goes
+                        // under X) deadlock on PostgreSQL; the statement the server
+                        // aborted runs once more and then sees the other's result.
+                        Err(e) if !retried && is_deadlock(&e) => retried = true,
+                        Err(e) => {
+                            return Err(classify(
+                                OP,
+                                e,
+                                || Error::storage(OP, "unexpected unique violation"),
+                                |c| todo_fk_target(c, has_category),
+                            ));
+                        }
+                    }
+                };
                 decode_one(OP, row, todo_from_row)
             }
 

@@ -489,8 +489,10 @@ async fn concurrent_reparenting_never_nests_subtasks(ctx: Ctx) {
                 todos.update(&alice, child, patch).await
             })
         };
-        // x under y while y goes under z: at most one may win.
-        let (a, b) = (move_under(x.id, y.id), move_under(y.id, z.id));
+        // x under y while y goes under z (or, every other round, under x):
+        // at most one may win.
+        let other = if round % 2 == 0 { z.id } else { x.id };
+        let (a, b) = (move_under(x.id, y.id), move_under(y.id, other));
         let (a, b) = (a.await.unwrap(), b.await.unwrap());
         assert!(
             !(a.is_ok() && b.is_ok()),
