@@ -1,0 +1,62 @@
+//! `AttachmentStore` for the SQL stores: Attachment records.
+//!
+//! Expanded inside `sql_store!`, which brings the names it uses into scope.
+
+macro_rules! attachment_store {
+    ($store:ident) => {
+        impl $crate::store::AttachmentStore for $store {
+            async fn insert_attachment(&self, a: &Attachment) -> Result<Attachment> {
+                const OP: &str = "insert an attachment";
+                let mut sql = self.sql(
+                    "INSERT INTO attachments (id, todo_id, name, uploaded_by, download_key, file_size, \
+                     mime_type, created_at, updated_at) VALUES (",
+                );
+                sql.bind(Arg::Uuid(a.id)).push(", ");
+                sql.bind(Arg::Uuid(a.todo_id)).push(", ");
+                sql.bind(Arg::Text(a.name.clone())).push(", ");
+                sql.bind(Arg::Text(a.uploaded_by.as_str().to_owned())).push(", ");
+                sql.bind(Arg::Text(a.download_key.clone())).push(", ");
+                sql.bind(Arg::OptI64(a.file_size)).push(", ");
+                sql.bind(Arg::OptText(a.mime_type.clone())).push(", ");
+                sql.bind(Arg::Time(a.created_at)).push(", ");
+                sql.bind(Arg::Time(a.updated_at));
+                sql.push(&format!(") RETURNING {}", sql::ATTACHMENT_COLUMNS));
+                self.counter.add();
+                let row = query(sql).fetch_one(&self.pool).await.map_err(|e| {
+                    classify(OP, e, || Error::storage(OP, "duplicate attachment"), |_| {
+                        Error::NotFound(Resource::Todo)
+                    })
+                })?;
+                attachment_from_row(&row).map_err(|e| Error::storage(OP, e))
+            }
+
+            async fn get_attachment(&self, user: &UserId, todo_id: Uuid, id: Uuid) -> Result<Option<Attachment>> {
+                const OP: &str = "get an attachment";
+                let mut sql = self.sql(&format!("SELECT {} FROM attachments WHERE id = ", sql::ATTACHMENT_COLUMNS));
+                sql.bind(Arg::Uuid(id)).push(" AND todo_id = ").bind(Arg::Uuid(todo_id));
+                sql.push(" AND todo_id IN (SELECT id FROM todos WHERE user_id = ");
+                sql.bind(Arg::Text(user.as_str().to_owned())).push(")");
+                let row = self.fetch_optional(&self.pool, sql, OP).await?;
+                decode_one(OP, row, attachment_from_row)
+            }
+
+            async fn delete_attachment(
+                &self,
+                user: &UserId,
+                todo_id: Uuid,
+                id: Uuid,
+            ) -> Result<Option<Attachment>> {
+                const OP: &str = "delete an attachment";
+                let mut sql = self.sql("DELETE FROM attachments WHERE id = ");
+                sql.bind(Arg::Uuid(id)).push(" AND todo_id = ").bind(Arg::Uuid(todo_id));
+                sql.push(" AND todo_id IN (SELECT id FROM todos WHERE user_id = ");
+                sql.bind(Arg::Text(user.as_str().to_owned()));
+                sql.push(&format!(") RETURNING {}", sql::ATTACHMENT_COLUMNS));
+                let row = self.fetch_optional(&self.pool, sql, OP).await?;
+                decode_one(OP, row, attachment_from_row)
+            }
+        }
+    };
+}
+
+pub(crate) use attachment_store;

@@ -1,0 +1,157 @@
+//! `CategoryStore` for the SQL stores: Categories.
+//!
+//! Expanded inside `sql_store!`, which brings the names it uses into scope.
+
+macro_rules! category_store {
+    ($store:ident) => {
+        impl $crate::store::CategoryStore for $store {
+            async fn insert_category(&self, category: &Category) -> Result<Category> {
+                const OP: &str = "insert a category";
+                let mut sql = self.sql(
+                    "INSERT INTO categories (id, user_id, name, name_key, color, description, \
+                     description_key, created_at, updated_at) VALUES (",
+                );
+                sql.bind(Arg::Uuid(category.id)).push(", ");
+                sql.bind(Arg::Text(category.user_id.as_str().to_owned()))
+                    .push(", ");
+                sql.bind(Arg::Text(category.name.clone())).push(", ");
+                sql.bind(Arg::Text(category.name.to_lowercase())).push(", ");
+                sql.bind(Arg::Text(category.color.clone())).push(", ");
+                sql.bind(Arg::OptText(category.description.clone()))
+                    .push(", ");
+                sql.bind(Arg::OptText(
+                    category.description.as_deref().map(str::to_lowercase),
+                ))
+                .push(", ");
+                sql.bind(Arg::Time(category.created_at)).push(", ");
+                sql.bind(Arg::Time(category.updated_at));
+                sql.push(&format!(") RETURNING {}", sql::CATEGORY_COLUMNS));
+                self.counter.add();
+                let row = query(sql).fetch_one(&self.pool).await.map_err(|e| {
+                    classify(
+                        OP,
+                        e,
+                        || Error::CategoryNameTaken {
+                            name: category.name.clone(),
+                        },
+                        |_| Error::storage(OP, "unexpected foreign key violation"),
+                    )
+                })?;
+                category_from_row(&row, false)
+                    .map_err(|e| Error::storage(OP, e))?
+                    .ok_or_else(|| Error::storage(OP, "insert returned no row"))
+            }
+
+            async fn get_category(&self, user: &UserId, id: Uuid) -> Result<Option<Category>> {
+                const OP: &str = "get a category";
+                let mut sql = self.sql(&format!(
+                    "SELECT {} FROM categories WHERE id = ",
+                    sql::CATEGORY_COLUMNS
+                ));
+                sql.bind(Arg::Uuid(id))
+                    .push(" AND user_id = ")
+                    .bind(Arg::Text(user.as_str().to_owned()));
+                let row = self.fetch_optional(&self.pool, sql, OP).await?;
+                Ok(decode_one(OP, row, |r| category_from_row(r, false))?.flatten())
+            }
+
+            async fn update_category(
+                &self,
+                user: &UserId,
+                id: Uuid,
+                patch: &CategoryPatch,
+                now: OffsetDateTime,
+            ) -> Result<Option<Category>> {
+                const OP: &str = "update a category";
+                let mut sql = self.sql("UPDATE categories SET updated_at = ");
+                sql.bind(Arg::Time(now));
+                if let Some(name) = &patch.name {
+                    sql.push(", name = ")
+                        .bind(Arg::Text(name.as_str().to_owned()));
+                    sql.push(", name_key = ").bind(Arg::Text(name.key()));
+                }
+                if let Some(color) = &patch.color {
+                    sql.push(", color = ")
+                        .bind(Arg::Text(color.as_str().to_owned()));
+                }
+                if let Some(description) = &patch.description {
+                    let d = description.as_ref().map(|d| d.as_str().to_owned());
+                    let key = d.as_deref().map(str::to_lowercase);
+                    sql.push(", description = ").bind(Arg::OptText(d));
+                    sql.push(", description_key = ").bind(Arg::OptText(key));
+                }
+                sql.push(" WHERE id = ").bind(Arg::Uuid(id));
+                sql.push(" AND user_id = ")
+                    .bind(Arg::Text(user.as_str().to_owned()));
+                sql.push(&format!(" RETURNING {}", sql::CATEGORY_COLUMNS));
+                self.counter.add();
+                let row = query(sql).fetch_optional(&self.pool).await.map_err(|e| {
+                    classify(
+                        OP,
+                        e,
+                        || Error::CategoryNameTaken {
+                            name: patch
+                                .name
+                                .as_ref()
+                                .map(|n| n.as_str().to_owned())
+                                .unwrap_or_default(),
+                        },
+                        |_| Error::storage(OP, "unexpected foreign key violation"),
+                    )
+                })?;
+                Ok(decode_one(OP, row, |r| category_from_row(r, false))?.flatten())
+            }
+
+            async fn delete_category(&self, user: &UserId, id: Uuid) -> Result<bool> {
+                const OP: &str = "delete a category";
+                let user = user.as_str().to_owned();
+                let mut tx = self.begin(OP).await?;
+                let mut clear =
+                    self.sql("UPDATE todos SET category_id = NULL WHERE category_id = ");
+                clear
+                    .bind(Arg::Uuid(id))
+                    .push(" AND user_id = ")
+                    .bind(Arg::Text(user.clone()));
+                self.execute(&mut *tx, clear, OP).await?;
+                let mut delete = self.sql("DELETE FROM categories WHERE id = ");
+                delete
+                    .bind(Arg::Uuid(id))
+                    .push(" AND user_id = ")
+                    .bind(Arg::Text(user));
+                let deleted = self.execute(&mut *tx, delete, OP).await? > 0;
+                if deleted {
+                    self.commit(tx, OP).await?;
+                }
+                Ok(deleted)
+            }
+
+            async fn list_categories(
+                &self,
+                user: &UserId,
+                q: &CategoryQuery,
+            ) -> Result<Page<Category>> {
+                const OP: &str = "list categories";
+                let mut total = self.sql("SELECT COUNT(*) AS n FROM categories");
+                sql::category_list_where(&mut total, user.as_str(), q);
+                let total = count(OP, &self.fetch_one(&self.pool, total, OP).await?, "n")?;
+                let page = q.page;
+                if page.offset() >= total {
+                    return Ok(Page::new(Vec::new(), page.page(), page.limit(), total));
+                }
+                let mut rows =
+                    self.sql(&format!("SELECT {} FROM categories", sql::CATEGORY_COLUMNS));
+                sql::category_list_where(&mut rows, user.as_str(), q);
+                rows.push(&sql::category_list_order(q));
+                sql::push_page(&mut rows, page.limit(), page.offset());
+                let rows = self.fetch_all(&self.pool, rows, OP).await?;
+                let data = decode_all(OP, &rows, |r| category_from_row(r, false))?
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                Ok(Page::new(data, page.page(), page.limit(), total))
+            }
+        }
+    };
+}
+
+pub(crate) use category_store;

@@ -1,0 +1,229 @@
+//! `TodoStore` for the SQL stores: insert, read, populate, update, delete, list, statistics.
+//!
+//! Expanded inside `sql_store!`, which brings the names it uses into scope.
+
+macro_rules! todo_store {
+    ($store:ident) => {
+        impl $crate::store::TodoStore for $store {
+            async fn insert_todo(&self, todo: &Todo) -> Result<Todo> {
+                const OP: &str = "insert a todo";
+                let mut sql = self.sql(
+                    "INSERT INTO todos (id, user_id, title, title_key, description, description_key, \
+                     status, priority, due_date, completed_at, parent_todo_id, category_id, metadata, \
+                     created_at, updated_at, sort_order) VALUES (",
+                );
+                sql.bind(Arg::Uuid(todo.id)).push(", ");
+                sql.bind(Arg::Text(todo.user_id.as_str().to_owned())).push(", ");
+                sql.bind(Arg::Text(todo.title.clone())).push(", ");
+                sql.bind(Arg::Text(todo.title.to_lowercase())).push(", ");
+                sql.bind(Arg::OptText(todo.description.clone())).push(", ");
+                sql.bind(Arg::OptText(todo.description.as_deref().map(str::to_lowercase))).push(", ");
+                sql.bind(Arg::I16(todo.status.rank())).push(", ");
+                sql.bind(Arg::I16(todo.priority.rank())).push(", ");
+                sql.bind(Arg::OptTime(todo.due_date)).push(", ");
+                sql.bind(Arg::OptTime(todo.completed_at)).push(", ");
+                sql.bind(Arg::OptUuid(todo.parent_todo_id)).push(", ");
+                sql.bind(Arg::OptUuid(todo.category_id)).push(", ");
+                sql.bind(Arg::Metadata(todo.metadata.clone())).push(", ");
+                sql.bind(Arg::Time(todo.created_at)).push(", ");
+                sql.bind(Arg::Time(todo.updated_at)).push(", ");
+                sql.push(DIALECT.next_sort_order());
+                sql.push(&format!(") RETURNING {}", sql::TODO_COLUMNS));
+                self.counter.add();
+                let row = query(sql).fetch_one(&self.pool).await.map_err(|e| {
+                    classify(
+                        OP,
+                        e,
+                        || Error::storage(OP, "duplicate todo id"),
+                        |c| todo_fk_target(c, todo.category_id.is_some()),
+                    )
+                })?;
+                todo_from_row(&row).map_err(|e| Error::storage(OP, e))
+            }
+
+            async fn get_todo(&self, user: &UserId, id: Uuid) -> Result<Option<Todo>> {
+                const OP: &str = "get a todo";
+                let mut sql = self.sql(&format!("SELECT {} FROM todos WHERE id = ", sql::TODO_COLUMNS));
+                sql.bind(Arg::Uuid(id)).push(" AND user_id = ").bind(Arg::Text(user.as_str().to_owned()));
+                let row = self.fetch_optional(&self.pool, sql, OP).await?;
+                decode_one(OP, row, todo_from_row)
+            }
+
+            async fn get_populated_todo(&self, user: &UserId, id: Uuid) -> Result<Option<PopulatedTodo>> {
+                const OP: &str = "get a todo";
+                let mut sql = self.sql(&format!(
+                    "SELECT {}, {} FROM todos t LEFT JOIN categories c ON c.id = t.category_id \
+                     AND c.user_id = t.user_id WHERE t.id = ",
+                    sql::TODO_COLUMNS_T,
+                    sql::JOINED_CATEGORY_COLUMNS
+                ));
+                sql.bind(Arg::Uuid(id)).push(" AND t.user_id = ").bind(Arg::Text(user.as_str().to_owned()));
+                let row = self.fetch_optional(&self.pool, sql, OP).await?;
+                let Some(todo) = decode_one(OP, row, Self::todo_with_category)? else {
+                    return Ok(None);
+                };
+                Ok(self.populate(vec![todo]).await?.pop())
+            }
+
+            async fn count_children(&self, user: &UserId, id: Uuid) -> Result<u64> {
+                const OP: &str = "count subtasks";
+                let mut sql = self.sql("SELECT COUNT(*) AS n FROM todos WHERE parent_todo_id = ");
+                sql.bind(Arg::Uuid(id)).push(" AND user_id = ").bind(Arg::Text(user.as_str().to_owned()));
+                let row = self.fetch_one(&self.pool, sql, OP).await?;
+                count(OP, &row, "n")
+            }
+
+            async fn update_todo(&self, user: &UserId, id: Uuid, changes: &TodoChanges) -> Result<Option<Todo>> {
+                const OP: &str = "update a todo";
+                let p = &changes.patch;
+                let mut sql = self.sql("UPDATE todos SET updated_at = ");
+                sql.bind(Arg::Time(changes.updated_at));
+                if let Some(title) = &p.title {
+                    sql.push(", title = ").bind(Arg::Text(title.as_str().to_owned()));
+                    sql.push(", title_key = ").bind(Arg::Text(title.as_str().to_lowercase()));
+                }
+                if let Some(description) = &p.description {
+                    let d = description.as_ref().map(|d| d.as_str().to_owned());
+                    let key = d.as_deref().map(str::to_lowercase);
+                    sql.push(", description = ").bind(Arg::OptText(d));
+                    sql.push(", description_key = ").bind(Arg::OptText(key));
+                }
+                if let Some(status) = p.status {
+                    sql.push(", status = ").bind(Arg::I16(status.rank()));
+                }
+                if let Some(completed_at) = changes.completed_at {
+                    sql.push(", completed_at = ").bind(Arg::OptTime(completed_at));
+                }
+                if let Some(priority) = p.priority {
+                    sql.push(", priority = ").bind(Arg::I16(priority.rank()));
+                }
+                if let Some(due) = p.due_date {
+                    sql.push(", due_date = ").bind(Arg::OptTime(due));
+                }
+                if let Some(parent) = p.parent_todo_id {
+                    sql.push(", parent_todo_id = ").bind(Arg::OptUuid(parent));
+                }
+                if let Some(category) = p.category_id {
+                    sql.push(", category_id = ").bind(Arg::OptUuid(category));
+                }
+                if let Some(metadata) = &p.metadata {
+                    sql.push(", metadata = ").bind(Arg::Metadata(metadata.clone()));
+                }
+                sql.push(" WHERE id = ").bind(Arg::Uuid(id));
+                sql.push(" AND user_id = ").bind(Arg::Text(user.as_str().to_owned()));
+                sql.push(&format!(" RETURNING {}", sql::TODO_COLUMNS));
+                let has_category = matches!(p.category_id, Some(Some(_)));
+                let mut retried = false;
+                let row = loop {
+                    self.counter.add();
+                    match query(sql.clone()).fetch_optional(&self.pool).await {
+                        Ok(row) => break row,
+                        // Two moves that lock each other's rows (X under Y while Y goes
+                        // under X) deadlock on PostgreSQL; the statement the server
+                        // aborted runs once more and then sees the other's result.
+                        Err(e) if !retried && is_deadlock(&e) => retried = true,
+                        Err(e) => {
+                            return Err(classify(
+                                OP,
+                                e,
+                                || Error::storage(OP, "unexpected unique violation"),
+                                |c| todo_fk_target(c, has_category),
+                            ));
+                        }
+                    }
+                };
+                decode_one(OP, row, todo_from_row)
+            }
+
+            async fn delete_todo(&self, user: &UserId, id: Uuid) -> Result<Option<Vec<String>>> {
+                const OP: &str = "delete a todo";
+                let user = user.as_str().to_owned();
+                let mut tx = self.begin(OP).await?;
+                // The todo and its subtasks, locked: a concurrent insert of a subtask,
+                // comment or attachment under them waits, then fails its foreign key.
+                let mut family = self.sql("SELECT id FROM todos WHERE user_id = ");
+                family.bind(Arg::Text(user.clone())).push(" AND (id = ").bind(Arg::Uuid(id));
+                family.push(" OR parent_todo_id = ").bind(Arg::Uuid(id)).push(")");
+                family.push(DIALECT.lock_rows());
+                let rows = self.fetch_all(&mut *tx, family, OP).await?;
+                let ids = rows
+                    .iter()
+                    .map(|r| r.try_get::<Uuid, _>("id"))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|e| Error::storage(OP, e))?;
+                if !ids.contains(&id) {
+                    return Ok(None);
+                }
+                let mut keys = self.sql("DELETE FROM attachments WHERE ");
+                keys.push_in("todo_id", &ids).push(" RETURNING download_key");
+                let keys = self
+                    .fetch_all(&mut *tx, keys, OP)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get::<String, _>("download_key"))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|e| Error::storage(OP, e))?;
+                for table in ["comments", "todo_notifications"] {
+                    let mut delete = self.sql(&format!("DELETE FROM {table} WHERE "));
+                    delete.push_in("todo_id", &ids);
+                    self.execute(&mut *tx, delete, OP).await?;
+                }
+                let mut children = self.sql("DELETE FROM todos WHERE parent_todo_id = ");
+                children.bind(Arg::Uuid(id)).push(" AND user_id = ").bind(Arg::Text(user.clone()));
+                self.execute(&mut *tx, children, OP).await?;
+                let mut todo = self.sql("DELETE FROM todos WHERE id = ");
+                todo.bind(Arg::Uuid(id)).push(" AND user_id = ").bind(Arg::Text(user));
+                self.execute(&mut *tx, todo, OP).await?;
+                self.commit(tx, OP).await?;
+                Ok(Some(keys))
+            }
+
+            async fn list_todos(
+                &self,
+                user: &UserId,
+                q: &TodoQuery,
+                now: OffsetDateTime,
+            ) -> Result<Page<PopulatedTodo>> {
+                const OP: &str = "list todos";
+                let mut total = self.sql("SELECT COUNT(*) AS n FROM todos t");
+                sql::todo_list_where(&mut total, user.as_str(), q, now);
+                let total = count(OP, &self.fetch_one(&self.pool, total, OP).await?, "n")?;
+
+                let page = q.page;
+                if page.offset() >= total {
+                    return Ok(Page::new(Vec::new(), page.page(), page.limit(), total));
+                }
+                let mut rows = self.sql(&format!(
+                    "SELECT {}, {} FROM todos t LEFT JOIN categories c ON c.id = t.category_id \
+                     AND c.user_id = t.user_id",
+                    sql::TODO_COLUMNS_T,
+                    sql::JOINED_CATEGORY_COLUMNS
+                ));
+                sql::todo_list_where(&mut rows, user.as_str(), q, now);
+                rows.push(&sql::todo_list_order(q));
+                sql::push_page(&mut rows, page.limit(), page.offset());
+                let rows = self.fetch_all(&self.pool, rows, OP).await?;
+                let todos = decode_all(OP, &rows, Self::todo_with_category)?;
+                let data = self.populate(todos).await?;
+                Ok(Page::new(data, page.page(), page.limit(), total))
+            }
+
+            async fn todo_stats(&self, user: &UserId, now: OffsetDateTime) -> Result<TodoStats> {
+                const OP: &str = "count todos";
+                let mut sql = self.sql(sql::STATS);
+                sql.args = vec![Arg::Text(user.as_str().to_owned()), Arg::Time(now)];
+                let row = self.fetch_one(&self.pool, sql, OP).await?;
+                Ok(TodoStats {
+                    total: count(OP, &row, "total")?,
+                    draft: count(OP, &row, "draft")?,
+                    active: count(OP, &row, "active")?,
+                    completed: count(OP, &row, "completed")?,
+                    archived: count(OP, &row, "archived")?,
+                    overdue: count(OP, &row, "overdue")?,
+                })
+            }
+        }
+    };
+}
+
+pub(crate) use todo_store;
