@@ -1,4 +1,4 @@
-//! `AttachmentStore` for the SQL stores: Attachment records.
+//! `AttachmentStore` for the SQL stores: attachment records.
 //!
 //! Expanded inside `sql_store!`, which brings the names it uses into scope.
 

@@ -1,4 +1,4 @@
-//! `CategoryStore` for the SQL stores: Categories.
+//! `CategoryStore` for the SQL stores: categories.
 //!
 //! Expanded inside `sql_store!`, which brings the names it uses into scope.
 

@@ -1,4 +1,4 @@
-//! `CommentStore` for the SQL stores: Comments.
+//! `CommentStore` for the SQL stores: comments.
 //!
 //! Expanded inside `sql_store!`, which brings the names it uses into scope.
 

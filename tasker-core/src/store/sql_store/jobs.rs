@@ -1,4 +1,4 @@
-//! `JobStore` for the SQL stores: Batch queries for jobs and the notification ledger.
+//! `JobStore` for the SQL stores: batch queries for jobs and the notification ledger.
 //!
 //! Expanded inside `sql_store!`, which brings the names it uses into scope.
 
