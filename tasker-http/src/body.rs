@@ -1,7 +1,9 @@
 //! The response body type and bounded reading of request bodies.
 
+use std::{future::Future, pin::Pin};
+
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 
 use crate::error::ApiError;
 
@@ -14,7 +16,9 @@ pub type Body = http_body_util::combinators::BoxBody<Bytes, BoxError>;
 
 /// A body holding `bytes`.
 pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
 }
 
 /// An empty body.
@@ -22,35 +26,46 @@ pub fn empty() -> Body {
     full(Bytes::new())
 }
 
-/// Turns any request body into [`Body`].
-pub(crate) fn boxed<B>(body: B) -> Body
+/// The body of requests inside the layer stack (any body the host's server
+/// hands in, boxed; it need not be `Sync`).
+pub type RequestBody = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+
+/// Turns any request body into a [`RequestBody`].
+pub(crate) fn boxed_request<B>(body: B) -> RequestBody
 where
-    B: http_body::Body<Data = Bytes> + Send + Sync + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    body.map_err(Into::into).boxed()
+    body.map_err(Into::into).boxed_unsync()
 }
 
 /// Reads a whole body, refusing it with `413` once it grows past `limit` bytes.
 ///
-/// A `Content-Length` over the limit is refused before a byte is read.
-pub(crate) async fn read_limited(
+/// A `Content-Length` over the limit is refused before a byte is read. (The
+/// future is boxed and `'static`, which keeps handlers provably `Send`.)
+pub(crate) fn read_limited(
     headers: &http::HeaderMap,
-    body: Body,
+    body: RequestBody,
     limit: usize,
-) -> Result<Bytes, ApiError> {
-    if let Some(length) = content_length(headers) {
-        if length > limit as u64 {
+) -> Pin<Box<dyn Future<Output = Result<Bytes, ApiError>> + Send + 'static>> {
+    let declared = content_length(headers);
+    Box::pin(async move {
+        if declared.is_some_and(|length| length > limit as u64) {
             return Err(ApiError::PayloadTooLarge { limit });
         }
-    }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            Err(ApiError::PayloadTooLarge { limit })
+        let mut body = body;
+        let mut buffer = bytes::BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(ApiError::BodyRead)?;
+            if let Ok(data) = frame.into_data() {
+                if buffer.len() + data.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
+                }
+                buffer.extend_from_slice(&data);
+            }
         }
-        Err(error) => Err(ApiError::BodyRead(error)),
-    }
+        Ok(buffer.freeze())
+    })
 }
 
 /// The request's declared `Content-Length`, if it parses.

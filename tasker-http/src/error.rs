@@ -157,9 +157,7 @@ impl ApiError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Core(_) | Self::Panic(_) | Self::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Self::Core(_) | Self::Panic(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -308,10 +306,7 @@ impl ApiError {
                 headers.insert("ratelimit-reset", HeaderValue::from(seconds));
             }
             Self::Unauthorized { .. } => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer"),
-                );
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             _ => {}
         }

@@ -1,0 +1,290 @@
+//! `/api/v1/todos/{id}/attachments` and signed file links.
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderValue, Response, StatusCode, header, request::Parts};
+use http_body_util::BodyDataStream;
+use tasker_core::{
+    domain::{AttachmentName, FieldError, UserId},
+    model::NewAttachment,
+    store::Store,
+};
+
+use super::AppState;
+use crate::{
+    body::{Body, RequestBody, content_length, full},
+    error::ApiError,
+    extract::{caller, path_id},
+    response::{self, no_content},
+    router::PathParams,
+};
+
+/// Room for multipart boundaries and part headers on top of the file itself.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+pub(super) async fn upload<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    params: &PathParams,
+    body: RequestBody,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let todo_id = path_id(params.get("id"), "id")?;
+    let limit = state.settings.upload_limit;
+    let boundary = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| multer::parse_boundary(value).ok())
+        .ok_or(ApiError::UnsupportedMediaType {
+            expected: "multipart/form-data",
+        })?;
+    if content_length(&parts.headers)
+        .is_some_and(|length| length > (limit + MULTIPART_OVERHEAD) as u64)
+    {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let constraints = multer::Constraints::new().size_limit(
+        multer::SizeLimit::new()
+            .whole_stream((limit + MULTIPART_OVERHEAD) as u64)
+            .per_field(limit as u64),
+    );
+    let mut multipart =
+        multer::Multipart::with_constraints(BodyDataStream::new(body), boundary, constraints);
+    let mut file: Option<(String, Bytes)> = None;
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e, limit))?
+    {
+        if field.name() != Some("file") {
+            // Drain and ignore other form fields.
+            while field
+                .chunk()
+                .await
+                .map_err(|e| multipart_error(e, limit))?
+                .is_some()
+            {}
+            continue;
+        }
+        if file.is_some() {
+            return Err(invalid("file", "send exactly one file per request"));
+        }
+        let name = field.file_name().unwrap_or("").to_owned();
+        let mut content = BytesMut::new();
+        while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, limit))? {
+            content.extend_from_slice(&chunk);
+        }
+        file = Some((name, content.freeze()));
+    }
+    let Some((raw_name, content)) = file else {
+        return Err(invalid("file", "is required"));
+    };
+    if content.is_empty() {
+        return Err(invalid("file", "must not be empty"));
+    }
+    let name = AttachmentName::from_upload(&sanitize_file_name(&raw_name))
+        .map_err(|error| ApiError::Validation(error.into()))?;
+    let mime_type = Some(sniff_mime(&content).to_owned());
+    let attachment = state
+        .services
+        .attachments
+        .upload(
+            &user.user_id,
+            todo_id,
+            NewAttachment {
+                name,
+                mime_type,
+                content,
+            },
+        )
+        .await?;
+    response::json(StatusCode::CREATED, &attachment)
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::Validation(FieldError::new(field, message).into())
+}
+
+fn multipart_error(error: multer::Error, limit: usize) -> ApiError {
+    match error {
+        multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => {
+            ApiError::PayloadTooLarge { limit }
+        }
+        multer::Error::StreamReadFailed(source) => ApiError::BodyRead(source),
+        other => invalid("file", &format!("malformed multipart body: {other}")),
+    }
+}
+
+/// Keeps a client's file name printable and harmless: control characters and
+/// characters that are special in paths or headers become `_`, leading dots go.
+pub(crate) fn sanitize_file_name(raw: &str) -> String {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let cleaned: String = last
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*' | ';') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    cleaned.trim().trim_start_matches('.').trim().to_owned()
+}
+
+/// The MIME type read from the content's magic bytes; UTF-8 text without a
+/// signature is `text/plain`, anything else `application/octet-stream`.
+pub(crate) fn sniff_mime(content: &[u8]) -> &'static str {
+    if let Some(kind) = infer::get(content) {
+        return kind.mime_type();
+    }
+    let head = &content[..content.len().min(8192)];
+    let text = match std::str::from_utf8(head) {
+        Ok(_) => true,
+        // A multi-byte character cut at the sample's end is still text.
+        Err(error) => error.error_len().is_none(),
+    };
+    if text && !head.contains(&0) {
+        "text/plain"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+pub(super) async fn delete<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    params: &PathParams,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let todo_id = path_id(params.get("id"), "id")?;
+    let id = path_id(params.get("attachmentId"), "attachmentId")?;
+    state
+        .services
+        .attachments
+        .delete(&user.user_id, todo_id, id)
+        .await?;
+    Ok(no_content())
+}
+
+/// The `{"url": …}` of a download link.
+#[derive(Debug, serde::Serialize)]
+struct DownloadUrl {
+    url: String,
+}
+
+pub(super) async fn link<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    params: &PathParams,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let todo_id = path_id(params.get("id"), "id")?;
+    let id = path_id(params.get("attachmentId"), "attachmentId")?;
+    let attachment = state
+        .services
+        .attachments
+        .get(&user.user_id, todo_id, id)
+        .await?;
+    let base = base_url(state, parts);
+    let now = state.services.clock().now();
+    let url = state
+        .downloads
+        .url(&user.user_id, &attachment, &base, now)
+        .await?;
+    response::json(StatusCode::OK, &DownloadUrl { url })
+}
+
+/// Where clients reach this service: the configured public URL, else the
+/// request's `Host` over plain HTTP.
+fn base_url<S>(state: &AppState<S>, parts: &Parts) -> String {
+    if let Some(base) = &state.settings.downloads.public_base_url {
+        return base.clone();
+    }
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+pub(super) async fn serve_file<S: Store>(
+    state: &AppState<S>,
+    params: &PathParams,
+) -> Result<Response<Body>, ApiError> {
+    let now = state.services.clock().now();
+    let claims = state.downloads.verify(params.get("token"), now)?;
+    let user = UserId::parse(&claims.user).map_err(|_| ApiError::InvalidDownloadLink)?;
+    let (attachment, content) = state
+        .services
+        .attachments
+        .download(&user, claims.todo_id, claims.attachment_id)
+        .await?;
+    let mut response = Response::new(full(content));
+    let headers = response.headers_mut();
+    let mime = attachment
+        .mime_type
+        .as_deref()
+        .and_then(|m| HeaderValue::from_str(m).ok())
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_TYPE, mime);
+    let disposition = format!(
+        "attachment; filename*=UTF-8''{}",
+        percent_encode(&attachment.name)
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    // Uploaded content never runs as a page of this origin.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=60"),
+    );
+    Ok(response)
+}
+
+/// RFC 5987 percent-encoding for `filename*`.
+fn percent_encode(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_lose_paths_controls_and_leading_dots() {
+        assert_eq!(sanitize_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(sanitize_file_name("C:\\x\\..hidden"), "hidden");
+        assert_eq!(sanitize_file_name("a\u{0}b\"c.txt"), "a_b_c.txt");
+        assert_eq!(sanitize_file_name("report.pdf"), "report.pdf");
+    }
+
+    #[test]
+    fn the_mime_type_comes_from_the_content() {
+        assert_eq!(sniff_mime(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "image/png");
+        assert_eq!(sniff_mime(b"%PDF-1.7\n"), "application/pdf");
+        assert_eq!(sniff_mime("plain text, café".as_bytes()), "text/plain");
+        assert_eq!(sniff_mime(&[0, 1, 2, 3, 0xff]), "application/octet-stream");
+    }
+
+    #[test]
+    fn percent_encoding_keeps_names_header_safe() {
+        assert_eq!(percent_encode("a b.txt"), "a%20b.txt");
+        assert_eq!(percent_encode("é"), "%C3%A9");
+    }
+}

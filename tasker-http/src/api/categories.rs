@@ -1,0 +1,101 @@
+//! `/api/v1/categories`.
+
+use http::{Response, StatusCode, request::Parts};
+use tasker_core::{
+    model::{CategoryPatch, CreateCategory, NewCategory, UpdateCategory},
+    query::{CategoryListParams, CategoryQuery},
+    store::Store,
+};
+
+use super::AppState;
+use crate::{
+    body::{Body, RequestBody},
+    conditional,
+    error::ApiError,
+    extract::{caller, json, path_id, query},
+    response::{self, json_tagged, no_content},
+    router::PathParams,
+};
+
+pub(super) async fn create<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    body: RequestBody,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let input: CreateCategory = json(&parts.headers, body, state.settings.json_body_limit).await?;
+    let new = NewCategory::try_from(input)?;
+    let category = state.services.categories.create(&user.user_id, new).await?;
+    response::json(StatusCode::CREATED, &category)
+}
+
+pub(super) async fn list<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let params: CategoryListParams = query(&parts.uri)?;
+    let query = CategoryQuery::try_from(params)?;
+    let page = state
+        .services
+        .categories
+        .list(&user.user_id, &query)
+        .await?;
+    json_tagged(&parts.headers, &page)
+}
+
+pub(super) async fn get<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    params: &PathParams,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let id = path_id(params.get("id"), "id")?;
+    let category = state.services.categories.get(&user.user_id, id).await?;
+    json_tagged(&parts.headers, &category)
+}
+
+async fn check_if_match<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    id: uuid::Uuid,
+) -> Result<(), ApiError> {
+    if !conditional::has_if_match(&parts.headers) {
+        return Ok(());
+    }
+    let user = caller(&parts.extensions)?;
+    let current = state.services.categories.get(&user.user_id, id).await?;
+    let tag = conditional::etag(&response::to_json(&current)?);
+    conditional::check_if_match(&parts.headers, &tag)
+}
+
+pub(super) async fn update<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    params: &PathParams,
+    body: RequestBody,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let id = path_id(params.get("id"), "id")?;
+    let input: UpdateCategory = json(&parts.headers, body, state.settings.json_body_limit).await?;
+    let patch = CategoryPatch::try_from(input)?;
+    check_if_match(state, parts, id).await?;
+    let category = state
+        .services
+        .categories
+        .update(&user.user_id, id, patch)
+        .await?;
+    response::json(StatusCode::OK, &category)
+}
+
+pub(super) async fn delete<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    params: &PathParams,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let id = path_id(params.get("id"), "id")?;
+    check_if_match(state, parts, id).await?;
+    state.services.categories.delete(&user.user_id, id).await?;
+    Ok(no_content())
+}

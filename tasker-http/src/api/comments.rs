@@ -1,0 +1,71 @@
+//! `/api/v1/todos/{id}/comments` and `/api/v1/comments/{id}`.
+
+use http::{Response, StatusCode, request::Parts};
+use tasker_core::{domain::CommentContent, model::CommentInput, store::Store};
+
+use super::AppState;
+use crate::{
+    body::{Body, RequestBody},
+    error::ApiError,
+    extract::{caller, json, path_id},
+    response::{self, json_tagged, no_content},
+    router::PathParams,
+};
+
+pub(super) async fn add<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    params: &PathParams,
+    body: RequestBody,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let todo_id = path_id(params.get("id"), "id")?;
+    let input: CommentInput = json(&parts.headers, body, state.settings.json_body_limit).await?;
+    let content = CommentContent::try_from(input)?;
+    let comment = state
+        .services
+        .comments
+        .add(&user.user_id, todo_id, content)
+        .await?;
+    response::json(StatusCode::CREATED, &comment)
+}
+
+pub(super) async fn list<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    params: &PathParams,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let todo_id = path_id(params.get("id"), "id")?;
+    let comments = state.services.comments.list(&user.user_id, todo_id).await?;
+    json_tagged(&parts.headers, &comments)
+}
+
+pub(super) async fn update<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    params: &PathParams,
+    body: RequestBody,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let id = path_id(params.get("id"), "id")?;
+    let input: CommentInput = json(&parts.headers, body, state.settings.json_body_limit).await?;
+    let content = CommentContent::try_from(input)?;
+    let comment = state
+        .services
+        .comments
+        .update(&user.user_id, id, content)
+        .await?;
+    response::json(StatusCode::OK, &comment)
+}
+
+pub(super) async fn delete<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    params: &PathParams,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let id = path_id(params.get("id"), "id")?;
+    state.services.comments.delete(&user.user_id, id).await?;
+    Ok(no_content())
+}

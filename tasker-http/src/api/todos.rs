@@ -1,0 +1,107 @@
+//! `/api/v1/todos`.
+
+use http::{Response, StatusCode, request::Parts};
+use tasker_core::{
+    model::{CreateTodo, NewTodo, TodoPatch, UpdateTodo},
+    query::{TodoListParams, TodoQuery},
+    store::Store,
+};
+
+use super::AppState;
+use crate::{
+    body::{Body, RequestBody},
+    conditional,
+    error::ApiError,
+    extract::{caller, json, path_id, query},
+    response::{self, json_tagged, no_content},
+    router::PathParams,
+};
+
+pub(super) async fn create<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    body: RequestBody,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let input: CreateTodo = json(&parts.headers, body, state.settings.json_body_limit).await?;
+    let new = NewTodo::try_from(input)?;
+    let todo = state.services.todos.create(&user.user_id, new).await?;
+    response::json(StatusCode::CREATED, &todo)
+}
+
+pub(super) async fn list<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let params: TodoListParams = query(&parts.uri)?;
+    let query = TodoQuery::try_from(params)?;
+    let page = state.services.todos.list(&user.user_id, &query).await?;
+    json_tagged(&parts.headers, &page)
+}
+
+pub(super) async fn stats<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let stats = state.services.todos.stats(&user.user_id).await?;
+    json_tagged(&parts.headers, &stats)
+}
+
+pub(super) async fn get<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    params: &PathParams,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let id = path_id(params.get("id"), "id")?;
+    let todo = state.services.todos.get(&user.user_id, id).await?;
+    json_tagged(&parts.headers, &todo)
+}
+
+/// `412` when `If-Match` is present and does not name the todo's current `GET`.
+async fn check_if_match<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    id: uuid::Uuid,
+) -> Result<(), ApiError> {
+    if !conditional::has_if_match(&parts.headers) {
+        return Ok(());
+    }
+    let user = caller(&parts.extensions)?;
+    let current = state.services.todos.get(&user.user_id, id).await?;
+    let tag = conditional::etag(&response::to_json(&current)?);
+    conditional::check_if_match(&parts.headers, &tag)
+}
+
+pub(super) async fn update<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    params: &PathParams,
+    body: RequestBody,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let id = path_id(params.get("id"), "id")?;
+    let input: UpdateTodo = json(&parts.headers, body, state.settings.json_body_limit).await?;
+    let patch = TodoPatch::try_from(input)?;
+    check_if_match(state, parts, id).await?;
+    let todo = state
+        .services
+        .todos
+        .update(&user.user_id, id, patch)
+        .await?;
+    response::json(StatusCode::OK, &todo)
+}
+
+pub(super) async fn delete<S: Store>(
+    state: &AppState<S>,
+    parts: &Parts,
+    params: &PathParams,
+) -> Result<Response<Body>, ApiError> {
+    let user = caller(&parts.extensions)?;
+    let id = path_id(params.get("id"), "id")?;
+    check_if_match(state, parts, id).await?;
+    state.services.todos.delete(&user.user_id, id).await?;
+    Ok(no_content())
+}

@@ -1,0 +1,85 @@
+//! Who the client is, network-wise.
+//!
+//! The host's server inserts the peer address as a [`ClientAddr`] request
+//! extension (the reference server and the examples do). `X-Forwarded-For`
+//! is believed only when that peer is a configured trusted proxy; then the
+//! client is the right-most address in the header that is not itself a
+//! trusted proxy. Spoofed headers from anyone else change nothing.
+
+use std::net::{IpAddr, SocketAddr};
+
+use http::HeaderMap;
+
+/// The socket address of the peer, inserted into request extensions by the
+/// server hosting the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// The client IP for a request, or `None` when the host supplied no
+/// [`ClientAddr`].
+pub(crate) fn client_ip(
+    extensions: &http::Extensions,
+    headers: &HeaderMap,
+    trusted_proxies: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = extensions.get::<ClientAddr>()?.0.ip();
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !trusted_proxies.contains(ip))
+            .unwrap_or(peer),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn extensions(addr: &str) -> http::Extensions {
+        let mut ext = http::Extensions::new();
+        ext.insert(ClientAddr(addr.parse().unwrap()));
+        ext
+    }
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_without_trusted_proxies() {
+        let ip = client_ip(&extensions("10.0.0.9:5000"), &forwarded("1.2.3.4"), &[]);
+        assert_eq!(ip, Some("10.0.0.9".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_trusted_proxy_reveals_the_right_most_untrusted_address() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let ip = client_ip(
+            &extensions("10.0.0.1:443"),
+            &forwarded("6.6.6.6, 1.2.3.4, 10.0.0.1"),
+            &[proxy],
+        );
+        assert_eq!(ip, Some("1.2.3.4".parse().unwrap()));
+    }
+
+    #[test]
+    fn no_peer_address_means_unknown() {
+        assert_eq!(
+            client_ip(&http::Extensions::new(), &HeaderMap::new(), &[]),
+            None
+        );
+    }
+}

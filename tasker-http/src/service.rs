@@ -1,0 +1,259 @@
+//! [`TaskerApi`]: the whole API, layers included, as one `tower::Service`.
+
+use std::{
+    convert::Infallible,
+    fmt,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, header};
+use tasker_core::{service::Services, store::Store};
+use tower::{Layer, Service, ServiceBuilder, ServiceExt, util::BoxCloneSyncService};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::{
+    api::{AppState, HealthChecks},
+    body::{Body, BoxError, RequestBody, boxed_request},
+    download::DownloadLinks,
+    error::ApiError,
+    health::HealthCheck,
+    rate_limit::RateLimitLayer,
+    request_id::RequestIdLayer,
+    router::{self, Router},
+    security_headers::SecurityHeaders,
+    settings::HttpSettings,
+    trace::TraceLayer,
+};
+
+type Inner = BoxCloneSyncService<Request<RequestBody>, Response<Body>, Infallible>;
+
+/// The tasker REST API as a `tower::Service`, with its whole layer stack:
+/// request id, tracing, panic → `500`, security headers, CORS, rate limits,
+/// authentication, timeout, routing.
+///
+/// It accepts any request body and never fails: every error is a response
+/// with the reference error body. Build one with [`TaskerApi::builder`].
+///
+/// ```no_run
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use tasker_core::{blob::BlobStore, clock::SystemClock, service::Services, store::{AnyStore, StoreOptions}};
+/// use tasker_http::TaskerApi;
+///
+/// let store = AnyStore::connect("sqlite://data/tasker.db", &StoreOptions::default()).await?;
+/// store.migrate().await?;
+/// let services = Services::new(store, std::sync::Arc::new(SystemClock), BlobStore::local("data/files")?);
+/// let api = TaskerApi::builder(services).build();
+/// // Serve `api` with hyper, or mount it in axum / salvo.
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct TaskerApi {
+    inner: Inner,
+}
+
+impl fmt::Debug for TaskerApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskerApi").finish_non_exhaustive()
+    }
+}
+
+impl TaskerApi {
+    /// A builder over the tasker-core services.
+    pub fn builder<S: Store + 'static>(services: Services<S>) -> TaskerApiBuilder<S> {
+        TaskerApiBuilder {
+            services,
+            settings: HttpSettings::default(),
+            auth: None,
+            downloads: None,
+            health: HealthChecks::default(),
+        }
+    }
+}
+
+impl<B> Service<Request<B>> for TaskerApi
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = tower::util::Oneshot<Inner, Request<RequestBody>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        self.inner.clone().oneshot(request.map(boxed_request))
+    }
+}
+
+/// A function that wraps the routed service in an authentication layer.
+type AuthWrap = Box<dyn FnOnce(Inner) -> Inner + Send>;
+
+/// Configures a [`TaskerApi`].
+pub struct TaskerApiBuilder<S> {
+    services: Services<S>,
+    settings: HttpSettings,
+    auth: Option<AuthWrap>,
+    downloads: Option<DownloadLinks>,
+    health: HealthChecks,
+}
+
+impl<S> fmt::Debug for TaskerApiBuilder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskerApiBuilder")
+            .field("settings", &self.settings)
+            .field("auth", &self.auth.is_some())
+            .field("downloads", &self.downloads)
+            .field("health", &self.health)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store + 'static> TaskerApiBuilder<S> {
+    /// Limits, rate limits, CORS and headers (default: [`HttpSettings::default`]).
+    pub fn settings(mut self, settings: HttpSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Authenticates requests with `layer` (such as
+    /// [`AuthLayer`](crate::auth::AuthLayer) over a
+    /// [`JwtAuthenticator`](crate::auth::JwtAuthenticator)). It must insert an
+    /// [`AuthUser`](crate::AuthUser) into the request extensions for requests
+    /// it accepts. Without one, the host application must insert `AuthUser`
+    /// itself before the request reaches this service; API routes answer
+    /// `401` otherwise.
+    pub fn auth_layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<Inner> + Send + 'static,
+        L::Service: Service<Request<RequestBody>, Response = Response<Body>, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as Service<Request<RequestBody>>>::Future: Send + 'static,
+    {
+        self.auth = Some(Box::new(move |inner| {
+            BoxCloneSyncService::new(layer.layer(inner))
+        }));
+        self
+    }
+
+    /// How attachment download URLs are made (default: links signed with a
+    /// random per-process key, valid for `settings.downloads.link_ttl_seconds`).
+    pub fn download_links(mut self, links: DownloadLinks) -> Self {
+        self.downloads = Some(links);
+        self
+    }
+
+    /// Adds a named dependency check to `/status` (`"database"`, `"redis"`).
+    /// Without a `"database"` check, `/status` asks the store a question.
+    pub fn health_check(mut self, name: impl Into<String>, check: impl HealthCheck) -> Self {
+        self.health.checks.push((name.into(), Arc::new(check)));
+        self
+    }
+
+    /// The finished service.
+    pub fn build(self) -> TaskerApi {
+        let settings = self.settings;
+        let downloads = self.downloads.unwrap_or_else(|| {
+            DownloadLinks::random(Duration::from_secs(settings.downloads.link_ttl_seconds))
+        });
+        let openapi_json = Bytes::from(crate::openapi::document_json());
+        let timeout = settings.request_timeout();
+        let state = Arc::new(AppState {
+            services: self.services,
+            settings: settings.clone(),
+            router: Router::new(),
+            downloads,
+            health: self.health,
+            openapi_json,
+        });
+        let routed = tower::service_fn(move |request: Request<RequestBody>| {
+            let state = Arc::clone(&state);
+            async move {
+                let response =
+                    match tokio::time::timeout(timeout, router::dispatch(state, request)).await {
+                        Ok(response) => response,
+                        Err(_) => ApiError::Timeout(timeout).into_response(),
+                    };
+                Ok::<_, Infallible>(response)
+            }
+        });
+        let limits = &settings.rate_limit;
+        let (user_rate, user_burst) = limits.per_user();
+        let mut inner: Inner = BoxCloneSyncService::new(
+            ServiceBuilder::new()
+                .option_layer(
+                    limits
+                        .enabled
+                        .then(|| RateLimitLayer::per_user(user_rate, user_burst)),
+                )
+                .service(routed)
+                .map_err(|never| match never {}),
+        );
+        if let Some(wrap) = self.auth {
+            inner = wrap(inner);
+        }
+        let (ip_rate, ip_burst) = limits.per_ip();
+        let security = SecurityHeaders::new(settings.hsts_max_age_seconds);
+        let stack =
+            ServiceBuilder::new()
+                .layer(RequestIdLayer)
+                .layer(TraceLayer)
+                .map_response(move |response| security.apply(response))
+                .option_layer(cors(&settings))
+                .option_layer(limits.enabled.then(|| {
+                    RateLimitLayer::per_ip(ip_rate, ip_burst, limits.trusted_proxies.clone())
+                }))
+                .service(inner);
+        TaskerApi {
+            inner: BoxCloneSyncService::new(stack.map_err(|never| match never {})),
+        }
+    }
+}
+
+/// The CORS layer for the configured origins, if any.
+fn cors(settings: &HttpSettings) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = settings
+        .cors
+        .allowed_origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let mut layer = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            http::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::RETRY_AFTER,
+            http::HeaderName::from_static("x-request-id"),
+            http::HeaderName::from_static("ratelimit-limit"),
+            http::HeaderName::from_static("ratelimit-remaining"),
+        ]);
+    if let Some(age) = settings.cors.max_age_seconds {
+        layer = layer.max_age(Duration::from_secs(age));
+    }
+    Some(layer)
+}

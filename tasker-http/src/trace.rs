@@ -1,0 +1,123 @@
+//! One span per request, one log line per response, and panics turned into
+//! `500` responses.
+//!
+//! The span carries `method`, `path`, `request_id`, and — once known — the
+//! matched `route` template and the `user_id`. The closing event adds
+//! `status` and `latency_ms`; for an error response it adds the error
+//! itself from the [`ErrorContext`](crate::ErrorContext) (a `5xx` at `error`
+//! level with its cause chain, a `4xx` at `debug`).
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    panic::AssertUnwindSafe,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Instant,
+};
+
+use futures_util::FutureExt;
+use http::{Request, Response};
+use tower::{Layer, Service};
+use tracing::{Instrument, field::Empty};
+
+use crate::{body::Body, error::ApiError, error::ErrorContext, request_id::RequestId};
+
+/// Adds the request span and catches panics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TraceLayer;
+
+impl<S> Layer<S> for TraceLayer {
+    type Service = Trace<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Trace { inner }
+    }
+}
+
+/// The service made by [`TraceLayer`].
+#[derive(Debug, Clone)]
+pub struct Trace<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<B>> for Trace<S>
+where
+    S: Service<Request<B>, Response = Response<Body>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let span = tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path(),
+            request_id = %request_id,
+            route = Empty,
+            user_id = Empty,
+        );
+        let started = Instant::now();
+        // A panic while building the future is caught like one inside it.
+        let future = {
+            let _entered = span.enter();
+            std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))
+        };
+        Box::pin(
+            async move {
+                let outcome = match future {
+                    Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
+                    Err(panic) => Err(panic),
+                };
+                let response = match outcome {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(never)) => match never {},
+                    Err(panic) => {
+                        let message = panic
+                            .downcast_ref::<&str>()
+                            .map(|s| (*s).to_owned())
+                            .or_else(|| panic.downcast_ref::<String>().cloned())
+                            .unwrap_or_else(|| "unknown panic".into());
+                        ApiError::Panic(message).into_response()
+                    }
+                };
+                log_response(&response, started);
+                Ok(response)
+            }
+            .instrument(span),
+        )
+    }
+}
+
+fn log_response(response: &Response<Body>, started: Instant) {
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match response.extensions().get::<ErrorContext>() {
+        Some(ErrorContext(error)) if error.is_server_error() => {
+            tracing::error!(
+                status,
+                latency_ms,
+                code = error.code(),
+                error = %error,
+                cause = ?std::error::Error::source(error.as_ref()).map(ToString::to_string),
+                "request failed"
+            );
+        }
+        Some(ErrorContext(error)) => {
+            tracing::debug!(status, latency_ms, code = error.code(), error = %error, "request refused");
+        }
+        None => tracing::info!(status, latency_ms, "request completed"),
+    }
+}
