@@ -168,21 +168,20 @@ where
 }
 
 pin_project! {
-    /// The response future of [`RateLimit`].
+    /// The response future of [`RateLimit`]: the inner future (and the
+    /// limit with what remains of it, for the headers), or the `429`.
     #[project = Projection]
+    #[allow(missing_docs)]
     #[derive(Debug)]
     pub enum ResponseFuture<F> {
         /// Within the limit: the inner service answers.
         Inner {
-            /// The inner service's future.
             #[pin]
             inner: F,
-            /// The limit and what remains of it, for the response headers.
             headers: Option<(u32, u32)>,
         },
         /// Over the limit.
         Refused {
-            /// The `429` response, until it is taken.
             response: Option<Response<Body>>,
         },
     }
