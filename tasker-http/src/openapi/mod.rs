@@ -1,0 +1,143 @@
+//! The OpenAPI document, generated from the code with utoipa: the route
+//! descriptions in `paths`, the shapes in [`schemas`], the bearer scheme, and
+//! the reference error body on every operation.
+
+mod paths;
+pub mod schemas;
+
+use utoipa::{
+    Modify, OpenApi,
+    openapi::{
+        self, ContentBuilder, RefOr, ResponseBuilder,
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
+};
+
+use crate::error::{ErrorAction, ErrorBody, FieldErrorBody};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tasker API",
+        description = "Todos with subtasks, categories, comments and attachments. \
+                       Wire-compatible with the Go tasker contract.",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    paths(
+        paths::get_todos, paths::create_todo, paths::get_todo_stats, paths::get_todo_by_id,
+        paths::update_todo, paths::delete_todo, paths::upload_todo_attachment,
+        paths::delete_todo_attachment, paths::get_attachment_presigned_url, paths::download_file,
+        paths::add_comment, paths::get_comments_by_todo_id, paths::update_comment,
+        paths::delete_comment, paths::get_categories, paths::create_category,
+        paths::get_category_by_id, paths::update_category, paths::delete_category,
+        paths::get_health, paths::get_openapi, paths::get_docs, paths::get_docs_index,
+        paths::get_docs_asset,
+    ),
+    components(schemas(ErrorBody, FieldErrorBody, ErrorAction)),
+    modifiers(&BearerAuth, &StandardErrors),
+    security(("bearerAuth" = [])),
+    tags(
+        (name = "Todo", description = "Todos, subtasks and attachments"),
+        (name = "Comment", description = "Comments on todos"),
+        (name = "Category", description = "Categories"),
+        (name = "Health", description = "Status and documentation"),
+    )
+)]
+struct ApiDoc;
+
+/// Declares the `bearerAuth` scheme (JWT).
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearerAuth",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Adds the error responses every operation can give, all with the
+/// reference error body.
+struct StandardErrors;
+
+impl Modify for StandardErrors {
+    fn modify(&self, doc: &mut openapi::OpenApi) {
+        let error = || {
+            ContentBuilder::new()
+                .schema(Some(RefOr::Ref(openapi::Ref::from_schema_name("ErrorBody"))))
+                .build()
+        };
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let public = path == "/status" || path == "/openapi.json" || path.starts_with("/docs");
+            let operations = [
+                (&mut item.get, false),
+                (&mut item.post, true),
+                (&mut item.patch, true),
+                (&mut item.delete, false),
+            ];
+            for (operation, has_body) in operations {
+                let Some(operation) = operation.as_mut() else {
+                    continue;
+                };
+                let mut codes: Vec<(&str, &str)> = vec![
+                    ("429", "Too many requests (`RATE_LIMITED`)"),
+                    ("500", "Server error (`INTERNAL_SERVER_ERROR`)"),
+                ];
+                if !public {
+                    codes.extend([
+                        ("400", "Invalid input (`VALIDATION_FAILED`, `INVALID_JSON`)"),
+                        ("401", "Missing or invalid token (`UNAUTHORIZED`)"),
+                        ("404", "Not found, or another user's (`…_NOT_FOUND`)"),
+                    ]);
+                }
+                if has_body {
+                    codes.extend([
+                        ("413", "Body too large (`PAYLOAD_TOO_LARGE`)"),
+                        ("415", "Wrong content type (`UNSUPPORTED_MEDIA_TYPE`)"),
+                    ]);
+                }
+                if path.starts_with("/api/v1/categories") && has_body {
+                    codes.push(("409", "Category name taken (`CATEGORY_NAME_TAKEN`)"));
+                }
+                if operation.operation_id.as_deref().is_some_and(|id| {
+                    id.starts_with("update") || id.starts_with("delete")
+                }) && !path.starts_with("/api/v1/comments")
+                {
+                    codes.push(("412", "`If-Match` is stale (`PRECONDITION_FAILED`)"));
+                }
+                for (code, description) in codes {
+                    operation.responses.responses.entry(code.to_owned()).or_insert_with(|| {
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description(description)
+                                .content("application/json", error())
+                                .build(),
+                        )
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The OpenAPI document of the API.
+///
+/// ```
+/// let doc = tasker_http::openapi();
+/// assert!(doc.paths.paths.contains_key("/api/v1/todos"));
+/// ```
+pub fn openapi() -> openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The document as JSON bytes.
+pub(crate) fn document_json() -> Vec<u8> {
+    serde_json::to_vec(&openapi()).unwrap_or_else(|_| b"{}".to_vec())
+}

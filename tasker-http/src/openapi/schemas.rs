@@ -1,0 +1,491 @@
+//! The JSON shapes of the API, described for the OpenAPI document.
+//!
+//! These types mirror what the handlers send and accept (the read models of
+//! tasker-core and its raw inputs); the test suite validates every response
+//! against the document built from them, and the document against the Go
+//! service's contract. A host application can reuse them to merge tasker's
+//! schemas into its own document.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// Life-cycle status of a todo.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TodoStatus {
+    /// Not started.
+    Draft,
+    /// In progress.
+    Active,
+    /// Done (`completedAt` is set).
+    Completed,
+    /// Put away.
+    Archived,
+}
+
+/// Urgency of a todo.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TodoPriority {
+    /// Low.
+    Low,
+    /// Medium (the default).
+    Medium,
+    /// High.
+    High,
+}
+
+/// Free-form extras of a todo.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TodoMetadata {
+    /// Up to 20 tags of 1–50 characters.
+    pub tags: Option<Vec<String>>,
+    /// A reminder note, up to 255 characters.
+    pub reminder: Option<String>,
+    /// A `#rrggbb` colour.
+    pub color: Option<String>,
+    /// 0–10.
+    #[schema(value_type = Option<f64>)]
+    pub difficulty: Option<u8>,
+}
+
+/// A todo.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Todo {
+    /// Its id.
+    pub id: Uuid,
+    /// Its owner.
+    pub user_id: String,
+    /// 1–255 characters.
+    pub title: String,
+    /// Up to 1000 characters.
+    #[schema(required = true)]
+    pub description: Option<String>,
+    /// Status.
+    pub status: TodoStatus,
+    /// Priority.
+    pub priority: TodoPriority,
+    /// When it is due (RFC 3339, UTC).
+    #[schema(required = true, format = DateTime)]
+    pub due_date: Option<String>,
+    /// When it was completed (RFC 3339, UTC).
+    #[schema(required = true, format = DateTime)]
+    pub completed_at: Option<String>,
+    /// The root todo this is a subtask of.
+    #[schema(required = true)]
+    pub parent_todo_id: Option<Uuid>,
+    /// Its category.
+    #[schema(required = true)]
+    pub category_id: Option<Uuid>,
+    /// Extras.
+    #[schema(required = true)]
+    pub metadata: Option<TodoMetadata>,
+    /// Position, increasing in creation order.
+    #[schema(value_type = f64)]
+    pub sort_order: i64,
+    /// Creation instant (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// Last change (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// A todo with its category, subtasks, comments and attachments.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PopulatedTodo {
+    /// The todo's own fields.
+    #[serde(flatten)]
+    pub todo: Todo,
+    /// Its category.
+    #[schema(required = true)]
+    pub category: Option<Category>,
+    /// Its subtasks.
+    pub children: Vec<Todo>,
+    /// Its comments, oldest first.
+    pub comments: Vec<Comment>,
+    /// Its attachments, oldest first.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A category.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Category {
+    /// Its id.
+    pub id: Uuid,
+    /// Its owner.
+    pub user_id: String,
+    /// 1–100 characters, unique per user (ignoring case).
+    pub name: String,
+    /// A `#rrggbb` colour.
+    pub color: String,
+    /// Up to 255 characters.
+    #[schema(required = true)]
+    pub description: Option<String>,
+    /// Creation instant.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// Last change.
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// A comment on a todo.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Comment {
+    /// Its id.
+    pub id: Uuid,
+    /// The todo.
+    pub todo_id: Uuid,
+    /// Its author.
+    pub user_id: String,
+    /// 1–1000 characters.
+    pub content: String,
+    /// Creation instant.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// Last change.
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// A file attached to a todo.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    /// Its id.
+    pub id: Uuid,
+    /// The todo.
+    pub todo_id: Uuid,
+    /// The file name.
+    pub name: String,
+    /// Who uploaded it.
+    pub uploaded_by: String,
+    /// The blob store key.
+    pub download_key: String,
+    /// Size in bytes.
+    #[schema(required = true, value_type = Option<f64>)]
+    pub file_size: Option<i64>,
+    /// MIME type, sniffed from the content.
+    #[schema(required = true)]
+    pub mime_type: Option<String>,
+    /// Creation instant.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// Last change.
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// One page of todos.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TodoPage {
+    /// The todos of this page.
+    pub data: Vec<PopulatedTodo>,
+    /// The page number (from 1).
+    #[schema(value_type = f64)]
+    pub page: u32,
+    /// The page size.
+    #[schema(value_type = f64)]
+    pub limit: u32,
+    /// Matching todos in all pages.
+    #[schema(value_type = f64)]
+    pub total: u64,
+    /// Number of pages.
+    #[schema(value_type = f64)]
+    pub total_pages: u64,
+}
+
+/// One page of categories.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CategoryPage {
+    /// The categories of this page.
+    pub data: Vec<Category>,
+    /// The page number (from 1).
+    #[schema(value_type = f64)]
+    pub page: u32,
+    /// The page size.
+    #[schema(value_type = f64)]
+    pub limit: u32,
+    /// Matching categories in all pages.
+    #[schema(value_type = f64)]
+    pub total: u64,
+    /// Number of pages.
+    #[schema(value_type = f64)]
+    pub total_pages: u64,
+}
+
+/// Counts of the user's todos.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TodoStats {
+    /// All todos.
+    #[schema(value_type = f64)]
+    pub total: u64,
+    /// Drafts.
+    #[schema(value_type = f64)]
+    pub draft: u64,
+    /// Active.
+    #[schema(value_type = f64)]
+    pub active: u64,
+    /// Completed.
+    #[schema(value_type = f64)]
+    pub completed: u64,
+    /// Archived.
+    #[schema(value_type = f64)]
+    pub archived: u64,
+    /// Open and past their due date.
+    #[schema(value_type = f64)]
+    pub overdue: u64,
+}
+
+/// Body of "create a todo". Unknown or server-owned fields are refused.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateTodoRequest {
+    /// 1–255 characters.
+    pub title: String,
+    /// Up to 1000 characters.
+    #[schema(nullable)]
+    pub description: Option<String>,
+    /// Default `medium`.
+    #[schema(nullable = false)]
+    pub priority: Option<TodoPriority>,
+    /// RFC 3339 date-time or `YYYY-MM-DD`.
+    #[schema(nullable)]
+    pub due_date: Option<String>,
+    /// A root todo of the same user.
+    #[schema(nullable)]
+    pub parent_todo_id: Option<Uuid>,
+    /// A category of the same user.
+    #[schema(nullable)]
+    pub category_id: Option<Uuid>,
+    /// Extras.
+    #[schema(nullable)]
+    pub metadata: Option<TodoMetadata>,
+}
+
+/// Body of "update a todo": only the fields present change; `null` clears.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateTodoRequest {
+    /// 1–255 characters.
+    #[schema(nullable = false)]
+    pub title: Option<String>,
+    /// Up to 1000 characters.
+    pub description: Option<String>,
+    /// New status; `completed` sets `completedAt`.
+    #[schema(nullable = false)]
+    pub status: Option<TodoStatus>,
+    /// New priority.
+    #[schema(nullable = false)]
+    pub priority: Option<TodoPriority>,
+    /// RFC 3339 date-time or `YYYY-MM-DD`.
+    pub due_date: Option<String>,
+    /// A root todo of the same user, or `null` to make it a root.
+    pub parent_todo_id: Option<Uuid>,
+    /// A category of the same user, or `null`.
+    pub category_id: Option<Uuid>,
+    /// Extras, or `null`.
+    pub metadata: Option<TodoMetadata>,
+}
+
+/// Body of "create a category".
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CreateCategoryRequest {
+    /// 1–100 characters, unique per user.
+    pub name: String,
+    /// A `#rrggbb` colour.
+    pub color: String,
+    /// Up to 255 characters.
+    #[schema(nullable)]
+    pub description: Option<String>,
+}
+
+/// Body of "update a category".
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UpdateCategoryRequest {
+    /// 1–100 characters, unique per user.
+    #[schema(nullable = false)]
+    pub name: Option<String>,
+    /// A `#rrggbb` colour.
+    #[schema(nullable = false)]
+    pub color: Option<String>,
+    /// Up to 255 characters, or `null`.
+    pub description: Option<String>,
+}
+
+/// Body of "add a comment" and "edit a comment".
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CommentRequest {
+    /// 1–1000 characters.
+    pub content: String,
+}
+
+/// The multipart form of an upload.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UploadForm {
+    /// The file (one per request).
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+/// A download link.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DownloadUrl {
+    /// Where to fetch the file; valid for a limited time.
+    #[schema(format = "uri")]
+    pub url: String,
+}
+
+/// One dependency in `/status`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HealthCheckResult {
+    /// `healthy` or `unhealthy`.
+    pub status: String,
+    /// How long the check took.
+    pub response_time: String,
+    /// What failed.
+    pub error: Option<String>,
+}
+
+/// Overall health.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthState {
+    /// Every check passed.
+    Healthy,
+    /// A check failed.
+    Unhealthy,
+}
+
+/// The `/status` body.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HealthStatus {
+    /// Overall state.
+    pub status: HealthState,
+    /// When the checks ran (RFC 3339).
+    #[schema(format = DateTime)]
+    pub timestamp: String,
+    /// The deployment environment.
+    pub environment: String,
+    /// Each dependency; `database` is always present.
+    pub checks: HealthChecksBody,
+}
+
+/// The checks of `/status`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HealthChecksBody {
+    /// The database.
+    pub database: HealthCheckResult,
+    /// Redis, when configured.
+    pub redis: Option<HealthCheckResult>,
+    /// Further checks by name.
+    #[serde(flatten)]
+    pub others: BTreeMap<String, HealthCheckResult>,
+}
+
+/// Sort keys of the todo list.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TodoSortKey {
+    /// Creation time (default).
+    CreatedAt,
+    /// Last change.
+    UpdatedAt,
+    /// Title, ignoring case.
+    Title,
+    /// Priority.
+    Priority,
+    /// Due date; undated todos last.
+    DueDate,
+    /// Status.
+    Status,
+}
+
+/// Sort keys of the category list.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CategorySortKey {
+    /// Name, ignoring case (default).
+    Name,
+    /// Creation time.
+    CreatedAt,
+    /// Last change.
+    UpdatedAt,
+}
+
+/// Sort direction.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SortDirection {
+    /// Ascending.
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+/// Query parameters of "list todos".
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct TodoListQuery {
+    /// Page number (default 1).
+    #[param(minimum = 1)]
+    pub page: Option<u32>,
+    /// Page size (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// Sort key (default `created_at`).
+    pub sort: Option<TodoSortKey>,
+    /// Direction (default `desc`).
+    pub order: Option<SortDirection>,
+    /// Case-insensitive substring of title or description.
+    #[param(min_length = 1)]
+    pub search: Option<String>,
+    /// Only this status.
+    pub status: Option<TodoStatus>,
+    /// Only this priority.
+    pub priority: Option<TodoPriority>,
+    /// Only this category.
+    pub category_id: Option<Uuid>,
+    /// The subtasks of this todo (default: root todos only).
+    pub parent_todo_id: Option<Uuid>,
+    /// Due at or after (RFC 3339 or `YYYY-MM-DD`).
+    #[param(format = DateTime)]
+    pub due_from: Option<String>,
+    /// Due at or before (a bare date includes the whole day).
+    #[param(format = DateTime)]
+    pub due_to: Option<String>,
+    /// Only overdue (`true`) or not overdue (`false`) todos.
+    pub overdue: Option<bool>,
+    /// Only completed (`true`) or not completed (`false`) todos.
+    pub completed: Option<bool>,
+}
+
+/// Query parameters of "list categories".
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CategoryListQuery {
+    /// Page number (default 1).
+    #[param(minimum = 1)]
+    pub page: Option<u32>,
+    /// Page size (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// Sort key (default `name`).
+    pub sort: Option<CategorySortKey>,
+    /// Direction (default `asc`).
+    pub order: Option<SortDirection>,
+    /// Case-insensitive substring of name or description.
+    #[param(min_length = 1)]
+    pub search: Option<String>,
+}
