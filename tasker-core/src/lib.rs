@@ -14,5 +14,7 @@ pub mod model;
 pub mod query;
 pub mod service;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::{BoxError, Error, Resource, Result};

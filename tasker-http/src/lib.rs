@@ -24,6 +24,6 @@ pub use body::{Body, RequestBody};
 pub use client_ip::ClientAddr;
 pub use error::{ApiError, ErrorAction, ErrorBody, ErrorContext, FieldErrorBody, Result};
 pub use openapi::openapi;
-pub use router::MatchedRoute;
+pub use router::{MatchedRoute, routes};
 pub use service::{TaskerApi, TaskerApiBuilder};
 pub use settings::{CorsSettings, DownloadSettings, HttpSettings, RateLimitSettings};

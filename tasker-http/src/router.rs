@@ -88,6 +88,19 @@ pub(crate) const ROUTES: &[(&str, Route, &[Method])] = &[
     ("/docs/{*asset}", Route::DocsAsset, &[Method::GET]),
 ];
 
+/// Every `(method, path template)` the service answers, in matchit syntax
+/// (`/api/v1/todos/{id}`, `/docs/{*asset}`).
+///
+/// ```
+/// let routes: Vec<_> = tasker_http::routes().collect();
+/// assert!(routes.contains(&(http::Method::GET, "/api/v1/todos/{id}")));
+/// ```
+pub fn routes() -> impl Iterator<Item = (Method, &'static str)> {
+    ROUTES.iter().flat_map(|(template, _, methods)| {
+        methods.iter().map(move |method| (method.clone(), *template))
+    })
+}
+
 /// The compiled route table.
 #[derive(Debug)]
 pub(crate) struct Router {

@@ -1,0 +1,153 @@
+//! Test support for crates built on tasker-core (feature `testing`): a fresh,
+//! migrated store per test, on PostgreSQL or SQLite.
+//!
+//! PostgreSQL cases create a database named `tasker_test_<uuid>` on the server
+//! at `TASKER_TEST_DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) and drop it afterwards.
+//! Setting `TASKER_TEST_SKIP_POSTGRES=1` skips them with a visible notice.
+//!
+//! ```no_run
+//! # async fn example() {
+//! use tasker_core::testing::TestStore;
+//!
+//! let sqlite = TestStore::sqlite().await;
+//! if let Some(postgres) = TestStore::postgres().await {
+//!     assert_eq!(postgres.store.backend(), "postgres");
+//! }
+//! # }
+//! ```
+
+use std::{
+    io::Write as _,
+    str::FromStr,
+    sync::Once,
+};
+
+use sqlx::{Connection, Executor, postgres::PgConnectOptions};
+use tempfile::TempDir;
+use uuid::Uuid;
+
+use crate::store::{AnyStore, PgStore, SqliteStore, StoreOptions};
+
+/// A fresh, migrated store that removes its database when dropped.
+#[derive(Debug)]
+pub struct TestStore {
+    /// The store.
+    pub store: AnyStore,
+    guard: Guard,
+}
+
+#[derive(Debug)]
+enum Guard {
+    Sqlite(#[allow(dead_code)] TempDir),
+    Postgres {
+        admin: Box<PgConnectOptions>,
+        name: String,
+    },
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Self::Postgres { admin, name } = self {
+            let (admin, name) = (admin.as_ref().clone(), name.clone());
+            // Drop runs outside any async context we could use; a short-lived
+            // runtime on its own thread removes the database.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                rt.block_on(async {
+                    let mut conn = sqlx::PgConnection::connect_with(&admin).await.ok()?;
+                    conn.execute(sqlx::AssertSqlSafe(format!(
+                        r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#
+                    )))
+                    .await
+                    .ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+fn say_skipped() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Written past the test harness's capture so the skip is seen.
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** PostgreSQL cases SKIPPED: TASKER_TEST_SKIP_POSTGRES=1 ***\n"
+        );
+    });
+}
+
+impl TestStore {
+    /// A store on a fresh SQLite file in a temporary directory.
+    ///
+    /// # Panics
+    /// When the file cannot be created or migrated (a broken test machine).
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("tasker.db").display());
+        let store = SqliteStore::connect(&url, &StoreOptions::default())
+            .await
+            .expect("open SQLite");
+        store.migrate().await.expect("migrate SQLite");
+        Self {
+            store: AnyStore::Sqlite(store),
+            guard: Guard::Sqlite(dir),
+        }
+    }
+
+    /// A store on a fresh PostgreSQL database, or `None` when
+    /// `TASKER_TEST_SKIP_POSTGRES=1`.
+    ///
+    /// # Panics
+    /// When the server cannot be reached, with a message saying how to start one.
+    pub async fn postgres() -> Option<Self> {
+        if std::env::var("TASKER_TEST_SKIP_POSTGRES").as_deref() == Ok("1") {
+            say_skipped();
+            return None;
+        }
+        let url = std::env::var("TASKER_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let admin = PgConnectOptions::from_str(&url)
+            .expect("TASKER_TEST_DATABASE_URL is not a PostgreSQL URL");
+        let mut conn = match sqlx::PgConnection::connect_with(&admin).await {
+            Ok(conn) => conn,
+            Err(e) => panic!(
+                "cannot reach PostgreSQL at {url}: {e}\n\
+                 Start it (e.g. `pg_ctlcluster 15 main start`, or run `.ci/run` which installs and starts it), \
+                 point TASKER_TEST_DATABASE_URL at a server, or set TASKER_TEST_SKIP_POSTGRES=1 to skip these cases."
+            ),
+        };
+        let name = format!("tasker_test_{}", Uuid::now_v7().simple());
+        conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+            .await
+            .expect("create test database");
+        let guard = Guard::Postgres {
+            admin: Box::new(admin.clone()),
+            name: name.clone(),
+        };
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(5)
+            .connect_with(admin.database(&name))
+            .await
+            .expect("connect to test database");
+        let store = PgStore::from_pool(pool);
+        store.migrate().await.expect("migrate PostgreSQL");
+        Some(Self {
+            store: AnyStore::Postgres(store),
+            guard,
+        })
+    }
+
+    /// The PostgreSQL database name, when on PostgreSQL.
+    pub fn database_name(&self) -> Option<&str> {
+        match &self.guard {
+            Guard::Postgres { name, .. } => Some(name),
+            Guard::Sqlite(_) => None,
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Attachments: multipart upload, sniffing, limits, signed download links.
+
+use http::{Method, Request, StatusCode, header};
+use serde_json::json;
+use tasker_http::{ClientAddr, body::full};
+
+use crate::support::{App, TestResponse, assert_error, cases, error_fields, quiet_settings, token};
+
+cases!(
+    an_upload_is_stored_with_a_sniffed_type_and_a_clean_name,
+    a_download_link_serves_the_file_until_it_expires,
+    a_tampered_link_is_refused,
+    an_upload_over_the_limit_is_413,
+    an_upload_needs_exactly_one_file_field,
+    an_upload_that_is_not_multipart_is_415,
+    deleting_an_attachment_removes_its_file,
+);
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
+
+/// A multipart body with one part per `(field, file name, bytes)`.
+fn multipart(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "tasker-test-boundary";
+    let mut body = Vec::new();
+    for (field, name, content) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        body.extend_from_slice(
+            format!(
+                "Content-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n\
+                 Content-Type: text/plain\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+pub(crate) async fn upload(app: &App, user: &str, todo_id: &str, parts: &[(&str, &str, &[u8])]) -> TestResponse {
+    let (content_type, body) = multipart(parts);
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/todos/{todo_id}/attachments"))
+        .header(header::AUTHORIZATION, format!("Bearer {}", token(user)))
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CONTENT_LENGTH, body.len())
+        .body(full(body))
+        .unwrap();
+    request
+        .extensions_mut()
+        .insert(ClientAddr("127.0.0.1:1".parse().unwrap()));
+    app.send(request).await
+}
+
+async fn todo_id(app: &App) -> String {
+    app.todo("alice", json!({"title": "T"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn an_upload_is_stored_with_a_sniffed_type_and_a_clean_name(app: App) {
+    let id = todo_id(&app).await;
+    let response = upload(&app, "alice", &id, &[("file", "../../evil\".png", PNG)]).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.json);
+    assert_eq!(response.json["mimeType"], "image/png", "sniffed, not the client's text/plain");
+    assert_eq!(response.json["name"], "evil_.png");
+    assert_eq!(response.json["fileSize"], PNG.len());
+    assert_eq!(response.json["uploadedBy"], "alice");
+    let todo = app.get("alice", &format!("/api/v1/todos/{id}")).await;
+    assert_eq!(todo.json["attachments"][0]["id"], response.json["id"]);
+}
+
+/// The path of a download URL (`http://host/api/v1/files/…` → `/api/v1/files/…`).
+fn path_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest[rest.find('/').unwrap()..].to_owned()
+}
+
+async fn download_url(app: &App, todo: &str, attachment: &str) -> String {
+    let response = app
+        .get("alice", &format!("/api/v1/todos/{todo}/attachments/{attachment}/download"))
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.json);
+    response.json["url"].as_str().unwrap().to_owned()
+}
+
+async fn a_download_link_serves_the_file_until_it_expires(app: App) {
+    let id = todo_id(&app).await;
+    let uploaded = upload(&app, "alice", &id, &[("file", "notes.txt", b"hello, file")]).await;
+    let attachment = uploaded.json["id"].as_str().unwrap();
+    let url = download_url(&app, &id, attachment).await;
+    assert!(url.starts_with("http://"), "{url}");
+    // No bearer token: the link itself is the credential.
+    let fetched = app
+        .send(crate::support::request(Method::GET, &path_of(&url), None, None))
+        .await;
+    assert_eq!(fetched.status, StatusCode::OK);
+    assert_eq!(&fetched.bytes[..], b"hello, file");
+    assert_eq!(fetched.headers[header::CONTENT_TYPE], "text/plain");
+    assert!(fetched.headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .unwrap()
+        .contains("notes.txt"));
+    app.clock.advance(time::Duration::minutes(6));
+    let expired = app
+        .send(crate::support::request(Method::GET, &path_of(&url), None, None))
+        .await;
+    assert_error(&expired, StatusCode::NOT_FOUND, "DOWNLOAD_LINK_INVALID");
+}
+
+async fn a_tampered_link_is_refused(app: App) {
+    let id = todo_id(&app).await;
+    let uploaded = upload(&app, "alice", &id, &[("file", "a.txt", b"abc")]).await;
+    let url = download_url(&app, &id, uploaded.json["id"].as_str().unwrap()).await;
+    let mut path = path_of(&url);
+    let last = path.pop().unwrap();
+    path.push(if last == 'A' { 'B' } else { 'A' });
+    let response = app
+        .send(crate::support::request(Method::GET, &path, None, None))
+        .await;
+    assert_error(&response, StatusCode::NOT_FOUND, "DOWNLOAD_LINK_INVALID");
+}
+
+async fn an_upload_over_the_limit_is_413(app: App) {
+    let mut settings = quiet_settings();
+    settings.upload_limit = 1024;
+    let app = app.reconfigure(settings);
+    let id = todo_id(&app).await;
+    let big = vec![b'x'; 4096];
+    let response = upload(&app, "alice", &id, &[("file", "big.txt", &big)]).await;
+    assert_error(&response, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE");
+    let todo = app.get("alice", &format!("/api/v1/todos/{id}")).await;
+    assert_eq!(todo.json["attachments"], json!([]), "nothing half-written");
+}
+
+async fn an_upload_needs_exactly_one_file_field(app: App) {
+    let id = todo_id(&app).await;
+    let none = upload(&app, "alice", &id, &[("other", "a.txt", b"a")]).await;
+    assert_error(&none, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    assert_eq!(error_fields(&none), vec!["file"]);
+    let two = upload(&app, "alice", &id, &[("file", "a.txt", b"a"), ("file", "b.txt", b"b")]).await;
+    assert_error(&two, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    let todo = app.get("alice", &format!("/api/v1/todos/{id}")).await;
+    assert_eq!(todo.json["attachments"], json!([]));
+}
+
+async fn an_upload_that_is_not_multipart_is_415(app: App) {
+    let id = todo_id(&app).await;
+    let response = app
+        .post("alice", &format!("/api/v1/todos/{id}/attachments"), json!({"file": "x"}))
+        .await;
+    assert_error(&response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE");
+}
+
+async fn deleting_an_attachment_removes_its_file(app: App) {
+    let id = todo_id(&app).await;
+    let uploaded = upload(&app, "alice", &id, &[("file", "a.txt", b"abc")]).await;
+    let key = uploaded.json["downloadKey"].as_str().unwrap().to_owned();
+    assert!(app.blob_dir.path().join(&key).exists());
+    let attachment = uploaded.json["id"].as_str().unwrap();
+    let path = format!("/api/v1/todos/{id}/attachments/{attachment}");
+    assert_eq!(app.delete("alice", &path).await.status, StatusCode::NO_CONTENT);
+    assert!(!app.blob_dir.path().join(&key).exists());
+    assert_error(&app.delete("alice", &path).await, StatusCode::NOT_FOUND, "ATTACHMENT_NOT_FOUND");
+}

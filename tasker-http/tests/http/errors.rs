@@ -1,0 +1,133 @@
+//! Every failure has the reference error body.
+
+use std::{convert::Infallible, time::Duration};
+
+use http::{Method, Request, Response, StatusCode, header};
+use serde_json::json;
+use tasker_http::{Body, TaskerApi, body::full, trace::TraceLayer};
+use tower::{ServiceBuilder, ServiceExt, service_fn};
+
+use crate::support::{App, assert_error, cases, quiet_settings, request, send_to};
+
+cases!(
+    an_unknown_route_is_404_route_not_found,
+    a_wrong_method_is_405_with_allow,
+    a_body_that_is_not_json_is_415,
+    malformed_json_is_400_invalid_json,
+    a_json_body_over_the_limit_is_413,
+    no_token_is_401_on_api_routes_but_status_is_public,
+    a_slow_request_times_out_with_503,
+);
+
+async fn an_unknown_route_is_404_route_not_found(app: App) {
+    let response = app.get("alice", "/api/v1/nothing").await;
+    assert_error(&response, StatusCode::NOT_FOUND, "ROUTE_NOT_FOUND");
+    assert_eq!(response.json["override"], false);
+    assert_eq!(response.json["errors"], json!(null));
+    assert_eq!(response.json["action"], json!(null));
+}
+
+async fn a_wrong_method_is_405_with_allow(app: App) {
+    let response = app
+        .send(request(Method::PUT, "/api/v1/todos", Some("alice"), None))
+        .await;
+    assert_error(&response, StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED");
+    assert_eq!(response.headers[header::ALLOW], "GET, POST");
+}
+
+async fn a_body_that_is_not_json_is_415(app: App) {
+    let mut req = request(Method::POST, "/api/v1/todos", Some("alice"), None);
+    *req.body_mut() = full("title=x");
+    req.headers_mut()
+        .insert(header::CONTENT_TYPE, "application/x-www-form-urlencoded".parse().unwrap());
+    let response = app.send(req).await;
+    assert_error(&response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE");
+}
+
+async fn malformed_json_is_400_invalid_json(app: App) {
+    let mut req = request(Method::POST, "/api/v1/todos", Some("alice"), Some(json!({})));
+    *req.body_mut() = full("{\"title\": ");
+    let response = app.send(req).await;
+    assert_error(&response, StatusCode::BAD_REQUEST, "INVALID_JSON");
+    assert_eq!(response.json["errors"][0]["field"], "body");
+}
+
+async fn a_json_body_over_the_limit_is_413(app: App) {
+    let mut settings = quiet_settings();
+    settings.json_body_limit = 64;
+    let app = app.reconfigure(settings);
+    let response = app
+        .post("alice", "/api/v1/todos", json!({"title": "x".repeat(200)}))
+        .await;
+    assert_error(&response, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE");
+    // Without Content-Length the limit still holds while reading.
+    let mut req = request(Method::POST, "/api/v1/todos", Some("alice"), Some(json!({"title": "x".repeat(200)})));
+    req.headers_mut().remove(header::CONTENT_LENGTH);
+    assert_error(&app.send(req).await, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE");
+}
+
+async fn no_token_is_401_on_api_routes_but_status_is_public(app: App) {
+    let response = app
+        .send(request(Method::GET, "/api/v1/todos", None, None))
+        .await;
+    assert_error(&response, StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+    assert_eq!(response.headers[header::WWW_AUTHENTICATE], "Bearer");
+    let status = app.send(request(Method::GET, "/status", None, None)).await;
+    assert_eq!(status.status, StatusCode::OK, "{}", status.json);
+    assert_eq!(status.json["status"], "healthy");
+    assert_eq!(status.json["checks"]["database"]["status"], "healthy");
+    assert_eq!(status.json["environment"], "development");
+}
+
+async fn a_slow_request_times_out_with_503(app: App) {
+    let mut settings = quiet_settings();
+    settings.request_timeout_seconds = 1;
+    let api = TaskerApi::builder(app.services.clone())
+        .settings(settings)
+        .health_check("redis", || async {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            Ok(())
+        })
+        .build();
+    let started = std::time::Instant::now();
+    let response = send_to(&api, request(Method::GET, "/status", None, None)).await;
+    assert_error(&response, StatusCode::SERVICE_UNAVAILABLE, "TIMEOUT");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn a_panic_becomes_a_500_that_tells_nothing_internal() {
+    let service = ServiceBuilder::new()
+        .layer(TraceLayer)
+        .service(service_fn(|_request: Request<Body>| async move {
+            if true {
+                panic!("secret database password is hunter2");
+            }
+            Ok::<Response<Body>, Infallible>(Response::new(full("")))
+        }));
+    let response = service.oneshot(Request::new(full(""))).await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["code"], "INTERNAL_SERVER_ERROR");
+    assert!(!String::from_utf8_lossy(&bytes).contains("hunter2"));
+}
+
+#[tokio::test]
+async fn a_failing_database_is_a_500_and_a_503_status() {
+    let app = App::sqlite().await;
+    // Close the pool underneath the service: every query now fails.
+    if let tasker_core::store::AnyStore::Sqlite(store) = &app.test_store.store {
+        store.pool().close().await;
+    }
+    let response = app.get("alice", "/api/v1/todos").await;
+    assert_error(&response, StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR");
+    assert_eq!(response.json["message"], "Something went wrong on our side");
+    assert!(!response.bytes.windows(6).any(|w| w == b"sqlite"));
+    let status = app.send(request(Method::GET, "/status", None, None)).await;
+    assert_eq!(status.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(status.json["status"], "unhealthy");
+}

@@ -1,0 +1,181 @@
+//! `/api/v1/todos`: success and error paths.
+
+use http::StatusCode;
+use serde_json::json;
+
+use crate::support::{App, assert_error, cases, error_fields};
+
+cases!(
+    creating_a_todo_returns_201_with_the_contract_shape,
+    a_todo_with_many_invalid_fields_lists_each_field,
+    a_field_of_the_wrong_type_is_named,
+    server_owned_and_unknown_fields_are_refused_by_name,
+    getting_a_todo_populates_category_children_comments_and_attachments,
+    listing_filters_sorts_and_pages,
+    bad_query_parameters_are_named,
+    updating_changes_only_present_fields_and_null_clears,
+    completing_sets_completed_at_and_stats_count_it,
+    deleting_a_todo_returns_204_then_404,
+    malformed_ids_are_a_validation_error,
+);
+
+async fn creating_a_todo_returns_201_with_the_contract_shape(app: App) {
+    let todo = app
+        .todo(
+            "alice",
+            json!({"title": "Write report", "priority": "high", "dueDate": "2026-11-30",
+                   "metadata": {"tags": ["work"], "difficulty": 3}}),
+        )
+        .await;
+    assert_eq!(todo["title"], "Write report");
+    assert_eq!(todo["priority"], "high");
+    assert_eq!(todo["status"], "draft");
+    assert_eq!(todo["userId"], "alice");
+    assert_eq!(todo["dueDate"], "2026-11-30T00:00:00Z");
+    assert_eq!(todo["completedAt"], json!(null));
+    assert_eq!(todo["createdAt"], "2026-11-23T09:00:00Z");
+    assert_eq!(todo["metadata"]["tags"], json!(["work"]));
+}
+
+async fn a_todo_with_many_invalid_fields_lists_each_field(app: App) {
+    let response = app
+        .post(
+            "alice",
+            "/api/v1/todos",
+            json!({"title": "", "priority": "urgent", "dueDate": "soon",
+                   "metadata": {"color": "red"}}),
+        )
+        .await;
+    assert_error(&response, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    let fields = error_fields(&response);
+    for field in ["title", "priority", "dueDate", "metadata.color"] {
+        assert!(fields.contains(&field.to_owned()), "{field} missing in {fields:?}");
+    }
+}
+
+async fn a_field_of_the_wrong_type_is_named(app: App) {
+    let response = app.post("alice", "/api/v1/todos", json!({"title": 5})).await;
+    assert_error(&response, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    assert_eq!(error_fields(&response), vec!["title"]);
+}
+
+async fn server_owned_and_unknown_fields_are_refused_by_name(app: App) {
+    let response = app
+        .post(
+            "alice",
+            "/api/v1/todos",
+            json!({"title": "ok", "userId": "mallory", "completedAt": "2026-01-01", "colour": 1}),
+        )
+        .await;
+    assert_error(&response, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    let fields = error_fields(&response);
+    for field in ["userId", "completedAt", "colour"] {
+        assert!(fields.contains(&field.to_owned()), "{field} missing in {fields:?}");
+    }
+    let list = app.get("alice", "/api/v1/todos").await;
+    assert_eq!(list.json["total"], 0, "nothing was written");
+}
+
+async fn getting_a_todo_populates_category_children_comments_and_attachments(app: App) {
+    let category = app.category("alice", "Work").await;
+    let parent = app
+        .todo("alice", json!({"title": "Parent", "categoryId": category["id"]}))
+        .await;
+    let id = parent["id"].as_str().unwrap();
+    app.todo("alice", json!({"title": "Child", "parentTodoId": id}))
+        .await;
+    let comment = app
+        .post("alice", &format!("/api/v1/todos/{id}/comments"), json!({"content": "hi"}))
+        .await;
+    assert_eq!(comment.status, StatusCode::CREATED);
+    let response = app.get("alice", &format!("/api/v1/todos/{id}")).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let body = &response.json;
+    assert_eq!(body["category"]["name"], "Work");
+    assert_eq!(body["children"][0]["title"], "Child");
+    assert_eq!(body["comments"][0]["content"], "hi");
+    assert_eq!(body["attachments"], json!([]));
+    assert!(response.headers.contains_key("etag"));
+}
+
+async fn listing_filters_sorts_and_pages(app: App) {
+    for (title, priority) in [("b low", "low"), ("a high", "high"), ("c medium", "medium")] {
+        app.todo("alice", json!({"title": title, "priority": priority}))
+            .await;
+    }
+    let response = app
+        .get("alice", "/api/v1/todos?sort=title&order=asc&limit=2&page=1")
+        .await;
+    assert_eq!(response.status, StatusCode::OK);
+    let titles: Vec<_> = response.json["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["title"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(titles, ["a high", "b low"]);
+    assert_eq!(response.json["total"], 3);
+    assert_eq!(response.json["totalPages"], 2);
+    let high = app.get("alice", "/api/v1/todos?priority=high").await;
+    assert_eq!(high.json["total"], 1);
+    let search = app.get("alice", "/api/v1/todos?search=MEDIUM").await;
+    assert_eq!(search.json["data"][0]["title"], "c medium");
+}
+
+async fn bad_query_parameters_are_named(app: App) {
+    let response = app
+        .get("alice", "/api/v1/todos?limit=500&sort=colour&overdue=maybe&status=done")
+        .await;
+    assert_error(&response, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    let fields = error_fields(&response);
+    for field in ["limit", "sort", "overdue", "status"] {
+        assert!(fields.contains(&field.to_owned()), "{field} missing in {fields:?}");
+    }
+}
+
+async fn updating_changes_only_present_fields_and_null_clears(app: App) {
+    let todo = app
+        .todo("alice", json!({"title": "T", "description": "D", "priority": "low"}))
+        .await;
+    let id = todo["id"].as_str().unwrap();
+    app.clock.advance(time::Duration::minutes(5));
+    let response = app
+        .patch("alice", &format!("/api/v1/todos/{id}"), json!({"description": null, "priority": "high"}))
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.json);
+    assert_eq!(response.json["title"], "T");
+    assert_eq!(response.json["description"], json!(null));
+    assert_eq!(response.json["priority"], "high");
+    assert_eq!(response.json["updatedAt"], "2026-11-23T09:05:00Z");
+    let empty = app.patch("alice", &format!("/api/v1/todos/{id}"), json!({})).await;
+    assert_error(&empty, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+}
+
+async fn completing_sets_completed_at_and_stats_count_it(app: App) {
+    let todo = app.todo("alice", json!({"title": "T"})).await;
+    let id = todo["id"].as_str().unwrap();
+    let done = app
+        .patch("alice", &format!("/api/v1/todos/{id}"), json!({"status": "completed"}))
+        .await;
+    assert_eq!(done.json["completedAt"], "2026-11-23T09:00:00Z");
+    let stats = app.get("alice", "/api/v1/todos/stats").await;
+    assert_eq!(stats.status, StatusCode::OK);
+    assert_eq!(stats.json["completed"], 1);
+    assert_eq!(stats.json["total"], 1);
+}
+
+async fn deleting_a_todo_returns_204_then_404(app: App) {
+    let todo = app.todo("alice", json!({"title": "T"})).await;
+    let path = format!("/api/v1/todos/{}", todo["id"].as_str().unwrap());
+    let deleted = app.delete("alice", &path).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert!(deleted.bytes.is_empty());
+    assert_error(&app.get("alice", &path).await, StatusCode::NOT_FOUND, "TODO_NOT_FOUND");
+    assert_error(&app.delete("alice", &path).await, StatusCode::NOT_FOUND, "TODO_NOT_FOUND");
+}
+
+async fn malformed_ids_are_a_validation_error(app: App) {
+    let response = app.get("alice", "/api/v1/todos/not-a-uuid").await;
+    assert_error(&response, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    assert_eq!(error_fields(&response), vec!["id"]);
+}
