@@ -1,1 +1,3 @@
-fn main() {}
+//! Integration tests of tasker-http, one module per concern.
+
+mod auth;
