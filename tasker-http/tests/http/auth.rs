@@ -37,7 +37,7 @@ use tasker_http::{
     },
     body::full,
 };
-use tower::{Layer, ServiceExt, service_fn};
+use tower::{Layer, ServiceExt, service_fn, util::BoxCloneSyncService};
 
 const SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
 const RSA_KID: &str = "rsa-1";
@@ -899,6 +899,46 @@ fn an_unusable_config_is_refused() {
         );
     }
     assert!(JwtAuthenticator::new(JwtConfig::with_jwks_url("https://keys.example/jwks")).is_ok());
+}
+
+/// The request body inside the crate's layer stack: boxed, not `Sync`.
+type UnsyncBody = http_body_util::combinators::UnsyncBoxBody<Bytes, tasker_http::body::BoxError>;
+type Boxed = BoxCloneSyncService<Request<UnsyncBody>, Response<Body>, Infallible>;
+
+/// Accepts a layer the way the crate's service builder does.
+fn boxed_stack<L>(layer: L, inner: Boxed) -> Boxed
+where
+    L: Layer<Boxed> + Send + 'static,
+    L::Service: tower::Service<Request<UnsyncBody>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    <L::Service as tower::Service<Request<UnsyncBody>>>::Future: Send + 'static,
+{
+    BoxCloneSyncService::new(layer.layer(inner))
+}
+
+#[tokio::test]
+async fn the_layers_fit_a_boxed_stack_with_unsync_bodies() {
+    let routes: Boxed =
+        BoxCloneSyncService::new(service_fn(|request: Request<UnsyncBody>| async move {
+            let json =
+                serde_json::to_vec(&echo_user(&request.map(|_| full("")))).expect("JSON encodes");
+            Ok::<_, Infallible>(Response::new(full(json)))
+        }));
+    let guarded = boxed_stack(RequireRoleLayer::new("admin"), routes);
+    let service = boxed_stack(AuthLayer::new(hs_authenticator()), guarded);
+    let admin = hs256(&with(claims(), json!({ "role": "admin" })));
+    let request = Request::builder()
+        .header(AUTHORIZATION, format!("Bearer {admin}"))
+        .body(full("").boxed_unsync())
+        .expect("request builds");
+    let response = service
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|n| match n {});
+    assert_eq!(answer(response).await.assert_ok()["role"], "admin");
 }
 
 #[tokio::test]
