@@ -6,6 +6,57 @@
 //! present). A request with credentials that do not verify is refused with
 //! `401` at once. A host application may replace the layer with its own: all
 //! tasker-http needs is an [`AuthUser`] in the request extensions.
+//!
+//! The built-in policy, [`JwtAuthenticator`], verifies `Authorization:
+//! Bearer <jwt>` tokens: HS256 with a shared secret, or RS256/ES256 with the
+//! keys of a JWKS URL (e.g. Clerk's). [`RequireRoleLayer`] guards routes that
+//! need a role such as `admin`.
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use http::{Request, Response};
+//! use tasker_http::{
+//!     Body,
+//!     auth::{AuthLayer, JwtAuthenticator, JwtConfig, RequireRoleLayer},
+//!     body::full,
+//! };
+//! use tower::{ServiceBuilder, service_fn};
+//!
+//! # fn main() -> Result<(), tasker_http::auth::AuthError> {
+//! let config = JwtConfig {
+//!     issuer: Some("https://clerk.example.com".into()),
+//!     authorized_parties: vec!["https://app.example.com".into()],
+//!     ..JwtConfig::with_jwks_url("https://clerk.example.com/.well-known/jwks.json")
+//! };
+//! let admin_routes = ServiceBuilder::new()
+//!     .layer(AuthLayer::new(JwtAuthenticator::new(config)?))
+//!     .layer(RequireRoleLayer::new("admin"))
+//!     .service(service_fn(|_: Request<Body>| async {
+//!         Ok::<_, Infallible>(Response::new(full("admin area")))
+//!     }));
+//! # let _ = admin_routes;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! See `docs/auth.md` in the crate for the configuration keys and the claims
+//! mapping.
+
+mod authenticate;
+mod config;
+mod error;
+mod jwks;
+mod jwt;
+mod layer;
+mod require_role;
+
+pub use authenticate::{Authenticate, bearer_token};
+pub use config::{JwtConfig, JwtSecret};
+pub use error::AuthError;
+pub use jwt::JwtAuthenticator;
+pub use layer::{Auth, AuthFuture, AuthLayer};
+pub use require_role::{RequireRole, RequireRoleFuture, RequireRoleLayer};
 
 use tasker_core::domain::UserId;
 

@@ -1,7 +1,8 @@
 //! HTTP tests: the API over real PostgreSQL and SQLite, called as a tower
-//! service (and over TCP in `mounting`).
+//! service (and over TCP in `mounting`), one module per concern.
 
 mod attachments;
+mod auth;
 mod categories;
 mod comments;
 mod conditional;
