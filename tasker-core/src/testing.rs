@@ -17,11 +17,7 @@
 //! # }
 //! ```
 
-use std::{
-    io::Write as _,
-    str::FromStr,
-    sync::Once,
-};
+use std::{io::Write as _, str::FromStr, sync::Once};
 
 use sqlx::{Connection, Executor, postgres::PgConnectOptions};
 use tempfile::TempDir;

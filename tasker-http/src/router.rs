@@ -97,7 +97,9 @@ pub(crate) const ROUTES: &[(&str, Route, &[Method])] = &[
 /// ```
 pub fn routes() -> impl Iterator<Item = (Method, &'static str)> {
     ROUTES.iter().flat_map(|(template, _, methods)| {
-        methods.iter().map(move |method| (method.clone(), *template))
+        methods
+            .iter()
+            .map(move |method| (method.clone(), *template))
     })
 }
 

@@ -71,7 +71,9 @@ impl Modify for StandardErrors {
     fn modify(&self, doc: &mut openapi::OpenApi) {
         let error = || {
             ContentBuilder::new()
-                .schema(Some(RefOr::Ref(openapi::Ref::from_schema_name("ErrorBody"))))
+                .schema(Some(RefOr::Ref(openapi::Ref::from_schema_name(
+                    "ErrorBody",
+                ))))
                 .build()
         };
         for (path, item) in doc.paths.paths.iter_mut() {
@@ -106,21 +108,27 @@ impl Modify for StandardErrors {
                 if path.starts_with("/api/v1/categories") && has_body {
                     codes.push(("409", "Category name taken (`CATEGORY_NAME_TAKEN`)"));
                 }
-                if operation.operation_id.as_deref().is_some_and(|id| {
-                    id.starts_with("update") || id.starts_with("delete")
-                }) && !path.starts_with("/api/v1/comments")
+                if operation
+                    .operation_id
+                    .as_deref()
+                    .is_some_and(|id| id.starts_with("update") || id.starts_with("delete"))
+                    && !path.starts_with("/api/v1/comments")
                 {
                     codes.push(("412", "`If-Match` is stale (`PRECONDITION_FAILED`)"));
                 }
                 for (code, description) in codes {
-                    operation.responses.responses.entry(code.to_owned()).or_insert_with(|| {
-                        RefOr::T(
-                            ResponseBuilder::new()
-                                .description(description)
-                                .content("application/json", error())
-                                .build(),
-                        )
-                    });
+                    operation
+                        .responses
+                        .responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| {
+                            RefOr::T(
+                                ResponseBuilder::new()
+                                    .description(description)
+                                    .content("application/json", error())
+                                    .build(),
+                            )
+                        });
                 }
             }
         }

@@ -42,14 +42,21 @@ pub enum TodoPriority {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TodoMetadata {
     /// Up to 20 tags of 1–50 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub tags: Option<Vec<String>>,
     /// A reminder note, up to 255 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub reminder: Option<String>,
     /// A `#rrggbb` colour.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub color: Option<String>,
     /// 0–10.
-    #[schema(value_type = Option<f64>)]
-    pub difficulty: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub difficulty: Option<f64>,
 }
 
 /// A todo.
@@ -354,6 +361,8 @@ pub struct HealthCheckResult {
     /// How long the check took.
     pub response_time: String,
     /// What failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub error: Option<String>,
 }
 
@@ -387,6 +396,8 @@ pub struct HealthChecksBody {
     /// The database.
     pub database: HealthCheckResult,
     /// Redis, when configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub redis: Option<HealthCheckResult>,
     /// Further checks by name.
     #[serde(flatten)]

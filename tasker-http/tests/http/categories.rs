@@ -25,19 +25,34 @@ async fn a_category_is_created_listed_fetched_updated_and_deleted(app: App) {
     let path = format!("/api/v1/categories/{id}");
     assert_eq!(app.get("alice", &path).await.json["name"], "Work");
     let updated = app
-        .patch("alice", &path, json!({"name": "Office", "description": "9 to 5"}))
+        .patch(
+            "alice",
+            &path,
+            json!({"name": "Office", "description": "9 to 5"}),
+        )
         .await;
     assert_eq!(updated.status, StatusCode::OK);
     assert_eq!(updated.json["name"], "Office");
     assert_eq!(updated.json["description"], "9 to 5");
-    assert_eq!(app.delete("alice", &path).await.status, StatusCode::NO_CONTENT);
-    assert_error(&app.get("alice", &path).await, StatusCode::NOT_FOUND, "CATEGORY_NOT_FOUND");
+    assert_eq!(
+        app.delete("alice", &path).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_error(
+        &app.get("alice", &path).await,
+        StatusCode::NOT_FOUND,
+        "CATEGORY_NOT_FOUND",
+    );
 }
 
 async fn a_duplicate_name_is_409_naming_the_field(app: App) {
     app.category("alice", "Work").await;
     let response = app
-        .post("alice", "/api/v1/categories", json!({"name": "WORK", "color": "#000000"}))
+        .post(
+            "alice",
+            "/api/v1/categories",
+            json!({"name": "WORK", "color": "#000000"}),
+        )
         .await;
     assert_error(&response, StatusCode::CONFLICT, "CATEGORY_NAME_TAKEN");
     assert_eq!(error_fields(&response), vec!["name"]);
@@ -45,7 +60,11 @@ async fn a_duplicate_name_is_409_naming_the_field(app: App) {
 
 async fn category_validation_names_each_field(app: App) {
     let response = app
-        .post("alice", "/api/v1/categories", json!({"name": "", "color": "blue"}))
+        .post(
+            "alice",
+            "/api/v1/categories",
+            json!({"name": "", "color": "blue"}),
+        )
         .await;
     assert_error(&response, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
     let fields = error_fields(&response);
@@ -58,9 +77,15 @@ async fn deleting_a_category_keeps_its_todos(app: App) {
         .todo("alice", json!({"title": "T", "categoryId": category["id"]}))
         .await;
     let path = format!("/api/v1/categories/{}", category["id"].as_str().unwrap());
-    assert_eq!(app.delete("alice", &path).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.delete("alice", &path).await.status,
+        StatusCode::NO_CONTENT
+    );
     let todo = app
-        .get("alice", &format!("/api/v1/todos/{}", todo["id"].as_str().unwrap()))
+        .get(
+            "alice",
+            &format!("/api/v1/todos/{}", todo["id"].as_str().unwrap()),
+        )
         .await;
     assert_eq!(todo.status, StatusCode::OK);
     assert_eq!(todo.json["categoryId"], json!(null));

@@ -5,13 +5,20 @@ use serde_json::json;
 
 use crate::support::{App, assert_error, cases, error_fields};
 
-cases!(comments_are_added_listed_edited_and_deleted, an_empty_comment_names_content,);
+cases!(
+    comments_are_added_listed_edited_and_deleted,
+    an_empty_comment_names_content,
+);
 
 async fn comments_are_added_listed_edited_and_deleted(app: App) {
     let todo = app.todo("alice", json!({"title": "T"})).await;
     let todo_id = todo["id"].as_str().unwrap();
     let added = app
-        .post("alice", &format!("/api/v1/todos/{todo_id}/comments"), json!({"content": "first"}))
+        .post(
+            "alice",
+            &format!("/api/v1/todos/{todo_id}/comments"),
+            json!({"content": "first"}),
+        )
         .await;
     assert_eq!(added.status, StatusCode::CREATED);
     assert_eq!(added.json["todoId"], todo_id);
@@ -21,13 +28,24 @@ async fn comments_are_added_listed_edited_and_deleted(app: App) {
         .await;
     assert_eq!(list.json.as_array().unwrap().len(), 1);
     let edited = app
-        .patch("alice", &format!("/api/v1/comments/{id}"), json!({"content": "second"}))
+        .patch(
+            "alice",
+            &format!("/api/v1/comments/{id}"),
+            json!({"content": "second"}),
+        )
         .await;
     assert_eq!(edited.status, StatusCode::OK);
     assert_eq!(edited.json["content"], "second");
     let path = format!("/api/v1/comments/{id}");
-    assert_eq!(app.delete("alice", &path).await.status, StatusCode::NO_CONTENT);
-    assert_error(&app.delete("alice", &path).await, StatusCode::NOT_FOUND, "COMMENT_NOT_FOUND");
+    assert_eq!(
+        app.delete("alice", &path).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_error(
+        &app.delete("alice", &path).await,
+        StatusCode::NOT_FOUND,
+        "COMMENT_NOT_FOUND",
+    );
 }
 
 async fn an_empty_comment_names_content(app: App) {

@@ -9,7 +9,10 @@ use serde_json::Value;
 use crate::support::{App, document, request};
 
 fn reference() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/reference/go-tasker-openapi.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/reference/go-tasker-openapi.json"
+    );
     serde_json::from_str(&std::fs::read_to_string(path).expect("reference document")).unwrap()
 }
 
@@ -30,7 +33,11 @@ fn types(doc: &Value, schema: &Value) -> (BTreeSet<String>, Value) {
     let schema = resolve(doc, schema);
     let mut set = BTreeSet::new();
     let mut inner = schema.clone();
-    if let Some(options) = schema.get("oneOf").or_else(|| schema.get("anyOf")).and_then(Value::as_array) {
+    if let Some(options) = schema
+        .get("oneOf")
+        .or_else(|| schema.get("anyOf"))
+        .and_then(Value::as_array)
+    {
         for option in options {
             let option = resolve(doc, option);
             if option["type"] == "null" {
@@ -49,10 +56,16 @@ fn types(doc: &Value, schema: &Value) -> (BTreeSet<String>, Value) {
         for part in parts {
             let part = resolve(doc, part);
             if let Some(props) = part["properties"].as_object() {
-                merged["properties"].as_object_mut().unwrap().extend(props.clone());
+                merged["properties"]
+                    .as_object_mut()
+                    .unwrap()
+                    .extend(props.clone());
             }
             if let Some(required) = part["required"].as_array() {
-                merged["required"].as_array_mut().unwrap().extend(required.clone());
+                merged["required"]
+                    .as_array_mut()
+                    .unwrap()
+                    .extend(required.clone());
             }
         }
         return (BTreeSet::from(["object".to_owned()]), merged);
@@ -84,11 +97,19 @@ fn compare(doc: &Value, theirs: &Value, ours: &Value, at: &str, problems: &mut V
     }
     let normalise = |set: &BTreeSet<String>| -> BTreeSet<String> {
         set.iter()
-            .map(|t| if t == "integer" { "number".to_owned() } else { t.clone() })
+            .map(|t| {
+                if t == "integer" {
+                    "number".to_owned()
+                } else {
+                    t.clone()
+                }
+            })
             .collect()
     };
     if !their_types.is_empty() && normalise(&our_types) != normalise(&their_types) {
-        problems.push(format!("{at}: type {our_types:?}, reference {their_types:?}"));
+        problems.push(format!(
+            "{at}: type {our_types:?}, reference {their_types:?}"
+        ));
         return;
     }
     if let Some(values) = theirs["enum"].as_array() {
@@ -101,7 +122,10 @@ fn compare(doc: &Value, theirs: &Value, ours: &Value, at: &str, problems: &mut V
     }
     if let Some(format) = theirs["format"].as_str() {
         if ours["format"].as_str() != Some(format) {
-            problems.push(format!("{at}: format {:?}, reference {format}", ours["format"]));
+            problems.push(format!(
+                "{at}: format {:?}, reference {format}",
+                ours["format"]
+            ));
         }
     }
     if let Some(properties) = theirs["properties"].as_object() {
@@ -126,7 +150,13 @@ fn compare(doc: &Value, theirs: &Value, ours: &Value, at: &str, problems: &mut V
         }
     }
     if theirs.get("items").is_some() {
-        compare(doc, &theirs["items"], &ours["items"], &format!("{at}[]"), problems);
+        compare(
+            doc,
+            &theirs["items"],
+            &ours["items"],
+            &format!("{at}[]"),
+            problems,
+        );
     }
 }
 
@@ -136,7 +166,11 @@ fn our_document_is_compatible_with_the_reference_contract() {
     let ours = document();
     let mut problems = Vec::new();
     for (path, operations) in reference["paths"].as_object().unwrap() {
-        let our_path = if path == "/status" { path.clone() } else { format!("/api{path}") };
+        let our_path = if path == "/status" {
+            path.clone()
+        } else {
+            format!("/api{path}")
+        };
         for (method, theirs) in operations.as_object().unwrap() {
             let at = format!("{} {our_path}", method.to_uppercase());
             let Some(our_op) = ours["paths"][&our_path].get(method) else {
@@ -145,15 +179,24 @@ fn our_document_is_compatible_with_the_reference_contract() {
             };
             assert_eq!(our_op["operationId"], theirs["operationId"], "{at}");
             for (status, response) in theirs["responses"].as_object().unwrap() {
-                let Some(their_schema) = response.pointer("/content/application~1json/schema") else {
+                let Some(their_schema) = response.pointer("/content/application~1json/schema")
+                else {
                     continue;
                 };
                 if status == "204" {
                     assert!(our_op["responses"].get("204").is_some(), "{at}: 204");
                     continue;
                 }
-                match our_op.pointer(&format!("/responses/{status}/content/application~1json/schema")) {
-                    Some(our_schema) => compare(ours, their_schema, our_schema, &format!("{at} {status}"), &mut problems),
+                match our_op.pointer(&format!(
+                    "/responses/{status}/content/application~1json/schema"
+                )) {
+                    Some(our_schema) => compare(
+                        ours,
+                        their_schema,
+                        our_schema,
+                        &format!("{at} {status}"),
+                        &mut problems,
+                    ),
                     None => problems.push(format!("{at} {status}: no JSON response")),
                 }
             }
@@ -164,23 +207,34 @@ fn our_document_is_compatible_with_the_reference_contract() {
                         content_type.replace('/', "~1")
                     );
                     match our_op.pointer(&pointer) {
-                        Some(our_schema) => compare(ours, &content["schema"], our_schema, &format!("{at} body"), &mut problems),
+                        Some(our_schema) => compare(
+                            ours,
+                            &content["schema"],
+                            our_schema,
+                            &format!("{at} body"),
+                            &mut problems,
+                        ),
                         None => problems.push(format!("{at}: no {content_type} body")),
                     }
                 }
             }
             for parameter in theirs["parameters"].as_array().into_iter().flatten() {
                 let name = &parameter["name"];
-                let found = our_op["parameters"]
-                    .as_array()
-                    .is_some_and(|list| list.iter().any(|p| p["name"] == *name && p["in"] == parameter["in"]));
+                let found = our_op["parameters"].as_array().is_some_and(|list| {
+                    list.iter()
+                        .any(|p| p["name"] == *name && p["in"] == parameter["in"])
+                });
                 if !found {
                     problems.push(format!("{at}: parameter {name} missing"));
                 }
             }
         }
     }
-    assert!(problems.is_empty(), "incompatible with the reference:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "incompatible with the reference:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -207,9 +261,14 @@ fn every_route_is_documented_and_every_documented_route_exists() {
 #[tokio::test]
 async fn the_document_and_the_explorer_are_served_without_internet() {
     let app = App::sqlite().await;
-    let doc = app.send(request(Method::GET, "/openapi.json", None, None)).await;
+    let doc = app
+        .send(request(Method::GET, "/openapi.json", None, None))
+        .await;
     assert_eq!(doc.status, StatusCode::OK);
-    assert_eq!(doc.json["paths"].as_object().unwrap().len(), document()["paths"].as_object().unwrap().len());
+    assert_eq!(
+        doc.json["paths"].as_object().unwrap().len(),
+        document()["paths"].as_object().unwrap().len()
+    );
     assert!(doc.json["components"]["securitySchemes"]["bearerAuth"].is_object());
     let redirect = app.send(request(Method::GET, "/docs", None, None)).await;
     assert_eq!(redirect.status, StatusCode::PERMANENT_REDIRECT);
@@ -218,13 +277,26 @@ async fn the_document_and_the_explorer_are_served_without_internet() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(String::from_utf8_lossy(&page.bytes).contains("swagger"));
     let init = app
-        .send(request(Method::GET, "/docs/swagger-initializer.js", None, None))
+        .send(request(
+            Method::GET,
+            "/docs/swagger-initializer.js",
+            None,
+            None,
+        ))
         .await;
     assert_eq!(init.status, StatusCode::OK);
     assert!(String::from_utf8_lossy(&init.bytes).contains("../openapi.json"));
     let bundle = app
-        .send(request(Method::GET, "/docs/swagger-ui-bundle.js", None, None))
+        .send(request(
+            Method::GET,
+            "/docs/swagger-ui-bundle.js",
+            None,
+            None,
+        ))
         .await;
     assert_eq!(bundle.status, StatusCode::OK);
-    assert!(bundle.bytes.len() > 100_000, "the UI is bundled in the binary");
+    assert!(
+        bundle.bytes.len() > 100_000,
+        "the UI is bundled in the binary"
+    );
 }

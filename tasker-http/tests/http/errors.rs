@@ -31,21 +31,36 @@ async fn a_wrong_method_is_405_with_allow(app: App) {
     let response = app
         .send(request(Method::PUT, "/api/v1/todos", Some("alice"), None))
         .await;
-    assert_error(&response, StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED");
+    assert_error(
+        &response,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+    );
     assert_eq!(response.headers[header::ALLOW], "GET, POST");
 }
 
 async fn a_body_that_is_not_json_is_415(app: App) {
     let mut req = request(Method::POST, "/api/v1/todos", Some("alice"), None);
     *req.body_mut() = full("title=x");
-    req.headers_mut()
-        .insert(header::CONTENT_TYPE, "application/x-www-form-urlencoded".parse().unwrap());
+    req.headers_mut().insert(
+        header::CONTENT_TYPE,
+        "application/x-www-form-urlencoded".parse().unwrap(),
+    );
     let response = app.send(req).await;
-    assert_error(&response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE");
+    assert_error(
+        &response,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "UNSUPPORTED_MEDIA_TYPE",
+    );
 }
 
 async fn malformed_json_is_400_invalid_json(app: App) {
-    let mut req = request(Method::POST, "/api/v1/todos", Some("alice"), Some(json!({})));
+    let mut req = request(
+        Method::POST,
+        "/api/v1/todos",
+        Some("alice"),
+        Some(json!({})),
+    );
     *req.body_mut() = full("{\"title\": ");
     let response = app.send(req).await;
     assert_error(&response, StatusCode::BAD_REQUEST, "INVALID_JSON");
@@ -59,11 +74,24 @@ async fn a_json_body_over_the_limit_is_413(app: App) {
     let response = app
         .post("alice", "/api/v1/todos", json!({"title": "x".repeat(200)}))
         .await;
-    assert_error(&response, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE");
+    assert_error(
+        &response,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+    );
     // Without Content-Length the limit still holds while reading.
-    let mut req = request(Method::POST, "/api/v1/todos", Some("alice"), Some(json!({"title": "x".repeat(200)})));
+    let mut req = request(
+        Method::POST,
+        "/api/v1/todos",
+        Some("alice"),
+        Some(json!({"title": "x".repeat(200)})),
+    );
     req.headers_mut().remove(header::CONTENT_LENGTH);
-    assert_error(&app.send(req).await, StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE");
+    assert_error(
+        &app.send(req).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+    );
 }
 
 async fn no_token_is_401_on_api_routes_but_status_is_public(app: App) {
@@ -97,14 +125,14 @@ async fn a_slow_request_times_out_with_503(app: App) {
 
 #[tokio::test]
 async fn a_panic_becomes_a_500_that_tells_nothing_internal() {
-    let service = ServiceBuilder::new()
-        .layer(TraceLayer)
-        .service(service_fn(|_request: Request<Body>| async move {
+    let service = ServiceBuilder::new().layer(TraceLayer).service(service_fn(
+        |_request: Request<Body>| async move {
             if true {
                 panic!("secret database password is hunter2");
             }
             Ok::<Response<Body>, Infallible>(Response::new(full("")))
-        }));
+        },
+    ));
     let response = service.oneshot(Request::new(full(""))).await.unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let bytes = http_body_util::BodyExt::collect(response.into_body())
@@ -124,7 +152,11 @@ async fn a_failing_database_is_a_500_and_a_503_status() {
         store.pool().close().await;
     }
     let response = app.get("alice", "/api/v1/todos").await;
-    assert_error(&response, StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR");
+    assert_error(
+        &response,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL_SERVER_ERROR",
+    );
     assert_eq!(response.json["message"], "Something went wrong on our side");
     assert!(!response.bytes.windows(6).any(|w| w == b"sqlite"));
     let status = app.send(request(Method::GET, "/status", None, None)).await;

@@ -24,13 +24,17 @@ async fn the_service_runs_inside_a_plain_hyper_server() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, peer)) = listener.accept().await else { return };
+            let Ok((stream, peer)) = listener.accept().await else {
+                return;
+            };
             let api = api.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(ClientAddr(peer));
-                    api.clone().oneshot(request)
-                });
+                let service = hyper::service::service_fn(
+                    move |mut request: Request<hyper::body::Incoming>| {
+                        request.extensions_mut().insert(ClientAddr(peer));
+                        api.clone().oneshot(request)
+                    },
+                );
                 let _ = auto::Builder::new(TokioExecutor::new())
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -77,7 +81,11 @@ async fn the_service_mounts_in_axum_under_a_prefix() {
         .unwrap();
     assert_eq!(home.status(), StatusCode::OK);
     let unknown = router
-        .call(Request::get("/tasks/nope").body(axum::body::Body::empty()).unwrap())
+        .call(
+            Request::get("/tasks/nope")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);

@@ -40,7 +40,10 @@ async fn a_client_past_its_burst_gets_429_with_retry_after() {
     assert_eq!(refused.headers["ratelimit-limit"], "3");
     assert_eq!(refused.headers["ratelimit-remaining"], "0");
     // Another client is not affected.
-    assert_eq!(app.send(from("10.1.1.2", None)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.send(from("10.1.1.2", None)).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -48,7 +51,10 @@ async fn a_spoofed_forwarded_for_does_not_bypass_the_limit() {
     let app = App::sqlite().await.reconfigure(limited(1, 2));
     for n in 0..2 {
         let forged = format!("192.0.2.{n}");
-        assert_eq!(app.send(from("10.2.2.2", Some(&forged))).await.status, StatusCode::OK);
+        assert_eq!(
+            app.send(from("10.2.2.2", Some(&forged))).await.status,
+            StatusCode::OK
+        );
     }
     let refused = app.send(from("10.2.2.2", Some("192.0.2.99"))).await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
@@ -59,10 +65,22 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
     let mut settings = limited(1, 1);
     settings.rate_limit.trusted_proxies = vec!["10.0.0.1".parse().unwrap()];
     let app = App::sqlite().await.reconfigure(settings);
-    assert_eq!(app.send(from("10.0.0.1", Some("198.51.100.1"))).await.status, StatusCode::OK);
-    assert_eq!(app.send(from("10.0.0.1", Some("198.51.100.2"))).await.status, StatusCode::OK);
     assert_eq!(
-        app.send(from("10.0.0.1", Some("198.51.100.1"))).await.status,
+        app.send(from("10.0.0.1", Some("198.51.100.1")))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.send(from("10.0.0.1", Some("198.51.100.2")))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.send(from("10.0.0.1", Some("198.51.100.1")))
+            .await
+            .status,
         StatusCode::TOO_MANY_REQUESTS
     );
 }

@@ -17,10 +17,10 @@ use time::{OffsetDateTime, macros::datetime};
 use tower::ServiceExt;
 
 /// The instant every case starts at.
-pub const T0: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
+pub(crate) const T0: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
 
 /// The HS256 secret of the test tokens.
-pub const SECRET: &str = "test-secret-of-at-least-thirty-two-bytes!";
+pub(crate) const SECRET: &str = "test-secret-of-at-least-thirty-two-bytes!";
 
 /// Generates one test per backend for each listed case.
 macro_rules! cases {
@@ -48,7 +48,7 @@ macro_rules! cases {
 pub(crate) use cases;
 
 /// One case's world.
-pub struct App {
+pub(crate) struct App {
     pub api: TaskerApi,
     pub services: Services<AnyStore>,
     pub clock: ManualClock,
@@ -57,11 +57,11 @@ pub struct App {
 }
 
 impl App {
-    pub async fn sqlite() -> Self {
+    pub(crate) async fn sqlite() -> Self {
         Self::with_store(TestStore::sqlite().await, quiet_settings())
     }
 
-    pub async fn postgres() -> Option<Self> {
+    pub(crate) async fn postgres() -> Option<Self> {
         Some(Self::with_store(
             TestStore::postgres().await?,
             quiet_settings(),
@@ -69,15 +69,11 @@ impl App {
     }
 
     /// An app over `test_store` with `settings` (rate limits off unless set).
-    pub fn with_store(test_store: TestStore, settings: HttpSettings) -> Self {
+    pub(crate) fn with_store(test_store: TestStore, settings: HttpSettings) -> Self {
         let clock = ManualClock::new(T0);
         let blob_dir = tempfile::tempdir().expect("temp dir");
         let blobs = BlobStore::local(blob_dir.path()).expect("blob dir");
-        let services = Services::new(
-            test_store.store.clone(),
-            Arc::new(clock.clone()),
-            blobs,
-        );
+        let services = Services::new(test_store.store.clone(), Arc::new(clock.clone()), blobs);
         let api = build_api(services.clone(), settings);
         Self {
             api,
@@ -89,46 +85,51 @@ impl App {
     }
 
     /// Rebuilds the API with other settings over the same store.
-    pub fn reconfigure(mut self, settings: HttpSettings) -> Self {
+    pub(crate) fn reconfigure(mut self, settings: HttpSettings) -> Self {
         self.api = build_api(self.services.clone(), settings);
         self
     }
 
     /// Sends `request` and checks the response against the OpenAPI document.
-    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+    pub(crate) async fn send(&self, request: Request<Body>) -> TestResponse {
         send_to(&self.api, request).await
     }
 
-    pub async fn get(&self, user: &str, path: &str) -> TestResponse {
-        self.send(request(Method::GET, path, Some(user), None)).await
+    pub(crate) async fn get(&self, user: &str, path: &str) -> TestResponse {
+        self.send(request(Method::GET, path, Some(user), None))
+            .await
     }
 
-    pub async fn delete(&self, user: &str, path: &str) -> TestResponse {
+    pub(crate) async fn delete(&self, user: &str, path: &str) -> TestResponse {
         self.send(request(Method::DELETE, path, Some(user), None))
             .await
     }
 
-    pub async fn post(&self, user: &str, path: &str, body: Value) -> TestResponse {
+    pub(crate) async fn post(&self, user: &str, path: &str, body: Value) -> TestResponse {
         self.send(request(Method::POST, path, Some(user), Some(body)))
             .await
     }
 
-    pub async fn patch(&self, user: &str, path: &str, body: Value) -> TestResponse {
+    pub(crate) async fn patch(&self, user: &str, path: &str, body: Value) -> TestResponse {
         self.send(request(Method::PATCH, path, Some(user), Some(body)))
             .await
     }
 
     /// Creates a todo over HTTP and returns its JSON.
-    pub async fn todo(&self, user: &str, body: Value) -> Value {
+    pub(crate) async fn todo(&self, user: &str, body: Value) -> Value {
         let response = self.post(user, "/api/v1/todos", body).await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.json);
         response.json
     }
 
     /// Creates a category over HTTP and returns its JSON.
-    pub async fn category(&self, user: &str, name: &str) -> Value {
+    pub(crate) async fn category(&self, user: &str, name: &str) -> Value {
         let response = self
-            .post(user, "/api/v1/categories", json!({"name": name, "color": "#112233"}))
+            .post(
+                user,
+                "/api/v1/categories",
+                json!({"name": name, "color": "#112233"}),
+            )
             .await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.json);
         response.json
@@ -136,7 +137,7 @@ impl App {
 }
 
 /// The settings tests use unless they say otherwise: no rate limits.
-pub fn quiet_settings() -> HttpSettings {
+pub(crate) fn quiet_settings() -> HttpSettings {
     let mut settings = HttpSettings::default();
     settings.rate_limit.enabled = false;
     settings
@@ -150,7 +151,7 @@ fn build_api(services: Services<AnyStore>, settings: HttpSettings) -> TaskerApi 
 }
 
 /// The authentication the tests run with: HS256 tokens signed with [`SECRET`].
-pub fn auth_layer() -> tasker_http::auth::AuthLayer<tasker_http::auth::JwtAuthenticator> {
+pub(crate) fn auth_layer() -> tasker_http::auth::AuthLayer<tasker_http::auth::JwtAuthenticator> {
     let config: tasker_http::auth::JwtConfig =
         serde_json::from_value(json!({ "jwt_secret": SECRET })).expect("auth config");
     tasker_http::auth::AuthLayer::new(
@@ -159,7 +160,7 @@ pub fn auth_layer() -> tasker_http::auth::AuthLayer<tasker_http::auth::JwtAuthen
 }
 
 /// A valid HS256 token for `user`, valid for an hour from now (wall clock).
-pub fn token(user: &str) -> String {
+pub(crate) fn token(user: &str) -> String {
     let exp = OffsetDateTime::now_utc().unix_timestamp() + 3600;
     jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
@@ -171,7 +172,12 @@ pub fn token(user: &str) -> String {
 
 /// A request with an optional JSON body, as `user` (a bearer token) when given,
 /// from 127.0.0.1.
-pub fn request(method: Method, path: &str, user: Option<&str>, body: Option<Value>) -> Request<Body> {
+pub(crate) fn request(
+    method: Method,
+    path: &str,
+    user: Option<&str>,
+    body: Option<Value>,
+) -> Request<Body> {
     let mut builder = Request::builder().method(method).uri(path);
     if let Some(user) = user {
         builder = builder.header(header::AUTHORIZATION, format!("Bearer {}", token(user)));
@@ -192,7 +198,7 @@ pub fn request(method: Method, path: &str, user: Option<&str>, body: Option<Valu
 
 /// What a test looks at.
 #[derive(Debug)]
-pub struct TestResponse {
+pub(crate) struct TestResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub bytes: Bytes,
@@ -201,7 +207,7 @@ pub struct TestResponse {
 }
 
 /// Calls `api` and validates the response body against the document.
-pub async fn send_to(api: &TaskerApi, request: Request<Body>) -> TestResponse {
+pub(crate) async fn send_to(api: &TaskerApi, request: Request<Body>) -> TestResponse {
     let method = request.method().clone();
     let response = api.clone().oneshot(request).await.expect("infallible");
     let status = response.status();
@@ -236,21 +242,20 @@ pub async fn send_to(api: &TaskerApi, request: Request<Body>) -> TestResponse {
 }
 
 /// Our own `/openapi.json`, as JSON.
-pub fn document() -> &'static Value {
+pub(crate) fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| serde_json::to_value(tasker_http::openapi()).expect("document"))
 }
 
 /// The schema the document declares for this response, with the
 /// components alongside so that `$ref`s resolve.
-pub fn response_schema(route: &str, method: &Method, status: StatusCode) -> Option<Value> {
+pub(crate) fn response_schema(route: &str, method: &Method, status: StatusCode) -> Option<Value> {
     let doc = document();
-    let operation = doc
-        .pointer(&format!(
-            "/paths/{}/{}",
-            route.replace('~', "~0").replace('/', "~1"),
-            method.as_str().to_ascii_lowercase()
-        ))?;
+    let operation = doc.pointer(&format!(
+        "/paths/{}/{}",
+        route.replace('~', "~0").replace('/', "~1"),
+        method.as_str().to_ascii_lowercase()
+    ))?;
     let schema = operation
         .pointer(&format!(
             "/responses/{}/content/application~1json/schema",
@@ -291,7 +296,7 @@ fn check_against_document(route: Option<&str>, method: &Method, status: StatusCo
 }
 
 #[track_caller]
-pub fn validate(schema: &Value, body: &Value, what: &str) {
+pub(crate) fn validate(schema: &Value, body: &Value, what: &str) {
     let validator = jsonschema::validator_for(schema).expect("schema compiles");
     let errors: Vec<String> = validator
         .iter_errors(body)
@@ -306,14 +311,14 @@ pub fn validate(schema: &Value, body: &Value, what: &str) {
 
 /// Asserts an error response's status and code.
 #[track_caller]
-pub fn assert_error(response: &TestResponse, status: StatusCode, code: &str) {
+pub(crate) fn assert_error(response: &TestResponse, status: StatusCode, code: &str) {
     assert_eq!(response.status, status, "body: {}", response.json);
     assert_eq!(response.json["code"], code, "body: {}", response.json);
     assert_eq!(response.json["status"], status.as_u16());
 }
 
 /// The `field`s listed in an error body.
-pub fn error_fields(response: &TestResponse) -> Vec<String> {
+pub(crate) fn error_fields(response: &TestResponse) -> Vec<String> {
     response.json["errors"]
         .as_array()
         .map(|list| {

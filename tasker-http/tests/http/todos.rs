@@ -49,12 +49,17 @@ async fn a_todo_with_many_invalid_fields_lists_each_field(app: App) {
     assert_error(&response, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
     let fields = error_fields(&response);
     for field in ["title", "priority", "dueDate", "metadata.color"] {
-        assert!(fields.contains(&field.to_owned()), "{field} missing in {fields:?}");
+        assert!(
+            fields.contains(&field.to_owned()),
+            "{field} missing in {fields:?}"
+        );
     }
 }
 
 async fn a_field_of_the_wrong_type_is_named(app: App) {
-    let response = app.post("alice", "/api/v1/todos", json!({"title": 5})).await;
+    let response = app
+        .post("alice", "/api/v1/todos", json!({"title": 5}))
+        .await;
     assert_error(&response, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
     assert_eq!(error_fields(&response), vec!["title"]);
 }
@@ -70,7 +75,10 @@ async fn server_owned_and_unknown_fields_are_refused_by_name(app: App) {
     assert_error(&response, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
     let fields = error_fields(&response);
     for field in ["userId", "completedAt", "colour"] {
-        assert!(fields.contains(&field.to_owned()), "{field} missing in {fields:?}");
+        assert!(
+            fields.contains(&field.to_owned()),
+            "{field} missing in {fields:?}"
+        );
     }
     let list = app.get("alice", "/api/v1/todos").await;
     assert_eq!(list.json["total"], 0, "nothing was written");
@@ -79,13 +87,20 @@ async fn server_owned_and_unknown_fields_are_refused_by_name(app: App) {
 async fn getting_a_todo_populates_category_children_comments_and_attachments(app: App) {
     let category = app.category("alice", "Work").await;
     let parent = app
-        .todo("alice", json!({"title": "Parent", "categoryId": category["id"]}))
+        .todo(
+            "alice",
+            json!({"title": "Parent", "categoryId": category["id"]}),
+        )
         .await;
     let id = parent["id"].as_str().unwrap();
     app.todo("alice", json!({"title": "Child", "parentTodoId": id}))
         .await;
     let comment = app
-        .post("alice", &format!("/api/v1/todos/{id}/comments"), json!({"content": "hi"}))
+        .post(
+            "alice",
+            &format!("/api/v1/todos/{id}/comments"),
+            json!({"content": "hi"}),
+        )
         .await;
     assert_eq!(comment.status, StatusCode::CREATED);
     let response = app.get("alice", &format!("/api/v1/todos/{id}")).await;
@@ -96,6 +111,7 @@ async fn getting_a_todo_populates_category_children_comments_and_attachments(app
     assert_eq!(body["comments"][0]["content"], "hi");
     assert_eq!(body["attachments"], json!([]));
     assert!(response.headers.contains_key("etag"));
+    assert_eq!(response.route, Some("/api/v1/todos/{id}"));
 }
 
 async fn listing_filters_sorts_and_pages(app: App) {
@@ -124,30 +140,45 @@ async fn listing_filters_sorts_and_pages(app: App) {
 
 async fn bad_query_parameters_are_named(app: App) {
     let response = app
-        .get("alice", "/api/v1/todos?limit=500&sort=colour&overdue=maybe&status=done")
+        .get(
+            "alice",
+            "/api/v1/todos?limit=500&sort=colour&overdue=maybe&status=done",
+        )
         .await;
     assert_error(&response, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
     let fields = error_fields(&response);
     for field in ["limit", "sort", "overdue", "status"] {
-        assert!(fields.contains(&field.to_owned()), "{field} missing in {fields:?}");
+        assert!(
+            fields.contains(&field.to_owned()),
+            "{field} missing in {fields:?}"
+        );
     }
 }
 
 async fn updating_changes_only_present_fields_and_null_clears(app: App) {
     let todo = app
-        .todo("alice", json!({"title": "T", "description": "D", "priority": "low"}))
+        .todo(
+            "alice",
+            json!({"title": "T", "description": "D", "priority": "low"}),
+        )
         .await;
     let id = todo["id"].as_str().unwrap();
     app.clock.advance(time::Duration::minutes(5));
     let response = app
-        .patch("alice", &format!("/api/v1/todos/{id}"), json!({"description": null, "priority": "high"}))
+        .patch(
+            "alice",
+            &format!("/api/v1/todos/{id}"),
+            json!({"description": null, "priority": "high"}),
+        )
         .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.json);
     assert_eq!(response.json["title"], "T");
     assert_eq!(response.json["description"], json!(null));
     assert_eq!(response.json["priority"], "high");
     assert_eq!(response.json["updatedAt"], "2026-11-23T09:05:00Z");
-    let empty = app.patch("alice", &format!("/api/v1/todos/{id}"), json!({})).await;
+    let empty = app
+        .patch("alice", &format!("/api/v1/todos/{id}"), json!({}))
+        .await;
     assert_error(&empty, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
 }
 
@@ -155,7 +186,11 @@ async fn completing_sets_completed_at_and_stats_count_it(app: App) {
     let todo = app.todo("alice", json!({"title": "T"})).await;
     let id = todo["id"].as_str().unwrap();
     let done = app
-        .patch("alice", &format!("/api/v1/todos/{id}"), json!({"status": "completed"}))
+        .patch(
+            "alice",
+            &format!("/api/v1/todos/{id}"),
+            json!({"status": "completed"}),
+        )
         .await;
     assert_eq!(done.json["completedAt"], "2026-11-23T09:00:00Z");
     let stats = app.get("alice", "/api/v1/todos/stats").await;
@@ -170,8 +205,16 @@ async fn deleting_a_todo_returns_204_then_404(app: App) {
     let deleted = app.delete("alice", &path).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert!(deleted.bytes.is_empty());
-    assert_error(&app.get("alice", &path).await, StatusCode::NOT_FOUND, "TODO_NOT_FOUND");
-    assert_error(&app.delete("alice", &path).await, StatusCode::NOT_FOUND, "TODO_NOT_FOUND");
+    assert_error(
+        &app.get("alice", &path).await,
+        StatusCode::NOT_FOUND,
+        "TODO_NOT_FOUND",
+    );
+    assert_error(
+        &app.delete("alice", &path).await,
+        StatusCode::NOT_FOUND,
+        "TODO_NOT_FOUND",
+    );
 }
 
 async fn malformed_ids_are_a_validation_error(app: App) {
