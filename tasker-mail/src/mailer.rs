@@ -52,15 +52,12 @@ impl<M: Mailer> DynMailer for M {
 }
 
 impl Mailer for dyn DynMailer {
-    fn send(&self, email: &Email) -> impl Future<Output = Result<SendReceipt>> + Send {
-        async move { self.send_dyn(email).await }
+    async fn send(&self, email: &Email) -> Result<SendReceipt> {
+        self.send_dyn(email).await
     }
 
-    fn send_batch(
-        &self,
-        emails: &[Email],
-    ) -> impl Future<Output = Result<Vec<SendReceipt>>> + Send {
-        async move { self.send_batch_dyn(emails).await }
+    async fn send_batch(&self, emails: &[Email]) -> Result<Vec<SendReceipt>> {
+        self.send_batch_dyn(emails).await
     }
 }
 

@@ -22,7 +22,7 @@ pub(crate) struct SenderDefaults {
 
 impl SenderDefaults {
     /// The message's sender, or the default one.
-    pub(crate) fn from_of<'a>(&'a self, email: &'a Email) -> &'a str {
+    pub(crate) fn sender_of<'a>(&'a self, email: &'a Email) -> &'a str {
         email.from.as_deref().unwrap_or(&self.from)
     }
 
@@ -52,7 +52,7 @@ pub(crate) fn check(email: &Email, defaults: &SenderDefaults) -> Result<()> {
             "neither an HTML nor a text body",
         ));
     }
-    mailbox(defaults.from_of(email))?;
+    mailbox(defaults.sender_of(email))?;
     if let Some(reply_to) = defaults.reply_to_of(email) {
         mailbox(reply_to)?;
     }
@@ -67,7 +67,7 @@ pub(crate) fn check(email: &Email, defaults: &SenderDefaults) -> Result<()> {
 pub(crate) fn build(email: &Email, defaults: &SenderDefaults) -> Result<Message> {
     check(email, defaults)?;
     let mut builder = Message::builder()
-        .from(mailbox(defaults.from_of(email))?)
+        .from(mailbox(defaults.sender_of(email))?)
         .subject(email.subject.clone())
         .message_id(None);
     if let Some(reply_to) = defaults.reply_to_of(email) {

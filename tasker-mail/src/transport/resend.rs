@@ -81,7 +81,7 @@ impl ResendMailer {
     fn payload<'a>(&'a self, email: &'a Email) -> Result<Payload<'a>> {
         message::check(email, &self.defaults)?;
         Ok(Payload {
-            from: self.defaults.from_of(email),
+            from: self.defaults.sender_of(email),
             to: &email.to,
             subject: &email.subject,
             html: email.html.as_deref(),
