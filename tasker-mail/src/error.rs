@@ -210,3 +210,31 @@ impl MailError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync_static<T: Send + Sync + 'static>() {}
+
+    #[test]
+    fn errors_can_cross_threads_and_be_boxed() {
+        assert_send_sync_static::<MailError>();
+        let boxed: BoxError = Box::new(MailError::config("x"));
+        assert_eq!(boxed.to_string(), "invalid mail configuration: x");
+    }
+
+    #[test]
+    fn statuses_show_in_the_message() {
+        let error = MailError::Rejected {
+            transport: TransportKind::Resend,
+            status: Some(422),
+            code: Some("validation_error".to_owned()),
+            message: "bad to".to_owned(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "resend rejected the message (status 422): bad to"
+        );
+    }
+}

@@ -151,6 +151,7 @@ pub struct RenderedEmail {
 /// assert_eq!(email.subject, "Welcome to tasker, Ada!");
 /// assert!(email.text.contains("Hi Ada,"));
 /// ```
+#[derive(Clone)]
 pub struct Templates {
     env: Environment<'static>,
     app_url: Option<String>,

@@ -106,3 +106,53 @@ fn the_samples_of_every_kind_are_written_as_parsable_files() {
         println!("{kind}: {}", files.eml.display());
     }
 }
+
+#[tokio::test]
+async fn the_configured_default_transport_writes_into_the_preview_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let config: tasker_mail::MailConfig = serde_json::from_value(serde_json::json!({
+        "preview_dir": dir.path(),
+        "from": "tasker <no-reply@tasker.example.com>",
+    }))
+    .unwrap();
+    let templates = Templates::from_config(&config).unwrap();
+    let mailer = tasker_mail::AnyMailer::from_config(&config).unwrap();
+    let recipient = preview::sample_recipient();
+    let rendered = templates
+        .render_welcome(&preview::sample_welcome())
+        .unwrap();
+
+    let receipt = mailer
+        .send(&Email::rendered(recipient.mailbox(), rendered))
+        .await
+        .unwrap();
+
+    assert!(receipt.id.starts_with(dir.path().to_str().unwrap()));
+    let raw = std::fs::read(&receipt.id).unwrap();
+    let message = parse_eml(&raw);
+    assert_eq!(message.subject(), Some("Welcome to tasker, Ada Lovelace!"));
+    let to = message.to().unwrap().first().unwrap();
+    assert_eq!(to.name(), Some("Ada Lovelace"));
+    assert_eq!(to.address(), Some("ada@example.com"));
+}
+
+#[tokio::test]
+async fn the_memory_mailer_records_messages_and_fails_on_demand() {
+    let mailer = tasker_mail::MemoryMailer::new();
+    let recorder = mailer.clone();
+    mailer.fail_next(tasker_mail::MailError::RateLimited {
+        transport: TransportKind::Memory,
+        retry_after: Some(std::time::Duration::from_secs(1)),
+        message: "slow down".to_owned(),
+    });
+
+    let error = mailer.send(&sample_email(1)).await.unwrap_err();
+    assert!(error.is_retryable());
+    mailer
+        .send_batch(&[sample_email(1), sample_email(2)])
+        .await
+        .unwrap();
+
+    let subjects: Vec<String> = recorder.sent().into_iter().map(|e| e.subject).collect();
+    assert_eq!(subjects, ["Subject 1", "Subject 2"]);
+}
