@@ -1,0 +1,156 @@
+//! Checking an [`Email`] and turning it into a MIME message (for SMTP and the preview).
+
+use lettre::{
+    Message,
+    message::{
+        Mailbox, MultiPart, SinglePart,
+        header::{HeaderName, HeaderValue},
+    },
+};
+
+use crate::{
+    email::Email,
+    error::{MailError, Result},
+};
+
+/// The sender and reply-to used when a message names none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SenderDefaults {
+    pub(crate) from: String,
+    pub(crate) reply_to: Option<String>,
+}
+
+impl SenderDefaults {
+    /// The message's sender, or the default one.
+    pub(crate) fn sender_of<'a>(&'a self, email: &'a Email) -> &'a str {
+        email.from.as_deref().unwrap_or(&self.from)
+    }
+
+    /// The message's reply-to, or the default one.
+    pub(crate) fn reply_to_of<'a>(&'a self, email: &'a Email) -> Option<&'a str> {
+        email.reply_to.as_deref().or(self.reply_to.as_deref())
+    }
+}
+
+/// Parses one address (`a@b.c` or `Name <a@b.c>`).
+pub(crate) fn mailbox(address: &str) -> Result<Mailbox> {
+    address
+        .parse::<Mailbox>()
+        .map_err(|source| MailError::InvalidAddress {
+            address: address.to_owned(),
+            source: source.into(),
+        })
+}
+
+/// Checks what every transport needs: a recipient, a body, valid addresses.
+pub(crate) fn check(email: &Email, defaults: &SenderDefaults) -> Result<()> {
+    if email.to.is_empty() {
+        return Err(MailError::invalid_message("no recipient"));
+    }
+    if email.html.is_none() && email.text.is_none() {
+        return Err(MailError::invalid_message(
+            "neither an HTML nor a text body",
+        ));
+    }
+    mailbox(defaults.sender_of(email))?;
+    if let Some(reply_to) = defaults.reply_to_of(email) {
+        mailbox(reply_to)?;
+    }
+    for to in &email.to {
+        mailbox(to)?;
+    }
+    Ok(())
+}
+
+/// Builds the MIME message: `multipart/alternative` (text, then HTML) when both
+/// bodies are there, a single part otherwise.
+pub(crate) fn build(email: &Email, defaults: &SenderDefaults) -> Result<Message> {
+    check(email, defaults)?;
+    let mut builder = Message::builder()
+        .from(mailbox(defaults.sender_of(email))?)
+        .subject(email.subject.clone())
+        .message_id(None);
+    if let Some(reply_to) = defaults.reply_to_of(email) {
+        builder = builder.reply_to(mailbox(reply_to)?);
+    }
+    for to in &email.to {
+        builder = builder.to(mailbox(to)?);
+    }
+    if !email.tags.is_empty() {
+        let tags = email
+            .tags
+            .iter()
+            .map(|tag| format!("{}={}", tag.name, tag.value))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let name = HeaderName::new_from_ascii_str("X-Tasker-Tags");
+        builder = builder.raw_header(HeaderValue::new(name, tags));
+    }
+    let built = match (&email.text, &email.html) {
+        (Some(text), Some(html)) => builder.multipart(MultiPart::alternative_plain_html(
+            text.clone(),
+            html.clone(),
+        )),
+        (Some(text), None) => builder.singlepart(SinglePart::plain(text.clone())),
+        (None, Some(html)) => builder.singlepart(SinglePart::html(html.clone())),
+        (None, None) => {
+            return Err(MailError::invalid_message(
+                "neither an HTML nor a text body",
+            ));
+        }
+    };
+    built.map_err(|source| MailError::InvalidMessage {
+        reason: format!("cannot build the message: {source}"),
+    })
+}
+
+/// The `Message-ID` header of a built message, without angle brackets.
+pub(crate) fn message_id(message: &Message) -> String {
+    message
+        .headers()
+        .get_raw("Message-ID")
+        .unwrap_or_default()
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> SenderDefaults {
+        SenderDefaults {
+            from: "tasker <no-reply@example.com>".to_owned(),
+            reply_to: None,
+        }
+    }
+
+    #[test]
+    fn a_message_without_recipient_is_invalid() {
+        let mut email = Email::new("a@example.com", "s").with_text("t");
+        email.to.clear();
+        assert!(matches!(
+            build(&email, &defaults()),
+            Err(MailError::InvalidMessage { .. })
+        ));
+    }
+
+    #[test]
+    fn a_malformed_address_is_a_permanent_invalid_address_error() {
+        let email = Email::new("not an address", "s").with_text("t");
+        let error = build(&email, &defaults()).unwrap_err();
+        assert!(
+            matches!(error, MailError::InvalidAddress { ref address, .. } if address == "not an address")
+        );
+        assert!(!error.is_retryable());
+    }
+
+    #[test]
+    fn the_message_id_is_generated_and_read_back() {
+        let email = Email::new("a@example.com", "s").with_text("t");
+        let message = build(&email, &defaults()).unwrap();
+        assert!(message_id(&message).contains('@'));
+    }
+}
