@@ -323,7 +323,7 @@ async fn hs256_token_puts_the_user_in_the_extensions() {
         json!({
             "role": "admin",
             "permissions": ["todos:read", "todos:write"],
-            "email": "ada@example.com",
+            "email": "someone@example.com",
         }),
     ));
     let answer = send_token(hs_authenticator(), &token).await;
@@ -333,7 +333,7 @@ async fn hs256_token_puts_the_user_in_the_extensions() {
             "userId": "user_123",
             "role": "admin",
             "permissions": ["todos:read", "todos:write"],
-            "email": "ada@example.com",
+            "email": "someone@example.com",
         })
     );
 }
