@@ -40,6 +40,8 @@ type KeyMap = HashMap<String, Arc<CachedKey>>;
 /// The fetched keys by `kid`, and the refresh machinery.
 pub(crate) struct JwksCache {
     url: reqwest::Url,
+    /// The URL without user info or query, for logs and `Debug`.
+    shown_url: String,
     client: reqwest::Client,
     timeout: Duration,
     refresh_interval: Duration,
@@ -52,7 +54,7 @@ pub(crate) struct JwksCache {
 impl fmt::Debug for JwksCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwksCache")
-            .field("url", &self.url.as_str())
+            .field("url", &self.shown_url)
             .field("timeout", &self.timeout)
             .field("refresh_interval", &self.refresh_interval)
             .field("cached_keys", &self.snapshot().len())
@@ -67,8 +69,19 @@ impl JwksCache {
         timeout: Duration,
         refresh_interval: Duration,
     ) -> Self {
+        let port = url
+            .port()
+            .map(|port| format!(":{port}"))
+            .unwrap_or_default();
+        let shown_url = format!(
+            "{}://{}{port}{}",
+            url.scheme(),
+            url.host_str().unwrap_or_default(),
+            url.path()
+        );
         Self {
             url,
+            shown_url,
             client,
             timeout,
             refresh_interval,
@@ -109,15 +122,15 @@ impl JwksCache {
         let fetched = match tokio::time::timeout_at(deadline, self.fetch()).await {
             Ok(Ok(keys)) => keys,
             Ok(Err(error)) => {
-                tracing::warn!(url = %self.url, %error, "JWKS refresh failed; keeping cached keys");
+                tracing::warn!(url = %self.shown_url, %error, "JWKS refresh failed; keeping cached keys");
                 return Err(AuthError::KeysUnavailable);
             }
             Err(_) => {
-                tracing::warn!(url = %self.url, timeout = ?self.timeout, "JWKS refresh timed out; keeping cached keys");
+                tracing::warn!(url = %self.shown_url, timeout = ?self.timeout, "JWKS refresh timed out; keeping cached keys");
                 return Err(AuthError::KeysUnavailable);
             }
         };
-        tracing::debug!(url = %self.url, keys = fetched.len(), "JWKS refreshed");
+        tracing::debug!(url = %self.shown_url, keys = fetched.len(), "JWKS refreshed");
         let found = fetched.get(kid).cloned();
         *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(fetched);
         found.ok_or(AuthError::UnknownKey)
@@ -162,7 +175,7 @@ impl JwksCache {
 #[derive(Debug, thiserror::Error)]
 enum FetchError {
     #[error("request failed: {0}")]
-    Http(#[from] reqwest::Error),
+    Http(reqwest::Error),
     #[error("unexpected status {0}")]
     Status(u16),
     #[error("document larger than {MAX_JWKS_BYTES} bytes")]
@@ -171,6 +184,13 @@ enum FetchError {
     Malformed(#[from] serde_json::Error),
     #[error("no usable signing key in the document")]
     NoUsableKey,
+}
+
+impl From<reqwest::Error> for FetchError {
+    fn from(error: reqwest::Error) -> Self {
+        // The URL is logged separately, without user info or query.
+        Self::Http(error.without_url())
+    }
 }
 
 /// The top level of a JWKS document; keys are parsed one by one so that one

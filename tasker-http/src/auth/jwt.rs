@@ -84,7 +84,7 @@ impl JwtAuthenticator {
             .connect_timeout(timeout)
             .build()
             .map_err(|_| AuthError::Config("the JWKS HTTP client could not be built".into()))?;
-        Self::with_client(config, client)
+        Self::build(config, client)
     }
 
     /// This authenticator, fetching keys with `client` instead (to share a
@@ -105,12 +105,13 @@ impl JwtAuthenticator {
         }
     }
 
-    /// The configuration, as given (the secret stays redacted in `Debug`).
+    /// The configuration in use (empty strings removed; the secret stays
+    /// redacted in `Debug`).
     pub fn config(&self) -> &JwtConfig {
         &self.inner.config
     }
 
-    fn with_client(mut config: JwtConfig, client: reqwest::Client) -> Result<Self, AuthError> {
+    fn build(mut config: JwtConfig, client: reqwest::Client) -> Result<Self, AuthError> {
         config.jwt_secret = config
             .jwt_secret
             .filter(|secret| !secret.expose().is_empty());
