@@ -39,7 +39,7 @@ fn matches(header_value: &HeaderValue, current: &HeaderValue) -> bool {
     let current = current.to_str().unwrap_or_default();
     match listed(text) {
         None => true,
-        Some(tags) => tags.iter().any(|tag| *tag == current),
+        Some(tags) => tags.contains(&current),
     }
 }
 

@@ -120,13 +120,13 @@ fn compare(doc: &Value, theirs: &Value, ours: &Value, at: &str, problems: &mut V
             }
         }
     }
-    if let Some(format) = theirs["format"].as_str() {
-        if ours["format"].as_str() != Some(format) {
-            problems.push(format!(
-                "{at}: format {:?}, reference {format}",
-                ours["format"]
-            ));
-        }
+    if let Some(format) = theirs["format"].as_str()
+        && ours["format"].as_str() != Some(format)
+    {
+        problems.push(format!(
+            "{at}: format {:?}, reference {format}",
+            ours["format"]
+        ));
     }
     if let Some(properties) = theirs["properties"].as_object() {
         let their_required: BTreeSet<&str> = theirs["required"]
