@@ -82,6 +82,7 @@ pub(crate) const ROUTES: &[(&str, Route, &[Method])] = &[
     ),
     ("/api/v1/files/{token}", Route::File, &[Method::GET]),
     ("/status", Route::Status, &[Method::GET]),
+    ("/api/status", Route::Status, &[Method::GET]),
     ("/openapi.json", Route::OpenApi, &[Method::GET]),
     ("/docs", Route::Docs, &[Method::GET]),
     ("/docs/", Route::DocsIndex, &[Method::GET]),

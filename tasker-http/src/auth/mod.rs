@@ -40,7 +40,7 @@
 //! # }
 //! ```
 //!
-//! See `docs/auth.md` in the crate for the configuration keys and the claims
+//! See `docs/auth.md` in the repository for the configuration keys and the claims
 //! mapping.
 
 mod authenticate;

@@ -30,7 +30,7 @@ use crate::error::{ErrorAction, ErrorBody, FieldErrorBody};
         paths::add_comment, paths::get_comments_by_todo_id, paths::update_comment,
         paths::delete_comment, paths::get_categories, paths::create_category,
         paths::get_category_by_id, paths::update_category, paths::delete_category,
-        paths::get_health, paths::get_openapi, paths::get_docs, paths::get_docs_index,
+        paths::get_health, paths::get_status, paths::get_openapi, paths::get_docs, paths::get_docs_index,
         paths::get_docs_asset,
     ),
     components(schemas(ErrorBody, FieldErrorBody, ErrorAction)),
@@ -77,7 +77,10 @@ impl Modify for StandardErrors {
                 .build()
         };
         for (path, item) in doc.paths.paths.iter_mut() {
-            let public = path == "/status" || path == "/openapi.json" || path.starts_with("/docs");
+            let public = path == "/status"
+                || path == "/api/status"
+                || path == "/openapi.json"
+                || path.starts_with("/docs");
             let operations = [
                 (&mut item.get, false),
                 (&mut item.post, true),

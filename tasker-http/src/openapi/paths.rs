@@ -135,11 +135,18 @@ fn update_category() {}
 fn delete_category() {}
 
 /// Health of the service and its dependencies (`503` when a check fails).
-#[utoipa::path(get, path = "/status", tag = "Health", operation_id = "getHealth",
+#[utoipa::path(get, path = "/api/status", tag = "Health", operation_id = "getHealth",
     responses((status = 200, description = "Healthy", body = HealthStatus),
               (status = 503, description = "A check failed", body = HealthStatus)),
     security(()))]
 fn get_health() {}
+
+/// The same as `/api/status`, at the root (for load balancers and probes).
+#[utoipa::path(get, path = "/status", tag = "Health", operation_id = "getStatus",
+    responses((status = 200, description = "Healthy", body = HealthStatus),
+              (status = 503, description = "A check failed", body = HealthStatus)),
+    security(()))]
+fn get_status() {}
 
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", tag = "Health", operation_id = "getOpenApi",

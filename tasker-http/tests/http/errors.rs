@@ -105,6 +105,11 @@ async fn no_token_is_401_on_api_routes_but_status_is_public(app: App) {
     assert_eq!(status.json["status"], "healthy");
     assert_eq!(status.json["checks"]["database"]["status"], "healthy");
     assert_eq!(status.json["environment"], "development");
+    let contract_path = app
+        .send(request(Method::GET, "/api/status", None, None))
+        .await;
+    assert_eq!(contract_path.status, StatusCode::OK);
+    assert_eq!(contract_path.json["status"], "healthy");
 }
 
 async fn a_slow_request_times_out_with_503(app: App) {
