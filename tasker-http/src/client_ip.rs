@@ -22,7 +22,8 @@ pub(crate) fn client_ip(
     headers: &HeaderMap,
     trusted_proxies: &[IpAddr],
 ) -> Option<IpAddr> {
-    let peer = extensions.get::<ClientAddr>()?.0.ip();
+    // `::ffff:10.0.0.1` (a dual-stack listener's view of an IPv4 peer) is 10.0.0.1.
+    let peer = extensions.get::<ClientAddr>()?.0.ip().to_canonical();
     if !trusted_proxies.contains(&peer) {
         return Some(peer);
     }
@@ -31,7 +32,8 @@ pub(crate) fn client_ip(
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .filter_map(|part| part.trim().parse().ok())
+        .filter_map(|part| part.trim().parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
         .collect();
     Some(
         forwarded
@@ -40,6 +42,18 @@ pub(crate) fn client_ip(
             .find(|ip| !trusted_proxies.contains(ip))
             .unwrap_or(peer),
     )
+}
+
+/// The rate-limit key of an address: IPv4 as is, IPv6 by its /64 prefix (one
+/// host usually owns a whole /64 and could otherwise rotate through it).
+pub(crate) fn bucket_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => format!("ip:{v4}"),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("ip6:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
 }
 
 #[cfg(test)]
@@ -73,6 +87,27 @@ mod tests {
             &[proxy],
         );
         assert_eq!(ip, Some("1.2.3.4".parse().unwrap()));
+    }
+
+    #[test]
+    fn ipv4_mapped_peers_match_ipv4_trusted_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let ip = client_ip(
+            &extensions("[::ffff:10.0.0.1]:443"),
+            &forwarded("1.2.3.4"),
+            &[proxy],
+        );
+        assert_eq!(ip, Some("1.2.3.4".parse().unwrap()));
+    }
+
+    #[test]
+    fn ipv6_clients_share_a_bucket_per_64() {
+        let a = bucket_key("2001:db8:1:2::1".parse().unwrap());
+        let b = bucket_key("2001:db8:1:2:ffff::9".parse().unwrap());
+        let c = bucket_key("2001:db8:1:3::1".parse().unwrap());
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(bucket_key("192.0.2.1".parse().unwrap()), "ip:192.0.2.1");
     }
 
     #[test]

@@ -64,13 +64,21 @@ impl DownloadLinks {
     /// Signed links with a fresh random key: links stop working when the
     /// process restarts and are not valid on other instances. Give several
     /// instances one shared key with [`DownloadLinks::signed`].
+    ///
+    /// Without a working random source there is no safe key: every download
+    /// link request then fails with `500` (and an error in the log).
     pub fn random(ttl: Duration) -> Self {
         let mut key = [0u8; 32];
-        if getrandom::fill(&mut key).is_err() {
-            // No entropy source: fall back to a per-process unique value.
-            key[..16].copy_from_slice(Uuid::now_v7().as_bytes());
+        match getrandom::fill(&mut key) {
+            Ok(()) => Self::signed(key.to_vec(), ttl),
+            Err(error) => {
+                tracing::error!(%error, "no random source: signed download links are disabled");
+                Self::Signed {
+                    key: Arc::from(Vec::new()),
+                    ttl,
+                }
+            }
         }
-        Self::signed(key.to_vec(), ttl)
     }
 
     /// Signed links with `key`.
@@ -91,8 +99,12 @@ impl DownloadLinks {
         now: OffsetDateTime,
     ) -> Result<String, ApiError> {
         match self {
+            Self::Signed { key, .. } if key.is_empty() => Err(ApiError::Internal(
+                "signed download links are disabled: no key".into(),
+            )),
             Self::Signed { key, ttl } => {
-                let expires = now.unix_timestamp() + i64::try_from(ttl.as_secs()).unwrap_or(300);
+                let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+                let expires = now.unix_timestamp().saturating_add(ttl);
                 let token = sign(
                     key,
                     &LinkClaims {
@@ -119,6 +131,9 @@ impl DownloadLinks {
         let Self::Signed { key, .. } = self else {
             return Err(ApiError::InvalidDownloadLink);
         };
+        if key.is_empty() {
+            return Err(ApiError::InvalidDownloadLink);
+        }
         let claims = verify(key, token).ok_or(ApiError::InvalidDownloadLink)?;
         if claims.expires < now.unix_timestamp() {
             return Err(ApiError::InvalidDownloadLink);

@@ -4,9 +4,11 @@
 //! Past the limit the answer is `429 RATE_LIMITED` with `Retry-After` and
 //! `RateLimit-Limit` / `RateLimit-Remaining` / `RateLimit-Reset`; responses
 //! within the limit carry `RateLimit-Limit` and `RateLimit-Remaining` too.
-//! The client IP comes from [`ClientAddr`](crate::ClientAddr) (see
-//! [`client_ip`](crate::client_ip)); a request without one is not limited by
-//! IP. The buckets live in this process; several instances each keep their own.
+//! The client IP comes from [`ClientAddr`](crate::ClientAddr), which the host's
+//! server inserts; `X-Forwarded-For` counts only from trusted proxies. IPv6
+//! clients are counted per /64. Requests without a `ClientAddr` share one
+//! bucket (and a warning is logged once). The buckets live in this process;
+//! several instances each keep their own.
 
 use std::{
     future::Future,
@@ -30,10 +32,26 @@ use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use crate::{AuthUser, body::Body, client_ip::client_ip, error::ApiError};
+use crate::{
+    AuthUser,
+    body::Body,
+    client_ip::{bucket_key, client_ip},
+    error::ApiError,
+};
 
 type Limiter =
     RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+
+/// Says once that the host gives no peer addresses.
+fn warn_no_client_addr() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::warn!(
+            "requests carry no tasker_http::ClientAddr: all clients share one per-IP rate-limit \
+             bucket; insert the peer address into the request extensions"
+        );
+    });
+}
 
 /// What a bucket is keyed by.
 #[derive(Debug, Clone)]
@@ -88,10 +106,16 @@ impl RateLimitLayer {
 
     fn key<B>(&self, request: &Request<B>) -> Option<String> {
         match &self.key_by {
-            KeyBy::Ip { trusted_proxies } => {
-                client_ip(request.extensions(), request.headers(), trusted_proxies)
-                    .map(|ip| format!("ip:{ip}"))
-            }
+            KeyBy::Ip { trusted_proxies } => Some(
+                match client_ip(request.extensions(), request.headers(), trusted_proxies) {
+                    Some(ip) => bucket_key(ip),
+                    None => {
+                        warn_no_client_addr();
+                        // Better one shared bucket than no limit at all.
+                        "ip:unknown".to_owned()
+                    }
+                },
+            ),
             KeyBy::User => request
                 .extensions()
                 .get::<AuthUser>()

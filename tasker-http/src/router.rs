@@ -155,6 +155,11 @@ pub(crate) async fn dispatch<S: Store + 'static>(
             .map(|(key, value)| (key.to_owned(), value.to_owned()))
             .collect(),
     };
+    let span = tracing::Span::current();
+    span.record("route", tracing::field::display(template));
+    if let Some(user) = request.extensions().get::<crate::AuthUser>() {
+        span.record("user_id", tracing::field::display(&user.user_id));
+    }
     let method = request.method().clone();
     let mut response = if methods.contains(&method) {
         let result = api::handle(&state, *route, &method, params, request).await;

@@ -173,6 +173,7 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
             downloads,
             health: self.health,
             openapi_json,
+            uploads: tokio::sync::Semaphore::new(settings.max_concurrent_uploads.max(1)),
         });
         let routed = tower::service_fn(move |request: Request<RequestBody>| {
             let state = Arc::clone(&state);
@@ -198,16 +199,17 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
                 .map_err(|never| match never {}),
         );
         if let Some(wrap) = self.auth {
-            inner = wrap(inner);
+            inner = skip_auth_on_public_routes(inner.clone(), wrap(inner));
         }
         let (ip_rate, ip_burst) = limits.per_ip();
         let security = SecurityHeaders::new(settings.hsts_max_age_seconds);
+        // Security headers and CORS wrap everything, the panic response too.
         let stack =
             ServiceBuilder::new()
-                .layer(RequestIdLayer)
-                .layer(TraceLayer)
                 .map_response(move |response| security.apply(response))
                 .option_layer(cors(&settings))
+                .layer(RequestIdLayer)
+                .layer(TraceLayer)
                 .option_layer(limits.enabled.then(|| {
                     RateLimitLayer::per_ip(ip_rate, ip_burst, limits.trusted_proxies.clone())
                 }))
@@ -218,19 +220,49 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
     }
 }
 
-/// The CORS layer for the configured origins, if any.
+/// Routes that need no caller: a stale or foreign `Authorization` header on
+/// them is ignored instead of answered with `401`.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/status" | "/api/status" | "/openapi.json" | "/docs")
+        || path.starts_with("/docs/")
+        || path.starts_with("/api/v1/files/")
+}
+
+/// Public routes go straight to `plain`, everything else through `authed`.
+fn skip_auth_on_public_routes(plain: Inner, authed: Inner) -> Inner {
+    BoxCloneSyncService::new(tower::service_fn(move |request: Request<RequestBody>| {
+        let service = if is_public(request.uri().path()) {
+            plain.clone()
+        } else {
+            authed.clone()
+        };
+        service.oneshot(request)
+    }))
+}
+
+/// The CORS layer for the configured origins, if any (`*` allows any origin).
 fn cors(settings: &HttpSettings) -> Option<CorsLayer> {
-    let origins: Vec<HeaderValue> = settings
-        .cors
-        .allowed_origins
-        .iter()
-        .filter_map(|origin| HeaderValue::from_str(origin).ok())
-        .collect();
-    if origins.is_empty() {
+    let configured = &settings.cors.allowed_origins;
+    if configured.is_empty() {
         return None;
     }
+    let allow_origin = if configured.iter().any(|origin| origin.trim() == "*") {
+        AllowOrigin::any()
+    } else {
+        let origins: Vec<HeaderValue> = configured
+            .iter()
+            .filter_map(|origin| match HeaderValue::from_str(origin.trim()) {
+                Ok(value) => Some(value),
+                Err(_) => {
+                    tracing::warn!(%origin, "CORS origin ignored: not a valid header value");
+                    None
+                }
+            })
+            .collect();
+        AllowOrigin::list(origins)
+    };
     let mut layer = CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
+        .allow_origin(allow_origin)
         .allow_methods([
             Method::GET,
             Method::POST,

@@ -22,6 +22,9 @@ pub struct HttpSettings {
     pub json_body_limit: usize,
     /// Largest attachment accepted, in bytes (default 10 MiB).
     pub upload_limit: usize,
+    /// Uploads read at the same time; more wait their turn (default 8), so
+    /// uploads never hold more than this many times `upload_limit` in memory.
+    pub max_concurrent_uploads: usize,
     /// Longest a request may take, in seconds (default 30).
     pub request_timeout_seconds: u64,
     /// Per-client and per-user rate limits.
@@ -42,6 +45,7 @@ impl Default for HttpSettings {
         Self {
             json_body_limit: 1024 * 1024,
             upload_limit: 10 * 1024 * 1024,
+            max_concurrent_uploads: 8,
             request_timeout_seconds: 30,
             rate_limit: RateLimitSettings::default(),
             cors: CorsSettings::default(),
@@ -95,13 +99,16 @@ impl RateLimitSettings {
     /// Per-IP rate and burst.
     pub fn per_ip(&self) -> (u32, u32) {
         let rate = self.per_second.max(1);
-        (rate, self.burst.unwrap_or(rate * 2).max(1))
+        (rate, self.burst.unwrap_or(rate.saturating_mul(2)).max(1))
     }
 
     /// Per-user rate and burst.
     pub fn per_user(&self) -> (u32, u32) {
         let rate = self.per_user_per_second.unwrap_or(self.per_second).max(1);
-        (rate, self.per_user_burst.unwrap_or(rate * 2).max(1))
+        (
+            rate,
+            self.per_user_burst.unwrap_or(rate.saturating_mul(2)).max(1),
+        )
     }
 }
 

@@ -64,7 +64,7 @@ where
         let span = tracing::info_span!(
             "request",
             method = %request.method(),
-            path = %request.uri().path(),
+            path = %loggable_path(request.uri().path()),
             request_id = %request_id,
             route = Empty,
             user_id = Empty,
@@ -98,6 +98,16 @@ where
             }
             .instrument(span),
         )
+    }
+}
+
+/// The path as it may be logged: a signed download link is a credential, so
+/// its token is left out.
+fn loggable_path(path: &str) -> &str {
+    const FILES: &str = "/api/v1/files/";
+    match path.find(FILES) {
+        Some(at) if path.len() > at + FILES.len() => "/api/v1/files/{token}",
+        _ => path,
     }
 }
 

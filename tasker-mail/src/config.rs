@@ -69,8 +69,6 @@ pub enum TransportKind {
     Resend,
     /// An SMTP server.
     Smtp,
-    /// Kept in memory, for tests.
-    Memory,
 }
 
 impl TransportKind {
@@ -80,7 +78,6 @@ impl TransportKind {
             Self::Preview => "preview",
             Self::Resend => "resend",
             Self::Smtp => "smtp",
-            Self::Memory => "memory",
         }
     }
 }

@@ -4,9 +4,8 @@
 //!   notices and the weekly report (HTML and plain text) from the files in
 //!   `templates/emails`, with built-in copies as the fallback.
 //! - [`Mailer`] sends an [`Email`]: [`ResendMailer`] (Resend's HTTP API),
-//!   [`SmtpMailer`] (any SMTP server), [`PreviewMailer`] (files in a folder,
-//!   the development default) or [`MemoryMailer`] (tests); [`AnyMailer`] picks
-//!   one from a [`MailConfig`].
+//!   [`SmtpMailer`] (any SMTP server) or [`PreviewMailer`] (files in a folder,
+//!   the development default); [`AnyMailer`] picks one from a [`MailConfig`].
 //! - [`MailError::is_retryable`] tells failures worth retrying (rate limits,
 //!   outages, timeouts) from permanent ones (bad address, refusal).
 //! - [`preview`] renders every e-mail with sample data.
@@ -54,6 +53,4 @@ pub use error::{BoxError, MailError, Result};
 pub use mailer::{BoxFuture, DynMailer, Mailer};
 pub use secret::Secret;
 pub use templates::{MAX_DIGEST_TODOS, RenderedEmail, TemplateKind, Templates};
-pub use transport::{
-    AnyMailer, MemoryMailer, PreviewMailer, RESEND_BATCH_LIMIT, ResendMailer, SmtpMailer,
-};
+pub use transport::{AnyMailer, PreviewMailer, RESEND_BATCH_LIMIT, ResendMailer, SmtpMailer};

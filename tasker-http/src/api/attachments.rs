@@ -38,14 +38,30 @@ pub(super) async fn upload<S: Store>(
         .ok_or(ApiError::UnsupportedMediaType {
             expected: "multipart/form-data",
         })?;
-    if content_length(&parts.headers)
-        .is_some_and(|length| length > (limit + MULTIPART_OVERHEAD) as u64)
-    {
+    let whole = limit.saturating_add(MULTIPART_OVERHEAD) as u64;
+    let declared = content_length(&parts.headers);
+    if declared.is_some_and(|length| length > whole) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
+    // Nothing is read for a todo that is missing or another user's.
+    if state
+        .services
+        .store()
+        .get_todo(&user.user_id, todo_id)
+        .await?
+        .is_none()
+    {
+        return Err(tasker_core::Error::NotFound(tasker_core::Resource::Todo).into());
+    }
+    // Bounded memory: at most `max_concurrent_uploads` files are in flight.
+    let _permit = state
+        .uploads
+        .acquire()
+        .await
+        .map_err(|error| ApiError::Internal(error.into()))?;
     let constraints = multer::Constraints::new().size_limit(
         multer::SizeLimit::new()
-            .whole_stream((limit + MULTIPART_OVERHEAD) as u64)
+            .whole_stream(whole)
             .per_field(limit as u64),
     );
     let mut multipart =
@@ -70,7 +86,10 @@ pub(super) async fn upload<S: Store>(
             return Err(invalid("file", "send exactly one file per request"));
         }
         let name = field.file_name().unwrap_or("").to_owned();
-        let mut content = BytesMut::new();
+        // One buffer of the right size when the length is declared, so the
+        // file is held once and never copied while growing.
+        let expected = declared.map_or(0, |length| length.min(limit as u64) as usize);
+        let mut content = BytesMut::with_capacity(expected);
         while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(e, limit))? {
             content.extend_from_slice(&chunk);
         }
@@ -122,7 +141,10 @@ pub(crate) fn sanitize_file_name(raw: &str) -> String {
     let cleaned: String = last
         .chars()
         .map(|c| {
-            if c.is_control() || matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*' | ';') {
+            if c.is_control()
+                || is_invisible_format(c)
+                || matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*' | ';')
+            {
                 '_'
             } else {
                 c
@@ -130,6 +152,12 @@ pub(crate) fn sanitize_file_name(raw: &str) -> String {
         })
         .collect();
     cleaned.trim().trim_start_matches('.').trim().to_owned()
+}
+
+/// Zero-width and bidirectional formatting characters, which can disguise a
+/// name (`invoice\u{202e}fdp.exe` displays as `invoiceexe.pdf`).
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{00ad}')
 }
 
 /// The MIME type read from the content's magic bytes; UTF-8 text without a
@@ -195,19 +223,38 @@ pub(super) async fn link<S: Store>(
     response::json(StatusCode::OK, &DownloadUrl { url })
 }
 
-/// Where clients reach this service: the configured public URL, else the
+/// Where clients reach this service: the configured public URL; else, from a
+/// trusted proxy, its `X-Forwarded-Proto` and `X-Forwarded-Host`; else the
 /// request's `Host` over plain HTTP.
 fn base_url<S>(state: &AppState<S>, parts: &Parts) -> String {
     if let Some(base) = &state.settings.downloads.public_base_url {
         return base.clone();
     }
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|value| value.to_str().ok())
+    let from_proxy = parts
+        .extensions
+        .get::<crate::ClientAddr>()
+        .is_some_and(|peer| {
+            state
+                .settings
+                .rate_limit
+                .trusted_proxies
+                .contains(&peer.0.ip().to_canonical())
+        });
+    let forwarded = |name: &str| {
+        from_proxy
+            .then(|| parts.headers.get(name)?.to_str().ok())
+            .flatten()
+            .map(|value| value.split(',').next().unwrap_or(value).trim())
+    };
+    let scheme = match forwarded("x-forwarded-proto") {
+        Some("https") => "https",
+        _ => "http",
+    };
+    let host = forwarded("x-forwarded-host")
+        .or_else(|| parts.headers.get(header::HOST)?.to_str().ok())
         .or_else(|| parts.uri.authority().map(|a| a.as_str()))
         .unwrap_or("localhost");
-    format!("http://{host}")
+    format!("{scheme}://{host}")
 }
 
 pub(super) async fn serve_file<S: Store>(
@@ -272,6 +319,10 @@ mod tests {
         assert_eq!(sanitize_file_name("C:\\x\\..hidden"), "hidden");
         assert_eq!(sanitize_file_name("a\u{0}b\"c.txt"), "a_b_c.txt");
         assert_eq!(sanitize_file_name("report.pdf"), "report.pdf");
+        assert_eq!(
+            sanitize_file_name("invoice\u{202e}fdp.exe"),
+            "invoice_fdp.exe"
+        );
     }
 
     #[test]

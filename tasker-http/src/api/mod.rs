@@ -34,6 +34,7 @@ pub(crate) struct AppState<S> {
     pub(crate) downloads: DownloadLinks,
     pub(crate) health: HealthChecks,
     pub(crate) openapi_json: bytes::Bytes,
+    pub(crate) uploads: tokio::sync::Semaphore,
 }
 
 /// Calls the handler of `route` for `method` (already known to be allowed).

@@ -14,6 +14,9 @@ cases!(
     an_upload_needs_exactly_one_file_field,
     an_upload_that_is_not_multipart_is_415,
     deleting_an_attachment_removes_its_file,
+    a_link_stops_working_once_its_attachment_is_deleted,
+    behind_a_trusted_proxy_links_use_the_forwarded_scheme_and_host,
+    an_upload_to_a_missing_todo_is_404_before_reading,
 );
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0";
@@ -139,8 +142,11 @@ async fn a_tampered_link_is_refused(app: App) {
     let uploaded = upload(&app, "alice", &id, &[("file", "a.txt", b"abc")]).await;
     let url = download_url(&app, &id, uploaded.json["id"].as_str().unwrap()).await;
     let mut path = path_of(&url);
-    let last = path.pop().unwrap();
-    path.push(if last == 'A' { 'B' } else { 'A' });
+    // Change a character in the middle of the signature (the last one may
+    // only carry padding bits).
+    let at = path.len() - 10;
+    let replacement = if &path[at..=at] == "A" { "B" } else { "A" };
+    path.replace_range(at..=at, replacement);
     let response = app
         .send(crate::support::request(Method::GET, &path, None, None))
         .await;
@@ -213,4 +219,68 @@ async fn deleting_an_attachment_removes_its_file(app: App) {
         StatusCode::NOT_FOUND,
         "ATTACHMENT_NOT_FOUND",
     );
+}
+
+async fn a_link_stops_working_once_its_attachment_is_deleted(app: App) {
+    let id = todo_id(&app).await;
+    let uploaded = upload(&app, "alice", &id, &[("file", "a.txt", b"abc")]).await;
+    let attachment = uploaded.json["id"].as_str().unwrap();
+    let url = download_url(&app, &id, attachment).await;
+    let path = format!("/api/v1/todos/{id}/attachments/{attachment}");
+    assert_eq!(
+        app.delete("alice", &path).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let response = app
+        .send(crate::support::request(
+            Method::GET,
+            &path_of(&url),
+            None,
+            None,
+        ))
+        .await;
+    assert_error(&response, StatusCode::NOT_FOUND, "ATTACHMENT_NOT_FOUND");
+}
+
+async fn behind_a_trusted_proxy_links_use_the_forwarded_scheme_and_host(app: App) {
+    let mut settings = quiet_settings();
+    settings.rate_limit.trusted_proxies = vec!["10.0.0.1".parse().unwrap()];
+    let app = app.reconfigure(settings);
+    let id = todo_id(&app).await;
+    let uploaded = upload(&app, "alice", &id, &[("file", "a.txt", b"abc")]).await;
+    let attachment = uploaded.json["id"].as_str().unwrap();
+    let path = format!("/api/v1/todos/{id}/attachments/{attachment}/download");
+    let forwarded = |peer: &str| {
+        let mut req = crate::support::request(Method::GET, &path, Some("alice"), None);
+        req.extensions_mut()
+            .insert(ClientAddr(format!("{peer}:443").parse().unwrap()));
+        let headers = req.headers_mut();
+        headers.insert("x-forwarded-proto", "https".parse().unwrap());
+        headers.insert("x-forwarded-host", "files.example.com".parse().unwrap());
+        headers.insert(header::HOST, "internal:8080".parse().unwrap());
+        req
+    };
+    let trusted = app.send(forwarded("10.0.0.1")).await;
+    let url = trusted.json["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://files.example.com/api/v1/files/"),
+        "{url}"
+    );
+    let untrusted = app.send(forwarded("203.0.113.5")).await;
+    let url = untrusted.json["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("http://internal:8080/api/v1/files/"),
+        "{url}"
+    );
+}
+
+async fn an_upload_to_a_missing_todo_is_404_before_reading(app: App) {
+    let response = upload(
+        &app,
+        "alice",
+        "0192f0c1-0000-7000-8000-000000000000",
+        &[("file", "a.txt", b"abc")],
+    )
+    .await;
+    assert_error(&response, StatusCode::NOT_FOUND, "TODO_NOT_FOUND");
 }

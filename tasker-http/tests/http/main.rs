@@ -9,6 +9,7 @@ mod conditional;
 mod document;
 mod errors;
 mod isolation;
+mod layers;
 mod mounting;
 mod rate_limit;
 mod support;

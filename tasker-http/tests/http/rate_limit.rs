@@ -106,3 +106,37 @@ async fn each_user_has_a_limit_across_addresses() {
     assert_eq!(app.send(req).await.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(app.get("bob", "/api/v1/todos").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn without_a_peer_address_all_clients_share_one_bucket() {
+    let app = App::sqlite().await.reconfigure(limited(1, 2));
+    let anonymous = || {
+        let mut req = request(Method::GET, "/status", None, None);
+        req.extensions_mut().remove::<ClientAddr>();
+        req
+    };
+    assert_eq!(app.send(anonymous()).await.status, StatusCode::OK);
+    assert_eq!(app.send(anonymous()).await.status, StatusCode::OK);
+    assert_eq!(
+        app.send(anonymous()).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn an_ipv6_client_cannot_escape_its_limit_by_rotating_addresses() {
+    let app = App::sqlite().await.reconfigure(limited(1, 2));
+    for n in 1..=2 {
+        let ok = app.send(from_v6(&format!("2001:db8:aa:bb::{n}"))).await;
+        assert_eq!(ok.status, StatusCode::OK);
+    }
+    let refused = app.send(from_v6("2001:db8:aa:bb::99")).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+fn from_v6(ip: &str) -> http::Request<tasker_http::Body> {
+    let mut req = request(Method::GET, "/status", None, None);
+    req.extensions_mut()
+        .insert(ClientAddr(format!("[{ip}]:5000").parse().unwrap()));
+    req
+}

@@ -5,7 +5,7 @@ use crate::{
     email::{Email, SendReceipt},
     error::Result,
     mailer::Mailer,
-    transport::{MemoryMailer, PreviewMailer, ResendMailer, SmtpMailer},
+    transport::{PreviewMailer, ResendMailer, SmtpMailer},
 };
 
 /// One of the transports, chosen by [`MailConfig::transport`].
@@ -18,8 +18,6 @@ pub enum AnyMailer {
     Smtp(SmtpMailer),
     /// Files in the preview folder.
     Preview(PreviewMailer),
-    /// Kept in memory (tests).
-    Memory(MemoryMailer),
 }
 
 impl AnyMailer {
@@ -33,7 +31,6 @@ impl AnyMailer {
             TransportKind::Resend => Self::Resend(ResendMailer::from_config(config)?),
             TransportKind::Smtp => Self::Smtp(SmtpMailer::from_config(config)?),
             TransportKind::Preview => Self::Preview(PreviewMailer::from_config(config)),
-            TransportKind::Memory => Self::Memory(MemoryMailer::new()),
         };
         tracing::info!(transport = %mailer.kind(), "mail transport ready");
         Ok(mailer)
@@ -45,7 +42,6 @@ impl AnyMailer {
             Self::Resend(_) => TransportKind::Resend,
             Self::Smtp(_) => TransportKind::Smtp,
             Self::Preview(_) => TransportKind::Preview,
-            Self::Memory(_) => TransportKind::Memory,
         }
     }
 }
@@ -56,7 +52,6 @@ impl Mailer for AnyMailer {
             Self::Resend(mailer) => mailer.send(email).await,
             Self::Smtp(mailer) => mailer.send(email).await,
             Self::Preview(mailer) => mailer.send(email).await,
-            Self::Memory(mailer) => mailer.send(email).await,
         }
     }
 
@@ -65,7 +60,6 @@ impl Mailer for AnyMailer {
             Self::Resend(mailer) => mailer.send_batch(emails).await,
             Self::Smtp(mailer) => mailer.send_batch(emails).await,
             Self::Preview(mailer) => mailer.send_batch(emails).await,
-            Self::Memory(mailer) => mailer.send_batch(emails).await,
         }
     }
 }

@@ -135,24 +135,3 @@ async fn the_configured_default_transport_writes_into_the_preview_dir() {
     assert_eq!(to.name(), Some("Ada Lovelace"));
     assert_eq!(to.address(), Some("ada@example.com"));
 }
-
-#[tokio::test]
-async fn the_memory_mailer_records_messages_and_fails_on_demand() {
-    let mailer = tasker_mail::MemoryMailer::new();
-    let recorder = mailer.clone();
-    mailer.fail_next(tasker_mail::MailError::RateLimited {
-        transport: TransportKind::Memory,
-        retry_after: Some(std::time::Duration::from_secs(1)),
-        message: "slow down".to_owned(),
-    });
-
-    let error = mailer.send(&sample_email(1)).await.unwrap_err();
-    assert!(error.is_retryable());
-    mailer
-        .send_batch(&[sample_email(1), sample_email(2)])
-        .await
-        .unwrap();
-
-    let subjects: Vec<String> = recorder.sent().into_iter().map(|e| e.subject).collect();
-    assert_eq!(subjects, ["Subject 1", "Subject 2"]);
-}

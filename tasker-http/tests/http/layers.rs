@@ -1,0 +1,178 @@
+//! The outer layers: request ids, logs, security headers, CORS.
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+};
+
+use http::{Method, StatusCode, header};
+
+use crate::support::{App, quiet_settings, request};
+
+#[tokio::test]
+async fn a_request_id_is_generated_propagated_or_replaced_when_unsafe() {
+    let app = App::sqlite().await;
+    let generated = app.send(request(Method::GET, "/status", None, None)).await;
+    let id = generated.headers["x-request-id"].to_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+
+    let mut req = request(Method::GET, "/status", None, None);
+    req.headers_mut()
+        .insert("x-request-id", "client-id.42".parse().unwrap());
+    let propagated = app.send(req).await;
+    assert_eq!(propagated.headers["x-request-id"], "client-id.42");
+
+    let mut req = request(Method::GET, "/status", None, None);
+    req.headers_mut()
+        .insert("x-request-id", "bad id with spaces".parse().unwrap());
+    let replaced = app.send(req).await;
+    assert_ne!(replaced.headers["x-request-id"], "bad id with spaces");
+}
+
+#[tokio::test]
+async fn security_headers_are_on_every_response_and_hsts_when_configured() {
+    let app = App::sqlite().await;
+    for path in ["/status", "/api/v1/nothing"] {
+        let response = app.send(request(Method::GET, path, None, None)).await;
+        assert_eq!(response.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(response.headers[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(response.headers[header::REFERRER_POLICY], "no-referrer");
+        let csp = response.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
+        assert!(
+            !response
+                .headers
+                .contains_key(header::STRICT_TRANSPORT_SECURITY)
+        );
+    }
+    let mut settings = quiet_settings();
+    settings.hsts_max_age_seconds = Some(31_536_000);
+    let app = app.reconfigure(settings);
+    let response = app.send(request(Method::GET, "/status", None, None)).await;
+    assert_eq!(
+        response.headers[header::STRICT_TRANSPORT_SECURITY],
+        "max-age=31536000; includeSubDomains"
+    );
+}
+
+#[tokio::test]
+async fn cors_answers_configured_origins_only() {
+    let mut settings = quiet_settings();
+    settings.cors.allowed_origins = vec!["https://app.example.com".into()];
+    let app = App::sqlite().await.reconfigure(settings);
+    let preflight = |origin: &str| {
+        let mut req = request(Method::OPTIONS, "/api/v1/todos", None, None);
+        let headers = req.headers_mut();
+        headers.insert(header::ORIGIN, origin.parse().unwrap());
+        headers.insert(
+            header::ACCESS_CONTROL_REQUEST_METHOD,
+            "POST".parse().unwrap(),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            "authorization,content-type".parse().unwrap(),
+        );
+        req
+    };
+    let allowed = app.send(preflight("https://app.example.com")).await;
+    assert_eq!(allowed.status, StatusCode::OK);
+    assert_eq!(
+        allowed.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://app.example.com"
+    );
+    let refused = app.send(preflight("https://evil.example.com")).await;
+    assert!(
+        !refused
+            .headers
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    );
+
+    let mut req = request(Method::GET, "/api/v1/todos", Some("alice"), None);
+    req.headers_mut()
+        .insert(header::ORIGIN, "https://app.example.com".parse().unwrap());
+    let simple = app.send(req).await;
+    assert_eq!(simple.status, StatusCode::OK);
+    assert_eq!(
+        simple.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://app.example.com"
+    );
+}
+
+#[tokio::test]
+async fn a_star_origin_allows_any_origin() {
+    let mut settings = quiet_settings();
+    settings.cors.allowed_origins = vec!["*".into()];
+    let app = App::sqlite().await.reconfigure(settings);
+    let mut req = request(Method::GET, "/status", None, None);
+    req.headers_mut()
+        .insert(header::ORIGIN, "https://anywhere.example".parse().unwrap());
+    let response = app.send(req).await;
+    assert_eq!(response.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+}
+
+/// A log sink shared with the test.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn log_lines_carry_the_request_id_route_and_user_and_a_500_its_cause() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::DEBUG)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let app = App::sqlite().await;
+    let mut req = request(Method::GET, "/api/v1/todos/stats", Some("alice"), None);
+    req.headers_mut()
+        .insert("x-request-id", "trace-me-1".parse().unwrap());
+    assert_eq!(app.send(req).await.status, StatusCode::OK);
+
+    if let tasker_core::store::AnyStore::Sqlite(store) = &app.test_store.store {
+        store.pool().close().await;
+    }
+    let mut req = request(Method::GET, "/api/v1/todos", Some("alice"), None);
+    req.headers_mut()
+        .insert("x-request-id", "trace-me-2".parse().unwrap());
+    assert_eq!(
+        app.send(req).await.status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let completed = logs
+        .lines()
+        .find(|line| line.contains("trace-me-1") && line.contains("request completed"))
+        .unwrap_or_else(|| panic!("no completion line for trace-me-1 in:\n{logs}"));
+    assert!(
+        completed.contains("route=/api/v1/todos/stats"),
+        "{completed}"
+    );
+    assert!(completed.contains("user_id=alice"), "{completed}");
+    assert!(completed.contains("status=200"), "{completed}");
+    let failed = logs
+        .lines()
+        .find(|line| line.contains("trace-me-2") && line.contains("request failed"))
+        .unwrap_or_else(|| panic!("no failure line for trace-me-2 in:\n{logs}"));
+    assert!(failed.contains("INTERNAL_SERVER_ERROR"), "{failed}");
+    assert!(
+        failed.contains("storage failed"),
+        "the cause is logged: {failed}"
+    );
+}
