@@ -7,8 +7,15 @@
 //! The client IP comes from [`ClientAddr`](crate::ClientAddr), which the host's
 //! server inserts; `X-Forwarded-For` counts only from trusted proxies. IPv6
 //! clients are counted per /64. Requests without a `ClientAddr` share one
-//! bucket (and a warning is logged once). The buckets live in this process;
-//! several instances each keep their own.
+//! bucket (and a warning is logged once).
+//!
+//! The buckets live in this process by default, so several instances each
+//! count their own. With the `redis` feature and
+//! [`RateLimitLayer::with_redis`] (or `TaskerApiBuilder::redis_rate_limits`)
+//! they live in Redis instead, shared by every instance; the check is one
+//! atomic script call using Redis's clock. When Redis cannot be reached the
+//! request is let through and a warning logged: a limiter outage never takes
+//! the API down.
 
 use std::{
     future::Future,
@@ -20,6 +27,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
     },
     task::{Context, Poll},
+    time::Duration,
 };
 
 use governor::{
@@ -29,7 +37,6 @@ use governor::{
     state::keyed::DefaultKeyedStateStore,
 };
 use http::{HeaderValue, Request, Response};
-use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use crate::{
@@ -60,13 +67,28 @@ enum KeyBy {
     User,
 }
 
+/// Where the buckets live.
+#[derive(Debug, Clone)]
+enum Buckets {
+    /// In this process.
+    Local {
+        limiter: Arc<Limiter>,
+        checks: Arc<AtomicU64>,
+    },
+    /// In Redis, shared by every instance.
+    #[cfg(feature = "redis")]
+    Redis(redis_buckets::RedisBuckets),
+}
+
 /// Limits requests per client IP or per user.
 #[derive(Debug, Clone)]
 pub struct RateLimitLayer {
-    limiter: Arc<Limiter>,
+    buckets: Buckets,
     key_by: KeyBy,
+    /// The sustained rate (the local buckets keep it in their quota).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    per_second: u32,
     limit: u32,
-    checks: Arc<AtomicU64>,
 }
 
 fn quota(per_second: u32, burst: u32) -> Quota {
@@ -97,11 +119,22 @@ impl RateLimitLayer {
     fn new(per_second: u32, burst: u32, key_by: KeyBy) -> Self {
         let limiter: DefaultKeyedRateLimiter<String> = RateLimiter::keyed(quota(per_second, burst));
         Self {
-            limiter: Arc::new(limiter.with_middleware::<StateInformationMiddleware>()),
+            buckets: Buckets::Local {
+                limiter: Arc::new(limiter.with_middleware::<StateInformationMiddleware>()),
+                checks: Arc::new(AtomicU64::new(0)),
+            },
             key_by,
+            per_second: per_second.max(1),
             limit: burst.max(1),
-            checks: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Keeps the buckets in Redis under keys starting with `prefix`, shared
+    /// by every instance using the same Redis and prefix.
+    #[cfg(feature = "redis")]
+    pub fn with_redis(mut self, connection: redis::aio::ConnectionManager, prefix: &str) -> Self {
+        self.buckets = Buckets::Redis(redis_buckets::RedisBuckets::new(connection, prefix));
+        self
     }
 
     fn key<B>(&self, request: &Request<B>) -> Option<String> {
@@ -124,17 +157,29 @@ impl RateLimitLayer {
     }
 
     /// `Ok(remaining)` or the `429` error.
-    fn check(&self, key: &String) -> Result<u32, ApiError> {
-        // Forget idle buckets now and then so the map does not grow forever.
-        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
-            self.limiter.retain_recent();
-        }
-        match self.limiter.check_key(key) {
-            Ok(snapshot) => Ok(snapshot.remaining_burst_capacity()),
-            Err(not_until) => Err(ApiError::RateLimited {
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-                limit: self.limit,
-            }),
+    async fn check(&self, key: &str) -> Result<u32, ApiError> {
+        let refused = |retry_after: Duration| ApiError::RateLimited {
+            retry_after,
+            limit: self.limit,
+        };
+        match &self.buckets {
+            Buckets::Local { limiter, checks } => {
+                // Forget idle buckets now and then so the map does not grow forever.
+                if checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
+                    limiter.retain_recent();
+                }
+                match limiter.check_key(&key.to_owned()) {
+                    Ok(snapshot) => Ok(snapshot.remaining_burst_capacity()),
+                    Err(not_until) => Err(refused(
+                        not_until.wait_time_from(DefaultClock::default().now()),
+                    )),
+                }
+            }
+            #[cfg(feature = "redis")]
+            Buckets::Redis(buckets) => buckets
+                .check(key, self.per_second, self.limit)
+                .await
+                .map_err(refused),
         }
     }
 }
@@ -157,83 +202,128 @@ pub struct RateLimit<S> {
     layer: RateLimitLayer,
 }
 
+/// The response future of [`RateLimit`].
+pub type ResponseFuture<E> = Pin<Box<dyn Future<Output = Result<Response<Body>, E>> + Send>>;
+
 impl<S, B> Service<Request<B>> for RateLimit<S>
 where
-    S: Service<Request<B>, Response = Response<Body>>,
+    S: Service<Request<B>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
 {
     type Response = Response<Body>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let Some(key) = self.layer.key(&request) else {
-            return ResponseFuture::Inner {
-                inner: self.inner.call(request),
-                headers: None,
+        // The ready service answers; a fresh clone waits for the next call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let layer = self.layer.clone();
+        Box::pin(async move {
+            let Some(key) = layer.key(&request) else {
+                return inner.call(request).await;
             };
-        };
-        match self.layer.check(&key) {
-            Ok(remaining) => ResponseFuture::Inner {
-                inner: self.inner.call(request),
-                headers: Some((self.layer.limit, remaining)),
-            },
-            Err(error) => {
-                tracing::debug!(%key, "rate limited");
-                ResponseFuture::Refused {
-                    response: Some(error.into_response()),
+            match layer.check(&key).await {
+                Ok(remaining) => {
+                    let mut response = inner.call(request).await?;
+                    let headers = response.headers_mut();
+                    if !headers.contains_key("ratelimit-limit") {
+                        headers.insert("ratelimit-limit", HeaderValue::from(layer.limit));
+                        headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
+                    }
+                    Ok(response)
+                }
+                Err(error) => {
+                    tracing::debug!(%key, "rate limited");
+                    Ok(error.into_response())
                 }
             }
+        })
+    }
+}
+
+#[cfg(feature = "redis")]
+mod redis_buckets {
+    //! GCRA buckets in Redis: one key per bucket holding its theoretical
+    //! arrival time, updated by a script so that check-and-set is atomic.
+
+    use std::{fmt, sync::Arc, time::Duration};
+
+    /// Admits a request when its new theoretical arrival time stays within
+    /// `burst` intervals of now. Returns `{admitted, retry_after_us, remaining}`.
+    const GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval
+local window = burst * interval
+if new_tat - now > window then
+  return {0, new_tat - now - window, 0}
+end
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+return {1, 0, math.floor((window - (new_tat - now)) / interval)}
+";
+
+    #[derive(Clone)]
+    pub(super) struct RedisBuckets {
+        connection: redis::aio::ConnectionManager,
+        prefix: Arc<str>,
+        script: Arc<redis::Script>,
+    }
+
+    impl fmt::Debug for RedisBuckets {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("RedisBuckets")
+                .field("prefix", &self.prefix)
+                .finish_non_exhaustive()
         }
     }
-}
 
-pin_project! {
-    /// The response future of [`RateLimit`]: the inner future (and the
-    /// limit with what remains of it, for the headers), or the `429`.
-    #[project = Projection]
-    #[allow(missing_docs)]
-    #[derive(Debug)]
-    pub enum ResponseFuture<F> {
-        /// Within the limit: the inner service answers.
-        Inner {
-            #[pin]
-            inner: F,
-            headers: Option<(u32, u32)>,
-        },
-        /// Over the limit.
-        Refused {
-            response: Option<Response<Body>>,
-        },
-    }
-}
-
-impl<F, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<Response<Body>, E>>,
-{
-    type Output = Result<Response<Body>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            Projection::Inner { inner, headers } => {
-                let mut response = std::task::ready!(inner.poll(cx))?;
-                if let Some((limit, remaining)) = headers.take() {
-                    let map = response.headers_mut();
-                    if !map.contains_key("ratelimit-limit") {
-                        map.insert("ratelimit-limit", HeaderValue::from(limit));
-                        map.insert("ratelimit-remaining", HeaderValue::from(remaining));
-                    }
-                }
-                Poll::Ready(Ok(response))
+    impl RedisBuckets {
+        pub(super) fn new(connection: redis::aio::ConnectionManager, prefix: &str) -> Self {
+            Self {
+                connection,
+                prefix: prefix.into(),
+                script: Arc::new(redis::Script::new(GCRA)),
             }
-            Projection::Refused { response } => match response.take() {
-                Some(response) => Poll::Ready(Ok(response)),
-                None => Poll::Pending,
-            },
+        }
+
+        /// `Ok(remaining)`, or `Err(retry_after)` when over the limit.
+        pub(super) async fn check(
+            &self,
+            key: &str,
+            per_second: u32,
+            burst: u32,
+        ) -> Result<u32, Duration> {
+            let interval_us = 1_000_000 / u64::from(per_second.max(1));
+            let mut connection = self.connection.clone();
+            let outcome: redis::RedisResult<(i64, i64, i64)> = self
+                .script
+                .key(format!("{}{key}", self.prefix))
+                .arg(interval_us.max(1))
+                .arg(burst.max(1))
+                .invoke_async(&mut connection)
+                .await;
+            match outcome {
+                Ok((1, _, remaining)) => Ok(u32::try_from(remaining).unwrap_or(0)),
+                Ok((_, retry_after_us, _)) => Err(Duration::from_micros(
+                    u64::try_from(retry_after_us).unwrap_or(0),
+                )),
+                Err(error) => {
+                    // Fail open: an unreachable limiter must not take the API down.
+                    tracing::warn!(%error, "rate limit check failed in Redis; request let through");
+                    Ok(burst)
+                }
+            }
         }
     }
 }

@@ -69,6 +69,8 @@ impl TaskerApi {
             auth: None,
             downloads: None,
             health: HealthChecks::default(),
+            #[cfg(feature = "redis")]
+            redis_limits: None,
         }
     }
 }
@@ -101,6 +103,8 @@ pub struct TaskerApiBuilder<S> {
     auth: Option<AuthWrap>,
     downloads: Option<DownloadLinks>,
     health: HealthChecks,
+    #[cfg(feature = "redis")]
+    redis_limits: Option<(redis::aio::ConnectionManager, String)>,
 }
 
 impl<S> fmt::Debug for TaskerApiBuilder<S> {
@@ -151,6 +155,19 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
         self
     }
 
+    /// Keeps the rate-limit buckets in Redis (keys starting with `prefix`,
+    /// such as `"tasker:rl:"`), so that every instance sharing the Redis
+    /// counts together.
+    #[cfg(feature = "redis")]
+    pub fn redis_rate_limits(
+        mut self,
+        connection: redis::aio::ConnectionManager,
+        prefix: impl Into<String>,
+    ) -> Self {
+        self.redis_limits = Some((connection, prefix.into()));
+        self
+    }
+
     /// Adds a named dependency check to `/status` (`"database"`, `"redis"`).
     /// Without a `"database"` check, `/status` asks the store a question.
     pub fn health_check(mut self, name: impl Into<String>, check: impl HealthCheck) -> Self {
@@ -187,13 +204,22 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
             }
         });
         let limits = &settings.rate_limit;
+        #[cfg(feature = "redis")]
+        let redis_limits = self.redis_limits;
+        let placed = |layer: RateLimitLayer| {
+            #[cfg(feature = "redis")]
+            if let Some((connection, prefix)) = &redis_limits {
+                return layer.with_redis(connection.clone(), prefix);
+            }
+            layer
+        };
         let (user_rate, user_burst) = limits.per_user();
         let mut inner: Inner = BoxCloneSyncService::new(
             ServiceBuilder::new()
                 .option_layer(
                     limits
                         .enabled
-                        .then(|| RateLimitLayer::per_user(user_rate, user_burst)),
+                        .then(|| placed(RateLimitLayer::per_user(user_rate, user_burst))),
                 )
                 .service(routed)
                 .map_err(|never| match never {}),
@@ -204,16 +230,19 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
         let (ip_rate, ip_burst) = limits.per_ip();
         let security = SecurityHeaders::new(settings.hsts_max_age_seconds);
         // Security headers and CORS wrap everything, the panic response too.
-        let stack =
-            ServiceBuilder::new()
-                .map_response(move |response| security.apply(response))
-                .option_layer(cors(&settings))
-                .layer(RequestIdLayer)
-                .layer(TraceLayer)
-                .option_layer(limits.enabled.then(|| {
-                    RateLimitLayer::per_ip(ip_rate, ip_burst, limits.trusted_proxies.clone())
-                }))
-                .service(inner);
+        let stack = ServiceBuilder::new()
+            .map_response(move |response| security.apply(response))
+            .option_layer(cors(&settings))
+            .layer(RequestIdLayer)
+            .layer(TraceLayer)
+            .option_layer(limits.enabled.then(|| {
+                placed(RateLimitLayer::per_ip(
+                    ip_rate,
+                    ip_burst,
+                    limits.trusted_proxies.clone(),
+                ))
+            }))
+            .service(inner);
         TaskerApi {
             inner: BoxCloneSyncService::new(stack.map_err(|never| match never {})),
         }

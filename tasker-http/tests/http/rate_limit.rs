@@ -140,3 +140,94 @@ fn from_v6(ip: &str) -> http::Request<tasker_http::Body> {
         .insert(ClientAddr(format!("[{ip}]:5000").parse().unwrap()));
     req
 }
+
+/// A connection to the Redis at `TASKER_TEST_REDIS_URL` (default
+/// `redis://127.0.0.1:6379`).
+async fn redis() -> redis::aio::ConnectionManager {
+    let url = std::env::var("TASKER_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let client = redis::Client::open(url.as_str()).expect("Redis URL");
+    redis::aio::ConnectionManager::new(client)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("cannot reach Redis at {url}: {e} (run .ci/run, which starts it)")
+        })
+}
+
+/// An API over `app`'s services with buckets in Redis under `prefix`.
+fn redis_limited(
+    app: &App,
+    connection: redis::aio::ConnectionManager,
+    prefix: &str,
+) -> tasker_http::TaskerApi {
+    tasker_http::TaskerApi::builder(app.services.clone())
+        .settings(limited(1, 3))
+        .redis_rate_limits(connection, prefix)
+        .build()
+}
+
+#[tokio::test]
+async fn with_redis_two_instances_share_one_bucket() {
+    let app = App::sqlite().await;
+    let prefix = format!("tasker-test:{}:", uuid::Uuid::now_v7().simple());
+    let connection = redis().await;
+    let first = redis_limited(&app, connection.clone(), &prefix);
+    let second = redis_limited(&app, connection.clone(), &prefix);
+    // Burst 3 in all, whichever instance answers.
+    for api in [&first, &second, &first] {
+        let ok = crate::support::send_to(api, from("10.3.3.3", None)).await;
+        assert_eq!(ok.status, StatusCode::OK);
+    }
+    let refused = crate::support::send_to(&second, from("10.3.3.3", None)).await;
+    assert_error(&refused, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    let retry_after: u64 = refused.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    // Another client still has its own bucket.
+    let other = crate::support::send_to(&first, from("10.3.3.4", None)).await;
+    assert_eq!(other.status, StatusCode::OK);
+    assert_eq!(other.headers["ratelimit-remaining"], "2");
+    // The bucket refills at the sustained rate.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let refilled = crate::support::send_to(&first, from("10.3.3.3", None)).await;
+    assert_eq!(refilled.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_failing_redis_check_lets_requests_through() {
+    let app = App::sqlite().await;
+    let prefix = format!("tasker-test:{}:", uuid::Uuid::now_v7().simple());
+    let mut connection = redis().await;
+    // A bucket key of the wrong type makes every check of it fail in Redis.
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{prefix}ip:10.4.4.4"))
+        .arg("not")
+        .arg("a bucket")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let api = redis_limited(&app, connection.clone(), &prefix);
+    for _ in 0..5 {
+        let response = crate::support::send_to(&api, from("10.4.4.4", None)).await;
+        assert_eq!(response.status, StatusCode::OK, "fails open");
+    }
+    // A healthy bucket next to it is still limited.
+    for _ in 0..3 {
+        assert_eq!(
+            crate::support::send_to(&api, from("10.4.4.5", None))
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    let refused = crate::support::send_to(&api, from("10.4.4.5", None)).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    let _: () = redis::cmd("DEL")
+        .arg(format!("{prefix}ip:10.4.4.4"))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+}
