@@ -6,6 +6,7 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use http::{HeaderMap, HeaderValue, header};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
@@ -51,9 +52,18 @@ pub(crate) fn not_modified(headers: &HeaderMap, current: &HeaderValue) -> bool {
         .any(|value| matches(value, current))
 }
 
-/// Whether the request carries `If-Match` at all.
-pub(crate) fn has_if_match(headers: &HeaderMap) -> bool {
-    headers.contains_key(header::IF_MATCH)
+/// `412` when the request carries `If-Match` and it does not name the
+/// representation `current` resolves to (the resource's `GET` body).
+/// `current` is only awaited when there is an `If-Match` to check.
+pub(crate) async fn require_current<T: Serialize>(
+    headers: &HeaderMap,
+    current: impl Future<Output = tasker_core::Result<T>>,
+) -> Result<(), ApiError> {
+    if !headers.contains_key(header::IF_MATCH) {
+        return Ok(());
+    }
+    let representation = current.await?;
+    check_if_match(headers, &etag(&crate::response::to_json(&representation)?))
 }
 
 /// `412` unless `If-Match` names the current representation.

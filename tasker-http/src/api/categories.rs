@@ -55,20 +55,6 @@ pub(super) async fn get<S: Store>(
     json_tagged(&parts.headers, &category)
 }
 
-async fn check_if_match<S: Store>(
-    state: &AppState<S>,
-    parts: &Parts,
-    id: uuid::Uuid,
-) -> Result<(), ApiError> {
-    if !conditional::has_if_match(&parts.headers) {
-        return Ok(());
-    }
-    let user = caller(&parts.extensions)?;
-    let current = state.services.categories.get(&user.user_id, id).await?;
-    let tag = conditional::etag(&response::to_json(&current)?);
-    conditional::check_if_match(&parts.headers, &tag)
-}
-
 pub(super) async fn update<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
@@ -79,7 +65,11 @@ pub(super) async fn update<S: Store>(
     let id = path_id(params.get("id"), "id")?;
     let input: UpdateCategory = json(&parts.headers, body, state.settings.json_body_limit).await?;
     let patch = CategoryPatch::try_from(input)?;
-    check_if_match(state, parts, id).await?;
+    conditional::require_current(
+        &parts.headers,
+        state.services.categories.get(&user.user_id, id),
+    )
+    .await?;
     let category = state
         .services
         .categories
@@ -95,7 +85,11 @@ pub(super) async fn delete<S: Store>(
 ) -> Result<Response<Body>, ApiError> {
     let user = caller(&parts.extensions)?;
     let id = path_id(params.get("id"), "id")?;
-    check_if_match(state, parts, id).await?;
+    conditional::require_current(
+        &parts.headers,
+        state.services.categories.get(&user.user_id, id),
+    )
+    .await?;
     state.services.categories.delete(&user.user_id, id).await?;
     Ok(no_content())
 }

@@ -60,21 +60,6 @@ pub(super) async fn get<S: Store>(
     json_tagged(&parts.headers, &todo)
 }
 
-/// `412` when `If-Match` is present and does not name the todo's current `GET`.
-async fn check_if_match<S: Store>(
-    state: &AppState<S>,
-    parts: &Parts,
-    id: uuid::Uuid,
-) -> Result<(), ApiError> {
-    if !conditional::has_if_match(&parts.headers) {
-        return Ok(());
-    }
-    let user = caller(&parts.extensions)?;
-    let current = state.services.todos.get(&user.user_id, id).await?;
-    let tag = conditional::etag(&response::to_json(&current)?);
-    conditional::check_if_match(&parts.headers, &tag)
-}
-
 pub(super) async fn update<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
@@ -85,7 +70,8 @@ pub(super) async fn update<S: Store>(
     let id = path_id(params.get("id"), "id")?;
     let input: UpdateTodo = json(&parts.headers, body, state.settings.json_body_limit).await?;
     let patch = TodoPatch::try_from(input)?;
-    check_if_match(state, parts, id).await?;
+    conditional::require_current(&parts.headers, state.services.todos.get(&user.user_id, id))
+        .await?;
     let todo = state
         .services
         .todos
@@ -101,7 +87,8 @@ pub(super) async fn delete<S: Store>(
 ) -> Result<Response<Body>, ApiError> {
     let user = caller(&parts.extensions)?;
     let id = path_id(params.get("id"), "id")?;
-    check_if_match(state, parts, id).await?;
+    conditional::require_current(&parts.headers, state.services.todos.get(&user.user_id, id))
+        .await?;
     state.services.todos.delete(&user.user_id, id).await?;
     Ok(no_content())
 }
