@@ -48,6 +48,10 @@ pub enum Error {
     /// The resource does not exist, or belongs to another user (never told apart).
     #[error("{0} not found")]
     NotFound(Resource),
+    /// The resource changed after the version the caller based its change on
+    /// (optimistic concurrency; HTTP `412` for `If-Match`).
+    #[error("{0} changed since it was read")]
+    Stale(Resource),
     /// The user already has a category with this name (compared case-insensitively).
     #[error("a category named {name:?} already exists")]
     CategoryNameTaken {

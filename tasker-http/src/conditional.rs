@@ -54,16 +54,19 @@ pub(crate) fn not_modified(headers: &HeaderMap, current: &HeaderValue) -> bool {
 
 /// `412` when the request carries `If-Match` and it does not name the
 /// representation `current` resolves to (the resource's `GET` body).
-/// `current` is only awaited when there is an `If-Match` to check.
+/// `current` is only awaited when there is an `If-Match` to check; the
+/// representation it found is returned, so the write can be made
+/// conditional on that very version.
 pub(crate) async fn require_current<T: Serialize>(
     headers: &HeaderMap,
     current: impl Future<Output = tasker_core::Result<T>>,
-) -> Result<(), ApiError> {
+) -> Result<Option<T>, ApiError> {
     if !headers.contains_key(header::IF_MATCH) {
-        return Ok(());
+        return Ok(None);
     }
     let representation = current.await?;
-    check_if_match(headers, &etag(&crate::response::to_json(&representation)?))
+    check_if_match(headers, &etag(&crate::response::to_json(&representation)?))?;
+    Ok(Some(representation))
 }
 
 /// `412` unless `If-Match` names the current representation.

@@ -155,7 +155,9 @@ impl ApiError {
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionFailed | Self::Core(Core::Stale(_)) => {
+                StatusCode::PRECONDITION_FAILED
+            }
             Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Core(_) | Self::Panic(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -184,7 +186,7 @@ impl ApiError {
             Self::RouteNotFound => "ROUTE_NOT_FOUND",
             Self::MethodNotAllowed { .. } => "METHOD_NOT_ALLOWED",
             Self::RateLimited { .. } => "RATE_LIMITED",
-            Self::PreconditionFailed => "PRECONDITION_FAILED",
+            Self::PreconditionFailed | Self::Core(Core::Stale(_)) => "PRECONDITION_FAILED",
             Self::InvalidDownloadLink => "DOWNLOAD_LINK_INVALID",
             Self::Timeout(_) => "TIMEOUT",
             Self::Core(_) | Self::Panic(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
@@ -217,7 +219,7 @@ impl ApiError {
             Self::RouteNotFound => "Route not found".into(),
             Self::MethodNotAllowed { .. } => "Method not allowed on this route".into(),
             Self::RateLimited { .. } => "Too many requests, slow down".into(),
-            Self::PreconditionFailed => {
+            Self::PreconditionFailed | Self::Core(Core::Stale(_)) => {
                 "The resource has changed since you read it (If-Match)".into()
             }
             Self::InvalidDownloadLink => "This download link is invalid or has expired".into(),

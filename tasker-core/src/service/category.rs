@@ -1,5 +1,6 @@
 //! [`CategoryService`].
 
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
@@ -68,13 +69,53 @@ impl<S: CategoryStore> CategoryService<S> {
     /// [`Error::NotFound`]; [`Error::CategoryNameTaken`] on a rename to a taken name;
     /// [`Error::Validation`] on `body` when the patch changes nothing.
     pub async fn update(&self, user: &UserId, id: Uuid, patch: CategoryPatch) -> Result<Category> {
+        self.apply(user, id, patch, None).await
+    }
+
+    /// [`update`](Self::update), but only while the category's `updatedAt`
+    /// is still `last_updated_at` (optimistic concurrency: the check and the
+    /// write are one statement).
+    ///
+    /// # Errors
+    /// As [`update`](Self::update), and [`Error::Stale`] when the category
+    /// changed in between.
+    pub async fn update_if_unchanged(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        patch: CategoryPatch,
+        last_updated_at: OffsetDateTime,
+    ) -> Result<Category> {
+        self.apply(user, id, patch, Some(last_updated_at)).await
+    }
+
+    async fn apply(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        patch: CategoryPatch,
+        expected: Option<OffsetDateTime>,
+    ) -> Result<Category> {
         if patch == CategoryPatch::default() {
             return Err(Error::invalid("body", "must change at least one field"));
         }
-        self.store
-            .update_category(user, id, &patch, self.clock.now())
-            .await?
-            .ok_or(Error::NotFound(Resource::Category))
+        let updated = self
+            .store
+            .update_category(
+                user,
+                id,
+                &patch,
+                super::todo::next_version(self.clock.now(), expected),
+                expected,
+            )
+            .await?;
+        match updated {
+            Some(category) => Ok(category),
+            None if expected.is_some() && self.store.get_category(user, id).await?.is_some() => {
+                Err(Error::Stale(Resource::Category))
+            }
+            None => Err(Error::NotFound(Resource::Category)),
+        }
     }
 
     /// Deletes a category; its todos stay, without a category.

@@ -1,5 +1,6 @@
 //! [`TodoService`]: creating, reading, listing, updating and deleting todos.
 
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::{
@@ -104,6 +105,34 @@ impl<S: TodoStore + CategoryStore> TodoService<S> {
     /// when the change would nest subtasks or make a todo its own parent.
     #[tracing::instrument(skip(self, patch), fields(user = %user), err(level = "debug"))]
     pub async fn update(&self, user: &UserId, id: Uuid, patch: TodoPatch) -> Result<Todo> {
+        self.apply(user, id, patch, None).await
+    }
+
+    /// [`update`](Self::update), but only while the todo's `updatedAt` is
+    /// still `last_updated_at` (optimistic concurrency: the check and the
+    /// write are one statement, so of two writers that read the same version
+    /// only one succeeds).
+    ///
+    /// # Errors
+    /// As [`update`](Self::update), and [`Error::Stale`] when the todo
+    /// changed in between.
+    pub async fn update_if_unchanged(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        patch: TodoPatch,
+        last_updated_at: OffsetDateTime,
+    ) -> Result<Todo> {
+        self.apply(user, id, patch, Some(last_updated_at)).await
+    }
+
+    async fn apply(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        patch: TodoPatch,
+        expected: Option<OffsetDateTime>,
+    ) -> Result<Todo> {
         if patch.is_empty() {
             return Err(Error::invalid("body", "must change at least one field"));
         }
@@ -112,13 +141,16 @@ impl<S: TodoStore + CategoryStore> TodoService<S> {
             .get_todo(user, id)
             .await?
             .ok_or(Error::NotFound(Resource::Todo))?;
+        if expected.is_some_and(|expected| expected != current.updated_at) {
+            return Err(Error::Stale(Resource::Todo));
+        }
         if let Some(Some(parent)) = patch.parent_todo_id {
             self.check_parent(user, Some(id), parent).await?;
         }
         if let Some(Some(category)) = patch.category_id {
             self.check_category(user, category).await?;
         }
-        let now = self.clock.now();
+        let now = next_version(self.clock.now(), expected);
         let completed_at = patch.status.map(|status| match status {
             TodoStatus::Completed => current.completed_at.or(Some(now)),
             _ => None,
@@ -127,11 +159,15 @@ impl<S: TodoStore + CategoryStore> TodoService<S> {
             patch,
             completed_at,
             updated_at: now,
+            expected_updated_at: expected,
         };
-        self.store
-            .update_todo(user, id, &changes)
-            .await?
-            .ok_or(Error::NotFound(Resource::Todo))
+        match self.store.update_todo(user, id, &changes).await? {
+            Some(todo) => Ok(todo),
+            None if expected.is_some() && self.store.get_todo(user, id).await?.is_some() => {
+                Err(Error::Stale(Resource::Todo))
+            }
+            None => Err(Error::NotFound(Resource::Todo)),
+        }
     }
 
     /// Deletes a todo with its subtasks, comments and attachments (records in
@@ -197,5 +233,18 @@ impl<S: TodoStore + CategoryStore> TodoService<S> {
             Some(_) => Ok(()),
             None => Err(Error::NotFound(Resource::Category)),
         }
+    }
+}
+
+/// The `updatedAt` of a conditional write: strictly after the version it
+/// replaces, so that every write makes a new version even when the clock has
+/// not moved (a manual clock, or two writes in one microsecond).
+pub(super) fn next_version(
+    now: OffsetDateTime,
+    expected: Option<OffsetDateTime>,
+) -> OffsetDateTime {
+    match expected {
+        Some(previous) if now <= previous => previous + time::Duration::microseconds(1),
+        _ => now,
     }
 }

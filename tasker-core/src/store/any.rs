@@ -201,8 +201,9 @@ impl CategoryStore for AnyStore {
         id: Uuid,
         patch: &CategoryPatch,
         now: OffsetDateTime,
+        expected_updated_at: Option<OffsetDateTime>,
     ) -> Result<Option<Category>> {
-        dispatch!(self, s => s.update_category(user, id, patch, now).await)
+        dispatch!(self, s => s.update_category(user, id, patch, now, expected_updated_at).await)
     }
     async fn delete_category(&self, user: &UserId, id: Uuid) -> Result<bool> {
         dispatch!(self, s => s.delete_category(user, id).await)

@@ -63,6 +63,10 @@ pub struct TodoChanges {
     pub completed_at: Option<Option<OffsetDateTime>>,
     /// The new `updatedAt`.
     pub updated_at: OffsetDateTime,
+    /// When set, the update applies only while the stored `updatedAt` is
+    /// still this instant (optimistic concurrency): otherwise no row changes
+    /// and the store returns `None`.
+    pub expected_updated_at: Option<OffsetDateTime>,
 }
 
 /// Where a batch query resumes: after this (user, todo) pair.
@@ -181,6 +185,7 @@ pub trait CategoryStore: Send + Sync {
         id: Uuid,
         patch: &CategoryPatch,
         now: OffsetDateTime,
+        expected_updated_at: Option<OffsetDateTime>,
     ) -> impl Future<Output = Result<Option<Category>>> + Send;
 
     /// Deletes the category and clears the `categoryId` of its todos, in one

@@ -18,3 +18,4 @@ mod json_shape;
 mod listing;
 mod schema;
 mod todos;
+mod versions;

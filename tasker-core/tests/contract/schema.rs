@@ -149,6 +149,7 @@ async fn the_database_refuses_a_grandchild(ctx: Ctx) {
         },
         completed_at: None,
         updated_at: T0,
+        expected_updated_at: None,
     };
     let result = ctx
         .store

@@ -65,16 +65,21 @@ pub(super) async fn update<S: Store>(
     let id = path_id(params.get("id"), "id")?;
     let input: UpdateCategory = json(&parts.headers, body, state.settings.json_body_limit).await?;
     let patch = CategoryPatch::try_from(input)?;
-    conditional::require_current(
+    let current = conditional::require_current(
         &parts.headers,
         state.services.categories.get(&user.user_id, id),
     )
     .await?;
-    let category = state
-        .services
-        .categories
-        .update(&user.user_id, id, patch)
-        .await?;
+    let categories = &state.services.categories;
+    let category = match current {
+        // Written only if nobody changed the category since its tag was checked.
+        Some(current) => {
+            categories
+                .update_if_unchanged(&user.user_id, id, patch, current.updated_at)
+                .await?
+        }
+        None => categories.update(&user.user_id, id, patch).await?,
+    };
     response::json(StatusCode::OK, &category)
 }
 

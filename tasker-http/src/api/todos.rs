@@ -70,13 +70,19 @@ pub(super) async fn update<S: Store>(
     let id = path_id(params.get("id"), "id")?;
     let input: UpdateTodo = json(&parts.headers, body, state.settings.json_body_limit).await?;
     let patch = TodoPatch::try_from(input)?;
-    conditional::require_current(&parts.headers, state.services.todos.get(&user.user_id, id))
-        .await?;
-    let todo = state
-        .services
-        .todos
-        .update(&user.user_id, id, patch)
-        .await?;
+    let current =
+        conditional::require_current(&parts.headers, state.services.todos.get(&user.user_id, id))
+            .await?;
+    let todos = &state.services.todos;
+    let todo = match current {
+        // Written only if nobody changed the todo since its tag was checked.
+        Some(current) => {
+            todos
+                .update_if_unchanged(&user.user_id, id, patch, current.todo.updated_at)
+                .await?
+        }
+        None => todos.update(&user.user_id, id, patch).await?,
+    };
     response::json(StatusCode::OK, &todo)
 }
 

@@ -9,6 +9,7 @@ cases!(
     a_get_with_the_current_etag_is_304,
     a_list_etag_changes_when_the_list_changes,
     a_stale_if_match_is_412_and_changes_nothing,
+    of_two_patches_with_the_same_tag_exactly_one_wins,
 );
 
 async fn a_get_with_the_current_etag_is_304(app: App) {
@@ -75,4 +76,31 @@ async fn a_stale_if_match_is_412_and_changes_nothing(app: App) {
         "PRECONDITION_FAILED",
     );
     assert_eq!(app.get("alice", &path).await.json["title"], "U");
+}
+
+async fn of_two_patches_with_the_same_tag_exactly_one_wins(app: App) {
+    for round in 0..3 {
+        let todo = app
+            .todo("alice", json!({"title": format!("T{round}")}))
+            .await;
+        let path = format!("/api/v1/todos/{}", todo["id"].as_str().unwrap());
+        let etag = app.get("alice", &path).await.headers[header::ETAG].clone();
+        let patch = |title: &str| {
+            let mut req = request(
+                Method::PATCH,
+                &path,
+                Some("alice"),
+                Some(json!({"title": title})),
+            );
+            req.headers_mut().insert(header::IF_MATCH, etag.clone());
+            req
+        };
+        let (a, b) = tokio::join!(app.send(patch("A")), app.send(patch("B")));
+        let statuses = [a.status, b.status];
+        assert!(
+            statuses.contains(&StatusCode::OK)
+                && statuses.contains(&StatusCode::PRECONDITION_FAILED),
+            "round {round}: {statuses:?}"
+        );
+    }
 }

@@ -129,14 +129,23 @@ impl Write for Captured {
 
 #[tokio::test]
 async fn log_lines_carry_the_request_id_route_and_user_and_a_500_its_cause() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::DEBUG)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // A process-wide subscriber: a thread-local one misses events whose
+    // call sites other test threads registered first. Lines of other tests
+    // land in the same sink; this test picks its own by request id.
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    let captured = CAPTURED
+        .get_or_init(|| {
+            let captured = Captured::default();
+            let sink = captured.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(move || sink.clone())
+                .with_ansi(false)
+                .with_max_level(tracing::Level::DEBUG)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+            captured
+        })
+        .clone();
 
     let app = App::sqlite().await;
     let mut req = request(Method::GET, "/api/v1/todos/stats", Some("alice"), None);

@@ -61,6 +61,7 @@ macro_rules! category_store {
                 id: Uuid,
                 patch: &CategoryPatch,
                 now: OffsetDateTime,
+                expected_updated_at: Option<OffsetDateTime>,
             ) -> Result<Option<Category>> {
                 const OP: &str = "update a category";
                 let mut sql = self.sql("UPDATE categories SET updated_at = ");
@@ -83,6 +84,9 @@ macro_rules! category_store {
                 sql.push(" WHERE id = ").bind(Arg::Uuid(id));
                 sql.push(" AND user_id = ")
                     .bind(Arg::Text(user.as_str().to_owned()));
+                if let Some(expected) = expected_updated_at {
+                    sql.push(" AND updated_at = ").bind(Arg::Time(expected));
+                }
                 sql.push(&format!(" RETURNING {}", sql::CATEGORY_COLUMNS));
                 self.counter.add();
                 let row = query(sql).fetch_optional(&self.pool).await.map_err(|e| {

@@ -111,6 +111,9 @@ macro_rules! todo_store {
                 }
                 sql.push(" WHERE id = ").bind(Arg::Uuid(id));
                 sql.push(" AND user_id = ").bind(Arg::Text(user.as_str().to_owned()));
+                if let Some(expected) = changes.expected_updated_at {
+                    sql.push(" AND updated_at = ").bind(Arg::Time(expected));
+                }
                 sql.push(&format!(" RETURNING {}", sql::TODO_COLUMNS));
                 let has_category = matches!(p.category_id, Some(Some(_)));
                 let mut retried = false;
