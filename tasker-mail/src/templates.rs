@@ -10,10 +10,20 @@ use crate::{
     content::{DueReminder, OverdueNotice, Recipient, TodoLine, WeeklyReport, Welcome},
     error::{MailError, Result},
     local_time::{DAY_FORMAT, DAY_YEAR_FORMAT, DUE_FORMAT, LocalTime},
+    text,
 };
 
 /// The most todos a digest lists; the rest are counted ("and 3 more").
 pub const MAX_DIGEST_TODOS: usize = 10;
+
+/// The most characters of a todo title or a name put into a subject.
+const MAX_SUBJECT_PART: usize = 80;
+
+/// User data (a title, a name) as it goes into a subject: on one line and at
+/// most [`MAX_SUBJECT_PART`] characters.
+fn subject_part(text: &str) -> String {
+    text::truncate(&text::one_line(text), MAX_SUBJECT_PART)
+}
 
 /// The product name shown in e-mails.
 const APP_NAME: &str = "tasker";
@@ -239,7 +249,7 @@ impl Templates {
     /// [`MailError::Template`] when a template fails.
     pub fn render_welcome(&self, data: &Welcome) -> Result<RenderedEmail> {
         let subject = match data.recipient.display_name() {
-            Some(name) => format!("Welcome to {APP_NAME}, {name}!"),
+            Some(name) => format!("Welcome to {APP_NAME}, {}!", subject_part(&name)),
             None => format!("Welcome to {APP_NAME}!"),
         };
         let preheader = "Your account is ready. Here is how to get started.".to_owned();
@@ -261,7 +271,7 @@ impl Templates {
         let zone = LocalTime::new(data.recipient.time_zone.as_deref());
         let digest = Digest::new(&data.todos, data.total, &zone, "a due reminder")?;
         let subject = match (digest.total, data.todos.first()) {
-            (1, Some(todo)) => format!("Reminder: '{}' is due soon", todo.title),
+            (1, Some(todo)) => format!("Reminder: '{}' is due soon", subject_part(&todo.title)),
             (total, _) => format!("Reminder: {total} todos are due soon"),
         };
         let preheader = match digest.todos.first().and_then(|t| t.due.as_deref()) {
@@ -287,7 +297,10 @@ impl Templates {
         let zone = LocalTime::new(data.recipient.time_zone.as_deref());
         let digest = Digest::new(&data.todos, data.total, &zone, "an overdue notice")?;
         let subject = match (digest.total, data.todos.first()) {
-            (1, Some(todo)) => format!("Overdue: '{}' is past its due date", todo.title),
+            (1, Some(todo)) => format!(
+                "Overdue: '{}' is past its due date",
+                subject_part(&todo.title)
+            ),
             (total, _) => format!("You have {total} overdue todos"),
         };
         let preheader = match digest.todos.first().and_then(|t| t.due.as_deref()) {
@@ -356,12 +369,13 @@ impl Templates {
         body: B,
     ) -> Result<RenderedEmail> {
         let zone = LocalTime::new(recipient.time_zone.as_deref());
+        let name = recipient.display_name();
         let context = Context {
             app_name: APP_NAME,
             app_url: self.app_url.as_deref(),
             subject: &subject,
             preheader: &preheader,
-            name: recipient.display_name(),
+            name: name.as_deref(),
             time_zone: zone.name(),
             body,
         };

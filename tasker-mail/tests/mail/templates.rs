@@ -256,3 +256,37 @@ fn every_kind_has_an_html_and_a_text_template() {
         assert!(std::path::Path::new(dir).join(kind.text_file()).is_file());
     }
 }
+
+#[test]
+fn titles_and_names_go_into_subjects_on_one_line() {
+    let evil = "a\r\nBcc: x@evil";
+    let rendered = templates()
+        .render_due_reminder(&reminder(&[evil], 1, Recipient::new("a@example.com")))
+        .unwrap();
+    assert_eq!(rendered.subject, "Reminder: 'a Bcc: x@evil' is due soon");
+
+    let overdue = OverdueNotice {
+        recipient: Recipient::new("a@example.com"),
+        todos: vec![TodoLine::new(evil, datetime!(2025-11-20 09:00 UTC))],
+        total: 1,
+    };
+    assert_eq!(
+        templates().render_overdue_notice(&overdue).unwrap().subject,
+        "Overdue: 'a Bcc: x@evil' is past its due date"
+    );
+
+    let recipient = Recipient::new("a@example.com").with_name(evil);
+    let rendered = templates().render_welcome(&Welcome { recipient }).unwrap();
+    assert_eq!(rendered.subject, "Welcome to tasker, a Bcc: x@evil!");
+}
+
+#[test]
+fn a_long_title_is_cut_in_the_subject_and_whole_in_the_body() {
+    let title = "é".repeat(2_000);
+    let rendered = templates()
+        .render_due_reminder(&reminder(&[&title], 1, Recipient::new("a@example.com")))
+        .unwrap();
+    let shown = format!("{}\u{2026}", "é".repeat(79));
+    assert_eq!(rendered.subject, format!("Reminder: '{shown}' is due soon"));
+    assert!(rendered.text.contains(&title));
+}
