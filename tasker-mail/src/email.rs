@@ -120,7 +120,10 @@ impl Email {
 
 /// A label attached to a message, e.g. `kind = due_reminder`.
 ///
-/// Resend accepts ASCII letters, digits, `_` and `-` in names and values.
+/// Names and values are 1 to 256 ASCII letters, digits, `_` or `-` (Resend's
+/// rule); every transport refuses a message with another tag as
+/// [`MailError::InvalidMessage`](crate::MailError::InvalidMessage) before
+/// sending anything.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Tag {
     /// The tag's name.

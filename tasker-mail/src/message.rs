@@ -42,7 +42,50 @@ pub(crate) fn mailbox(address: &str) -> Result<Mailbox> {
         })
 }
 
-/// Checks what every transport needs: a recipient, a body, valid addresses.
+/// The longest tag name or value, and the longest idempotency key.
+pub(crate) const MAX_TAG_LEN: usize = 256;
+/// The longest idempotency key.
+pub(crate) const MAX_IDEMPOTENCY_KEY_LEN: usize = 256;
+
+/// Checks a tag name or value: 1 to 256 ASCII letters, digits, `_` or `-`
+/// (what Resend accepts; the same rule keeps the SMTP header clean).
+fn check_tag_part(what: &str, text: &str) -> Result<()> {
+    let valid = !text.is_empty()
+        && text.len() <= MAX_TAG_LEN
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(MailError::invalid_message(format!(
+            "tag {what} {:?} must be 1 to {MAX_TAG_LEN} ASCII letters, digits, '_' or '-'",
+            text.chars().take(64).collect::<String>()
+        )))
+    }
+}
+
+/// Checks an idempotency key: 1 to 256 visible ASCII characters.
+fn check_idempotency_key(key: &str) -> Result<()> {
+    let valid = !key.is_empty()
+        && key.len() <= MAX_IDEMPOTENCY_KEY_LEN
+        && key.bytes().all(|b| b.is_ascii_graphic());
+    if valid {
+        Ok(())
+    } else {
+        Err(MailError::invalid_message(format!(
+            "the idempotency key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters (no spaces)"
+        )))
+    }
+}
+
+/// Checks every message of a batch before any of them is sent.
+pub(crate) fn check_all(emails: &[Email], defaults: &SenderDefaults) -> Result<()> {
+    emails.iter().try_for_each(|email| check(email, defaults))
+}
+
+/// Checks what every transport needs: a recipient, a body, valid addresses,
+/// tags and idempotency key.
 pub(crate) fn check(email: &Email, defaults: &SenderDefaults) -> Result<()> {
     if email.to.is_empty() {
         return Err(MailError::invalid_message("no recipient"));
@@ -58,6 +101,13 @@ pub(crate) fn check(email: &Email, defaults: &SenderDefaults) -> Result<()> {
     }
     for to in &email.to {
         mailbox(to)?;
+    }
+    for tag in &email.tags {
+        check_tag_part("name", &tag.name)?;
+        check_tag_part("value", &tag.value)?;
+    }
+    if let Some(key) = &email.idempotency_key {
+        check_idempotency_key(key)?;
     }
     Ok(())
 }
@@ -145,6 +195,47 @@ mod tests {
             matches!(error, MailError::InvalidAddress { ref address, .. } if address == "not an address")
         );
         assert!(!error.is_retryable());
+    }
+
+    #[test]
+    fn tags_outside_resend_rules_are_invalid() {
+        let base = || Email::new("a@example.com", "s").with_text("t");
+        for (name, value) in [
+            ("kind", "due reminder"),
+            ("kind", "a\r\nBcc: x@evil"),
+            ("", "x"),
+            ("kind", ""),
+            ("k=ind", "x"),
+            ("kind", "é"),
+        ] {
+            let email = base().with_tag(name, value);
+            assert!(
+                matches!(
+                    check(&email, &defaults()),
+                    Err(MailError::InvalidMessage { .. })
+                ),
+                "{name:?}={value:?}"
+            );
+        }
+        let long = "a".repeat(257);
+        assert!(check(&base().with_tag(&long, "x"), &defaults()).is_err());
+        assert!(check(&base().with_tag("x", &long), &defaults()).is_err());
+        let longest = "a".repeat(256);
+        assert!(check(&base().with_tag(&longest, &longest), &defaults()).is_ok());
+        assert!(check(&base().with_tag("due_reminder-2", "A_b-9"), &defaults()).is_ok());
+    }
+
+    #[test]
+    fn idempotency_keys_must_be_visible_ascii_up_to_256() {
+        let base = || Email::new("a@example.com", "s").with_text("t");
+        for key in ["", "has space", "line\nbreak", "clé", &"k".repeat(257)] {
+            let error = check(&base().with_idempotency_key(key), &defaults()).unwrap_err();
+            assert!(matches!(error, MailError::InvalidMessage { .. }), "{key:?}");
+            assert!(error.is_permanent());
+        }
+        for key in ["due_reminder/user_1/2025-11-25", &"k".repeat(256)] {
+            assert!(check(&base().with_idempotency_key(key), &defaults()).is_ok());
+        }
     }
 
     #[test]

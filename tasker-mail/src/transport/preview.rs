@@ -71,6 +71,26 @@ impl PreviewMailer {
 impl Mailer for PreviewMailer {
     async fn send(&self, email: &Email) -> Result<SendReceipt> {
         let message = message::build(email, &self.defaults)?;
+        self.write_built(email, &message).await
+    }
+
+    /// Builds (and so checks) every message first: an invalid one fails the
+    /// batch before anything is written.
+    async fn send_batch(&self, emails: &[Email]) -> Result<Vec<SendReceipt>> {
+        let messages = emails
+            .iter()
+            .map(|email| message::build(email, &self.defaults))
+            .collect::<Result<Vec<_>>>()?;
+        let mut receipts = Vec::with_capacity(emails.len());
+        for (email, message) in emails.iter().zip(&messages) {
+            receipts.push(self.write_built(email, message).await?);
+        }
+        Ok(receipts)
+    }
+}
+
+impl PreviewMailer {
+    async fn write_built(&self, email: &Email, message: &lettre::Message) -> Result<SendReceipt> {
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|source| MailError::io("create", &self.dir, source))?;
@@ -91,14 +111,6 @@ impl Mailer for PreviewMailer {
             "e-mail written to the preview folder"
         );
         Ok(SendReceipt::new(TRANSPORT, eml.display().to_string()))
-    }
-
-    async fn send_batch(&self, emails: &[Email]) -> Result<Vec<SendReceipt>> {
-        let mut receipts = Vec::with_capacity(emails.len());
-        for email in emails {
-            receipts.push(self.send(email).await?);
-        }
-        Ok(receipts)
     }
 }
 

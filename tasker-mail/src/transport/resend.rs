@@ -139,6 +139,7 @@ impl Mailer for ResendMailer {
     }
 
     async fn send_batch(&self, emails: &[Email]) -> Result<Vec<SendReceipt>> {
+        message::check_all(emails, &self.defaults)?;
         let mut receipts = Vec::with_capacity(emails.len());
         for chunk in emails.chunks(RESEND_BATCH_LIMIT) {
             let payloads = chunk

@@ -321,3 +321,38 @@ async fn the_mailer_works_behind_a_dyn_pointer() {
     let mailer: Arc<dyn tasker_mail::DynMailer> = Arc::new(mailer(&server.uri()));
     assert_eq!(mailer.send(&sample_email(1)).await.unwrap().id, "msg_dyn");
 }
+
+#[tokio::test]
+async fn a_bad_message_late_in_a_batch_fails_it_before_any_call() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(batch_ids)
+        .expect(0)
+        .mount(&server)
+        .await;
+    let mut emails: Vec<Email> = (0..150).map(sample_email).collect();
+    emails[120] = sample_email(120).with_tag("kind", "not valid");
+
+    let error = mailer(&server.uri()).send_batch(&emails).await.unwrap_err();
+    assert!(
+        matches!(error, MailError::InvalidMessage { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_permanent());
+}
+
+#[tokio::test]
+async fn an_invalid_idempotency_key_fails_before_any_call() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let email = sample_email(1).with_idempotency_key("has a space");
+    let error = mailer(&server.uri()).send(&email).await.unwrap_err();
+    assert!(
+        matches!(error, MailError::InvalidMessage { .. }),
+        "{error:?}"
+    );
+}
