@@ -116,10 +116,15 @@ pub(crate) fn check(email: &Email, defaults: &SenderDefaults) -> Result<()> {
 /// bodies are there, a single part otherwise.
 pub(crate) fn build(email: &Email, defaults: &SenderDefaults) -> Result<Message> {
     check(email, defaults)?;
+    let from = mailbox(defaults.sender_of(email))?;
+    let message_id = email
+        .idempotency_key
+        .as_deref()
+        .map(|key| idempotent_message_id(key, from.email.domain()));
     let mut builder = Message::builder()
-        .from(mailbox(defaults.sender_of(email))?)
+        .from(from)
         .subject(email.subject.clone())
-        .message_id(None);
+        .message_id(message_id);
     if let Some(reply_to) = defaults.reply_to_of(email) {
         builder = builder.reply_to(mailbox(reply_to)?);
     }
@@ -152,6 +157,26 @@ pub(crate) fn build(email: &Email, defaults: &SenderDefaults) -> Result<Message>
     built.map_err(|source| MailError::InvalidMessage {
         reason: format!("cannot build the message: {source}"),
     })
+}
+
+/// The `Message-ID` derived from an idempotency key: `<key@sender-domain>`,
+/// every character of the key outside `[A-Za-z0-9_/+-]` written as `=XX`
+/// (hexadecimal), so the same key always gives the same, valid id and
+/// duplicates can be recognised downstream.
+pub(crate) fn idempotent_message_id(key: &str, domain: &str) -> String {
+    let mut id = String::with_capacity(key.len() + domain.len() + 3);
+    id.push('<');
+    for byte in key.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'/' | b'+' | b'-') {
+            id.push(char::from(byte));
+        } else {
+            id.push_str(&format!("={byte:02X}"));
+        }
+    }
+    id.push('@');
+    id.push_str(domain);
+    id.push('>');
+    id
 }
 
 /// The `Message-ID` header of a built message, without angle brackets.
@@ -236,6 +261,25 @@ mod tests {
         for key in ["due_reminder/user_1/2025-11-25", &"k".repeat(256)] {
             assert!(check(&base().with_idempotency_key(key), &defaults()).is_ok());
         }
+    }
+
+    #[test]
+    fn the_message_id_comes_from_the_idempotency_key_when_there_is_one() {
+        assert_eq!(
+            idempotent_message_id("due_reminder/user_1/2025-11-25", "example.com"),
+            "<due_reminder/user_1/2025-11-25@example.com>"
+        );
+        assert_eq!(
+            idempotent_message_id("a.b@c=<d>", "example.com"),
+            "<a=2Eb=40c=3D=3Cd=3E@example.com>"
+        );
+        let email = Email::new("a@example.com", "s")
+            .with_text("t")
+            .with_idempotency_key("welcome/user_2abc");
+        let message = build(&email, &defaults()).unwrap();
+        assert_eq!(message_id(&message), "welcome/user_2abc@example.com");
+        let again = build(&email, &defaults()).unwrap();
+        assert_eq!(message_id(&again), message_id(&message));
     }
 
     #[test]
