@@ -25,6 +25,9 @@ fn subject_part(text: &str) -> String {
     text::truncate(&text::one_line(text), MAX_SUBJECT_PART)
 }
 
+/// The app URL the templates are tried with at load time.
+const SAMPLE_APP_URL: &str = "https://tasker.example.com";
+
 /// The product name shown in e-mails.
 const APP_NAME: &str = "tasker";
 
@@ -189,9 +192,15 @@ impl Templates {
     /// The templates of `dir`, each missing file taken from the built-in copy.
     /// A missing folder means the built-in templates.
     ///
+    /// Every e-mail is then rendered once with the sample data of
+    /// [`preview`](crate::preview), with and without an app URL, so a
+    /// template that uses an unknown variable fails here, at start-up, and
+    /// not when the first e-mail is sent.
+    ///
     /// # Errors
     /// [`MailError::Io`] when a file exists but cannot be read;
-    /// [`MailError::Template`] when a file is not a valid template.
+    /// [`MailError::Template`] when a file is not a valid template or fails
+    /// to render the sample data.
     pub fn load(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
         let mut env = environment();
@@ -220,7 +229,10 @@ impl Templates {
             built_in = FILES.len() - from_dir,
             "e-mail templates loaded"
         );
-        Ok(Self { env, app_url: None })
+        let templates = Self { env, app_url: None };
+        crate::preview::render_samples(&templates)?;
+        crate::preview::render_samples(&templates.clone().with_app_url(SAMPLE_APP_URL))?;
+        Ok(templates)
     }
 
     /// The templates of `templates_dir`, linking to `app_url`.

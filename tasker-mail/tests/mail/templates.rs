@@ -64,6 +64,32 @@ fn a_broken_template_in_the_folder_fails_at_load_time() {
 }
 
 #[test]
+fn a_template_using_an_unknown_variable_fails_at_load_time() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("welcome.txt"), "Hi {{ nickname }}").unwrap();
+    let error = Templates::load(dir.path()).unwrap_err();
+    assert!(
+        matches!(&error, MailError::Template { name, .. } if name == "welcome.txt"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_template_failing_only_with_an_app_url_fails_at_load_time() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("weekly_report.html"),
+        "{% if app_url %}{{ dashboard_url }}{% endif %}",
+    )
+    .unwrap();
+    let error = Templates::load(dir.path()).unwrap_err();
+    assert!(
+        matches!(&error, MailError::Template { name, .. } if name == "weekly_report.html"),
+        "{error:?}"
+    );
+}
+
+#[test]
 fn a_missing_templates_folder_means_the_built_in_templates() {
     let templates = Templates::load("/nonexistent/templates").unwrap();
     assert!(templates.render_welcome(&preview::sample_welcome()).is_ok());
