@@ -316,3 +316,17 @@ fn a_long_title_is_cut_in_the_subject_and_whole_in_the_body() {
     assert_eq!(rendered.subject, format!("Reminder: '{shown}' is due soon"));
     assert!(rendered.text.contains(&title));
 }
+
+#[test]
+fn the_footer_names_the_zone_as_the_database_spells_it() {
+    let lowercase = Recipient::new("a@example.com").with_time_zone("europe/berlin");
+    let rendered = templates()
+        .render_due_reminder(&reminder(&["Pay rent"], 1, lowercase))
+        .unwrap();
+    assert!(
+        rendered.text.contains("Dates are shown in Europe/Berlin."),
+        "{}",
+        rendered.text
+    );
+    assert!(rendered.text.contains("14:30 CET"), "{}", rendered.text);
+}
