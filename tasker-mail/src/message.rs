@@ -213,6 +213,43 @@ mod tests {
     }
 
     #[test]
+    fn addresses_with_line_breaks_are_invalid_and_never_panic() {
+        for address in [
+            "\"Ada\r\nBcc: x@evil\" <ada@example.com>",
+            "Ada\r\n <ada@example.com>",
+            "ada@example.com\r\nBcc: x@evil",
+            "\"Ada\u{0}\" <ada@example.com>",
+        ] {
+            let to = Email::new(address, "s").with_text("t");
+            assert!(
+                matches!(
+                    build(&to, &defaults()),
+                    Err(MailError::InvalidAddress { .. })
+                ),
+                "{address:?}"
+            );
+            let from = Email::new("a@example.com", "s")
+                .with_text("t")
+                .with_from(address);
+            assert!(
+                matches!(
+                    build(&from, &defaults()),
+                    Err(MailError::InvalidAddress { .. })
+                ),
+                "{address:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_subject_with_line_breaks_stays_in_its_header() {
+        let email = Email::new("a@example.com", "Hi\r\nBcc: x@evil").with_text("t");
+        let formatted = build(&email, &defaults()).unwrap().formatted();
+        let formatted = String::from_utf8_lossy(&formatted);
+        assert!(!formatted.contains("\r\nBcc:"), "{formatted}");
+    }
+
+    #[test]
     fn a_malformed_address_is_a_permanent_invalid_address_error() {
         let email = Email::new("not an address", "s").with_text("t");
         let error = build(&email, &defaults()).unwrap_err();

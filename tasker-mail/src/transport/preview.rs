@@ -153,7 +153,7 @@ impl PreviewMailer {
             transport = "preview",
             path = %eml.display(),
             to = ?email.to,
-            subject = %email.subject,
+            subject = ?email.subject,
             "e-mail written to the preview folder"
         );
         Ok(SendReceipt::new(TRANSPORT, eml.display().to_string()))

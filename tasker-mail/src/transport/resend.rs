@@ -138,7 +138,7 @@ impl Mailer for ResendMailer {
         let sent: Sent = self
             .post(&self.emails_url, &payload, email.idempotency_key.as_deref())
             .await?;
-        tracing::info!(transport = "resend", id = %sent.id, subject = %email.subject, "e-mail sent");
+        tracing::info!(transport = "resend", id = %sent.id, subject = ?email.subject, "e-mail sent");
         Ok(SendReceipt::new(TRANSPORT, sent.id))
     }
 

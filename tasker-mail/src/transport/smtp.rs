@@ -108,7 +108,7 @@ impl SmtpMailer {
     async fn send_built(&self, email: &Email, message: lettre::Message) -> Result<SendReceipt> {
         let id = message::message_id(&message);
         self.transport.send(message).await.map_err(classify)?;
-        tracing::info!(transport = "smtp", message_id = %id, subject = %email.subject, "e-mail sent");
+        tracing::info!(transport = "smtp", message_id = %id, subject = ?email.subject, "e-mail sent");
         Ok(SendReceipt::new(TRANSPORT, id))
     }
 }
