@@ -3,7 +3,7 @@
 //!
 //! These types know nothing of tasker-core; the jobs crate fills them in.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use lettre::message::Mailbox;
 use serde::{Deserialize, Serialize};
@@ -44,19 +44,30 @@ impl Recipient {
         self
     }
 
-    /// The non-blank display name, if any.
-    pub fn display_name(&self) -> Option<&str> {
+    /// The display name on one line (control characters and runs of
+    /// whitespace become one space, the ends trimmed), if it is not blank.
+    pub fn display_name(&self) -> Option<String> {
         self.name
             .as_deref()
-            .map(str::trim)
+            .map(crate::text::one_line)
             .filter(|n| !n.is_empty())
     }
 
     /// The `To` value: `"Name" <address>` (quoted as needed) or the bare address.
+    ///
+    /// The name is cleaned as by [`display_name`](Self::display_name); when
+    /// the address does not parse, or the name cannot be written in a header,
+    /// the bare address is returned.
     pub fn mailbox(&self) -> String {
-        match (self.display_name(), self.email.parse::<lettre::Address>()) {
-            (Some(name), Ok(address)) => Mailbox::new(Some(name.to_owned()), address).to_string(),
-            _ => self.email.clone(),
+        let (Some(name), Ok(address)) =
+            (self.display_name(), self.email.parse::<lettre::Address>())
+        else {
+            return self.email.clone();
+        };
+        let mut out = String::new();
+        match write!(out, "{}", Mailbox::new(Some(name), address)) {
+            Ok(()) => out,
+            Err(_) => self.email.clone(),
         }
     }
 }
@@ -210,4 +221,29 @@ pub struct WeeklyReport {
     pub completed_todos: Vec<TodoLine>,
     /// Todos overdue at the end of the week, most overdue first.
     pub overdue_todos: Vec<TodoLine>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_with_line_breaks_gives_a_one_line_mailbox() {
+        let recipient = Recipient::new("ada@example.com").with_name("Ada\r\nBcc: x@evil\n");
+        assert_eq!(recipient.display_name().as_deref(), Some("Ada Bcc: x@evil"));
+        let mailbox = recipient.mailbox();
+        assert!(!mailbox.contains(['\r', '\n']), "{mailbox:?}");
+        let parsed: Mailbox = mailbox.parse().unwrap();
+        assert_eq!(parsed.email.to_string(), "ada@example.com");
+        assert_eq!(parsed.name.as_deref(), Some("Ada Bcc: x@evil"));
+    }
+
+    #[test]
+    fn a_blank_or_control_only_name_gives_the_bare_address() {
+        let recipient = Recipient::new("ada@example.com").with_name(" \r\n\t ");
+        assert_eq!(recipient.display_name(), None);
+        assert_eq!(recipient.mailbox(), "ada@example.com");
+        let invalid = Recipient::new("not an address").with_name("Ada");
+        assert_eq!(invalid.mailbox(), "not an address");
+    }
 }

@@ -37,8 +37,11 @@ pub struct Email {
     pub text: Option<String>,
     /// Labels for the provider's analytics (Resend tags; an `X-Tasker-Tags` header over SMTP).
     pub tags: Vec<Tag>,
-    /// A key that makes a repeated send of the same message a no-op at the
-    /// provider (Resend's `Idempotency-Key`, kept for 24 hours).
+    /// A key that makes a repeated send of the same message a no-op at
+    /// Resend (its `Idempotency-Key`, kept for 24 hours): 1 to 256 visible
+    /// ASCII characters. SMTP and the preview do not deduplicate; SMTP uses
+    /// it for the `Message-ID`. A key must name one exact piece of content,
+    /// rendered once (see [`Mailer`](crate::Mailer)).
     pub idempotency_key: Option<String>,
 }
 
@@ -120,7 +123,10 @@ impl Email {
 
 /// A label attached to a message, e.g. `kind = due_reminder`.
 ///
-/// Resend accepts ASCII letters, digits, `_` and `-` in names and values.
+/// Names and values are 1 to 256 ASCII letters, digits, `_` or `-` (Resend's
+/// rule); every transport refuses a message with another tag as
+/// [`MailError::InvalidMessage`](crate::MailError::InvalidMessage) before
+/// sending anything.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Tag {
     /// The tag's name.

@@ -59,12 +59,28 @@ pub enum MailError {
         /// The provider's explanation.
         message: String,
     },
-    /// The provider asked to slow down (HTTP 429). Retryable.
+    /// The provider already accepted a message with this idempotency key, with
+    /// different content (Resend: HTTP 409 `invalid_idempotent_request`).
+    /// Permanent.
+    ///
+    /// A message with this key was already accepted: a job queue that gives
+    /// each key to one exact piece of content can treat the message as sent.
+    #[error("{transport} already accepted a message with this idempotency key: {message}")]
+    IdempotencyConflict {
+        /// The transport that answered.
+        transport: TransportKind,
+        /// The provider's explanation.
+        message: String,
+    },
+    /// The provider asked to slow down (HTTP 429), or a daily or monthly
+    /// sending quota is used up. Retryable.
     #[error("{transport} rate limit reached: {message}")]
     RateLimited {
         /// The transport that answered.
         transport: TransportKind,
-        /// How long to wait, from the `Retry-After` header.
+        /// How long to wait: the `Retry-After` header (at most an hour), or
+        /// for a used-up quota the time until it resets (next midnight UTC
+        /// for a daily quota, the first of next month UTC for a monthly one).
         retry_after: Option<Duration>,
         /// The provider's explanation.
         message: String,
@@ -99,8 +115,9 @@ pub enum MailError {
         #[source]
         source: BoxError,
     },
-    /// The provider answered something that could not be understood. Permanent: the
-    /// message may have been accepted, so it is not sent again.
+    /// The provider answered something that could not be understood, or a
+    /// success answer could not be read to its end. Permanent: the message
+    /// may have been accepted, so it is not sent again.
     #[error("unexpected answer from {transport}")]
     InvalidResponse {
         /// The transport that answered.
@@ -146,7 +163,8 @@ impl MailError {
     /// True for rate limits, provider or server failures (HTTP 5xx and 408,
     /// SMTP 4xx), timeouts, broken connections and file-system errors; false
     /// for invalid addresses or messages, refusals (HTTP 4xx, SMTP 5xx),
-    /// unreadable answers, template and configuration errors.
+    /// idempotency conflicts, unreadable answers, template and configuration
+    /// errors.
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
@@ -178,6 +196,7 @@ impl MailError {
         match self {
             Self::Rejected { status, .. } | Self::Unavailable { status, .. } => *status,
             Self::RateLimited { .. } => Some(429),
+            Self::IdempotencyConflict { .. } => Some(409),
             _ => None,
         }
     }

@@ -42,6 +42,7 @@ mod message;
 pub mod preview;
 mod secret;
 mod templates;
+mod text;
 pub mod transport;
 
 pub use config::{MailConfig, ResendConfig, SmtpConfig, SmtpSecurity, TransportKind};

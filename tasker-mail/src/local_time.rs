@@ -1,7 +1,29 @@
 //! [`LocalTime`]: instants shown in the recipient's time zone.
 
+use std::{
+    collections::HashSet,
+    sync::{Mutex, OnceLock, PoisonError},
+};
+
 use jiff::{Timestamp, tz::TimeZone};
 use time::OffsetDateTime;
+
+/// The most unknown zone names remembered as already warned about.
+const MAX_WARNED: usize = 1024;
+
+/// Whether `name` is an unknown zone not warned about yet; remembers it.
+/// Past [`MAX_WARNED`] names, no more warnings are given.
+fn first_warning(name: &str) -> bool {
+    static WARNED: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let mut warned = WARNED
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if warned.len() >= MAX_WARNED || warned.contains(name) {
+        return false;
+    }
+    warned.insert(name.to_owned())
+}
 
 /// Formats instants in one IANA time zone (UTC when none is known or the name is unknown).
 #[derive(Debug, Clone)]
@@ -18,16 +40,20 @@ pub(crate) const DAY_FORMAT: &str = "%b %-d";
 pub(crate) const DAY_YEAR_FORMAT: &str = "%b %-d, %Y";
 
 impl LocalTime {
-    /// The zone named `name` (e.g. `Europe/Berlin`), or UTC.
+    /// The zone named `name` (e.g. `Europe/Berlin`, in any case), or UTC.
+    /// An unknown name is logged once per name.
     pub(crate) fn new(name: Option<&str>) -> Self {
         match name.map(str::trim).filter(|n| !n.is_empty()) {
             Some(name) => match TimeZone::get(name) {
                 Ok(zone) => Self {
+                    name: zone.iana_name().unwrap_or(name).to_owned(),
                     zone,
-                    name: name.to_owned(),
                 },
                 Err(error) => {
-                    tracing::warn!(time_zone = name, %error, "unknown time zone; showing dates in UTC");
+                    let name: String = name.chars().take(100).collect();
+                    if first_warning(&name) {
+                        tracing::warn!(time_zone = ?name, %error, "unknown time zone; showing dates in UTC");
+                    }
                     Self::utc()
                 }
             },
@@ -42,7 +68,7 @@ impl LocalTime {
         }
     }
 
-    /// The zone's name as configured, or `UTC`.
+    /// The zone's canonical name (`Europe/Berlin` for `europe/berlin`), or `UTC`.
     pub(crate) fn name(&self) -> &str {
         &self.name
     }
@@ -79,6 +105,28 @@ mod tests {
             LocalTime::new(Some("America/New_York")).format(at, DUE_FORMAT),
             "Tue, Nov 25, 2025, 08:30 EST"
         );
+    }
+
+    #[test]
+    fn zone_names_are_shown_as_the_database_spells_them() {
+        assert_eq!(
+            LocalTime::new(Some("europe/berlin")).name(),
+            "Europe/Berlin"
+        );
+        assert_eq!(
+            LocalTime::new(Some(" AMERICA/NEW_YORK ")).name(),
+            "America/New_York"
+        );
+    }
+
+    #[test]
+    fn an_unknown_zone_is_warned_about_once() {
+        let name = "Test/Warned_Once";
+        assert!(first_warning(name));
+        assert!(!first_warning(name));
+        assert!(first_warning("Test/Another_One"));
+        let _ = LocalTime::new(Some("Test/Via_New"));
+        assert!(!first_warning("Test/Via_New"), "new() remembers the name");
     }
 
     #[test]

@@ -10,10 +10,23 @@ use crate::{
     content::{DueReminder, OverdueNotice, Recipient, TodoLine, WeeklyReport, Welcome},
     error::{MailError, Result},
     local_time::{DAY_FORMAT, DAY_YEAR_FORMAT, DUE_FORMAT, LocalTime},
+    text,
 };
 
 /// The most todos a digest lists; the rest are counted ("and 3 more").
 pub const MAX_DIGEST_TODOS: usize = 10;
+
+/// The most characters of a todo title or a name put into a subject.
+const MAX_SUBJECT_PART: usize = 80;
+
+/// User data (a title, a name) as it goes into a subject: on one line and at
+/// most [`MAX_SUBJECT_PART`] characters.
+fn subject_part(text: &str) -> String {
+    text::truncate(&text::one_line(text), MAX_SUBJECT_PART)
+}
+
+/// The app URL the templates are tried with at load time.
+const SAMPLE_APP_URL: &str = "https://tasker.example.com";
 
 /// The product name shown in e-mails.
 const APP_NAME: &str = "tasker";
@@ -179,9 +192,15 @@ impl Templates {
     /// The templates of `dir`, each missing file taken from the built-in copy.
     /// A missing folder means the built-in templates.
     ///
+    /// Every e-mail is then rendered once with the sample data of
+    /// [`preview`](crate::preview), with and without an app URL, so a
+    /// template that uses an unknown variable fails here, at start-up, and
+    /// not when the first e-mail is sent.
+    ///
     /// # Errors
     /// [`MailError::Io`] when a file exists but cannot be read;
-    /// [`MailError::Template`] when a file is not a valid template.
+    /// [`MailError::Template`] when a file is not a valid template or fails
+    /// to render the sample data.
     pub fn load(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
         let mut env = environment();
@@ -210,7 +229,10 @@ impl Templates {
             built_in = FILES.len() - from_dir,
             "e-mail templates loaded"
         );
-        Ok(Self { env, app_url: None })
+        let templates = Self { env, app_url: None };
+        crate::preview::render_samples(&templates)?;
+        crate::preview::render_samples(&templates.clone().with_app_url(SAMPLE_APP_URL))?;
+        Ok(templates)
     }
 
     /// The templates of `templates_dir`, linking to `app_url`.
@@ -239,7 +261,7 @@ impl Templates {
     /// [`MailError::Template`] when a template fails.
     pub fn render_welcome(&self, data: &Welcome) -> Result<RenderedEmail> {
         let subject = match data.recipient.display_name() {
-            Some(name) => format!("Welcome to {APP_NAME}, {name}!"),
+            Some(name) => format!("Welcome to {APP_NAME}, {}!", subject_part(&name)),
             None => format!("Welcome to {APP_NAME}!"),
         };
         let preheader = "Your account is ready. Here is how to get started.".to_owned();
@@ -261,7 +283,7 @@ impl Templates {
         let zone = LocalTime::new(data.recipient.time_zone.as_deref());
         let digest = Digest::new(&data.todos, data.total, &zone, "a due reminder")?;
         let subject = match (digest.total, data.todos.first()) {
-            (1, Some(todo)) => format!("Reminder: '{}' is due soon", todo.title),
+            (1, Some(todo)) => format!("Reminder: '{}' is due soon", subject_part(&todo.title)),
             (total, _) => format!("Reminder: {total} todos are due soon"),
         };
         let preheader = match digest.todos.first().and_then(|t| t.due.as_deref()) {
@@ -287,7 +309,10 @@ impl Templates {
         let zone = LocalTime::new(data.recipient.time_zone.as_deref());
         let digest = Digest::new(&data.todos, data.total, &zone, "an overdue notice")?;
         let subject = match (digest.total, data.todos.first()) {
-            (1, Some(todo)) => format!("Overdue: '{}' is past its due date", todo.title),
+            (1, Some(todo)) => format!(
+                "Overdue: '{}' is past its due date",
+                subject_part(&todo.title)
+            ),
             (total, _) => format!("You have {total} overdue todos"),
         };
         let preheader = match digest.todos.first().and_then(|t| t.due.as_deref()) {
@@ -356,12 +381,13 @@ impl Templates {
         body: B,
     ) -> Result<RenderedEmail> {
         let zone = LocalTime::new(recipient.time_zone.as_deref());
+        let name = recipient.display_name();
         let context = Context {
             app_name: APP_NAME,
             app_url: self.app_url.as_deref(),
             subject: &subject,
             preheader: &preheader,
-            name: recipient.display_name(),
+            name: name.as_deref(),
             time_zone: zone.name(),
             body,
         };

@@ -17,15 +17,26 @@ use crate::{
 
 const TRANSPORT: TransportKind = TransportKind::Preview;
 
+/// Collisions resolved by this process, to tell the retried names apart.
+static COLLISIONS: AtomicU64 = AtomicU64::new(1);
+
+/// How many names are tried for one message before giving up.
+const MAX_NAME_ATTEMPTS: u32 = 100;
+
 /// The development transport: every message becomes three files in the
 /// preview folder — `.html`, `.txt` and a complete `.eml` (openable in any
 /// mail client) — named `<UTC time>-<sequence>-<subject>`, and the path of
 /// the `.eml` is logged and returned as the receipt id.
+///
+/// Files are created, never overwritten: when another mailer (in this
+/// process or another) already took the name, the process id and a counter
+/// are added (`<UTC time>-<sequence>-<pid>-<n>-<subject>`).
 #[derive(Debug)]
 pub struct PreviewMailer {
     dir: PathBuf,
     defaults: SenderDefaults,
     sequence: AtomicU64,
+    clock: fn() -> OffsetDateTime,
 }
 
 impl PreviewMailer {
@@ -48,6 +59,7 @@ impl PreviewMailer {
                 reply_to: reply_to.map(str::to_owned),
             },
             sequence: AtomicU64::new(1),
+            clock: OffsetDateTime::now_utc,
         }
     }
 
@@ -56,30 +68,84 @@ impl PreviewMailer {
         &self.dir
     }
 
-    fn stem(&self, email: &Email) -> String {
-        let now = OffsetDateTime::now_utc();
-        let stamp = now
+    /// The time and sequence part of a file name.
+    fn prefix(&self) -> String {
+        let stamp = (self.clock)()
             .format(format_description!(
                 "[year][month][day]T[hour][minute][second].[subsecond digits:3]Z"
             ))
             .unwrap_or_default();
         let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
-        format!("{stamp}-{sequence:04}-{}", slug(&email.subject))
+        format!("{stamp}-{sequence:04}")
     }
+
+    /// Creates the `.eml` file under a name no one has taken, and returns
+    /// the name without extension.
+    async fn claim(&self, email: &Email) -> Result<String> {
+        let prefix = self.prefix();
+        let slug = slug(&email.subject);
+        let mut stem = format!("{prefix}-{slug}");
+        let mut attempts = 0;
+        loop {
+            let path = self.dir.join(format!("{stem}.eml"));
+            match create_new(&path).await {
+                Ok(()) => return Ok(stem),
+                Err(error)
+                    if error.kind() == std::io::ErrorKind::AlreadyExists
+                        && attempts < MAX_NAME_ATTEMPTS =>
+                {
+                    attempts += 1;
+                    let n = COLLISIONS.fetch_add(1, Ordering::Relaxed);
+                    stem = format!("{prefix}-{}-{n}-{slug}", std::process::id());
+                }
+                Err(error) => return Err(MailError::io("create", path, error)),
+            }
+        }
+    }
+}
+
+/// Creates an empty file, failing when it exists.
+async fn create_new(path: &Path) -> std::io::Result<()> {
+    tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .await
+        .map(drop)
 }
 
 impl Mailer for PreviewMailer {
     async fn send(&self, email: &Email) -> Result<SendReceipt> {
         let message = message::build(email, &self.defaults)?;
+        self.write_built(email, &message).await
+    }
+
+    /// Builds (and so checks) every message first: an invalid one fails the
+    /// batch before anything is written.
+    async fn send_batch(&self, emails: &[Email]) -> Result<Vec<SendReceipt>> {
+        let messages = emails
+            .iter()
+            .map(|email| message::build(email, &self.defaults))
+            .collect::<Result<Vec<_>>>()?;
+        let mut receipts = Vec::with_capacity(emails.len());
+        for (email, message) in emails.iter().zip(&messages) {
+            receipts.push(self.write_built(email, message).await?);
+        }
+        Ok(receipts)
+    }
+}
+
+impl PreviewMailer {
+    async fn write_built(&self, email: &Email, message: &lettre::Message) -> Result<SendReceipt> {
         tokio::fs::create_dir_all(&self.dir)
             .await
             .map_err(|source| MailError::io("create", &self.dir, source))?;
-        let stem = self.stem(email);
+        let stem = self.claim(email).await?;
         if let Some(html) = &email.html {
-            write(self.dir.join(format!("{stem}.html")), html.as_bytes()).await?;
+            write_new(self.dir.join(format!("{stem}.html")), html.as_bytes()).await?;
         }
         if let Some(text) = &email.text {
-            write(self.dir.join(format!("{stem}.txt")), text.as_bytes()).await?;
+            write_new(self.dir.join(format!("{stem}.txt")), text.as_bytes()).await?;
         }
         let eml = self.dir.join(format!("{stem}.eml"));
         write(eml.clone(), &message.formatted()).await?;
@@ -87,21 +153,22 @@ impl Mailer for PreviewMailer {
             transport = "preview",
             path = %eml.display(),
             to = ?email.to,
-            subject = %email.subject,
+            subject = ?email.subject,
             "e-mail written to the preview folder"
         );
         Ok(SendReceipt::new(TRANSPORT, eml.display().to_string()))
     }
-
-    async fn send_batch(&self, emails: &[Email]) -> Result<Vec<SendReceipt>> {
-        let mut receipts = Vec::with_capacity(emails.len());
-        for email in emails {
-            receipts.push(self.send(email).await?);
-        }
-        Ok(receipts)
-    }
 }
 
+/// Writes a file that must not exist yet.
+async fn write_new(path: PathBuf, contents: &[u8]) -> Result<()> {
+    create_new(&path)
+        .await
+        .map_err(|source| MailError::io("create", &path, source))?;
+    write(path, contents).await
+}
+
+/// Writes a file (the `.eml` claimed by [`PreviewMailer::claim`]).
 async fn write(path: PathBuf, contents: &[u8]) -> Result<()> {
     tokio::fs::write(&path, contents)
         .await
@@ -131,7 +198,40 @@ pub(crate) fn slug(subject: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::slug;
+    use super::*;
+
+    fn frozen() -> OffsetDateTime {
+        time::macros::datetime!(2025-11-23 08:00 UTC)
+    }
+
+    #[tokio::test]
+    async fn two_mailers_in_the_same_millisecond_do_not_overwrite_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = PreviewMailer::new(dir.path(), "tasker <no-reply@localhost>", None);
+        let mut second = PreviewMailer::new(dir.path(), "tasker <no-reply@localhost>", None);
+        first.clock = frozen;
+        second.clock = frozen;
+        let email = |body: &str| {
+            Email::new("ada@example.com", "Same subject")
+                .with_text(body)
+                .with_html(format!("<p>{body}</p>"))
+        };
+
+        let a = first.send(&email("first")).await.unwrap();
+        let b = second.send(&email("second")).await.unwrap();
+
+        assert_ne!(a.id, b.id);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 6);
+        let text = |id: &str| std::fs::read_to_string(Path::new(id).with_extension("txt")).unwrap();
+        assert_eq!(text(&a.id), "first");
+        assert_eq!(text(&b.id), "second");
+        assert!(
+            b.id.contains(&format!("-{}-", std::process::id())),
+            "{}",
+            b.id
+        );
+        assert!(b.id.ends_with("-same-subject.eml"), "{}", b.id);
+    }
 
     #[test]
     fn slugs_keep_letters_and_digits_only() {

@@ -4,11 +4,12 @@ use std::time::Duration;
 
 use reqwest::{StatusCode, header::HeaderMap};
 use serde::{Deserialize, Serialize};
+use time::{Date, OffsetDateTime, Time};
 
 use crate::{
     config::{MailConfig, ResendConfig, TransportKind},
     email::{Email, SendReceipt, Tag},
-    error::{MailError, Result},
+    error::{BoxError, MailError, Result},
     mailer::Mailer,
     message::{self, SenderDefaults},
     secret::Secret,
@@ -108,23 +109,26 @@ impl ResendMailer {
         let response = request.send().await.map_err(transport_error)?;
         let status = response.status();
         if status.is_success() {
-            return response.json::<R>().await.map_err(|source| {
-                if source.is_timeout() {
-                    MailError::Timeout {
-                        transport: TRANSPORT,
-                        source: source.into(),
-                    }
-                } else {
-                    MailError::InvalidResponse {
-                        transport: TRANSPORT,
-                        source: source.into(),
-                    }
-                }
-            });
+            // Resend has accepted the message: a failure from here on must
+            // not lead to sending it again.
+            let invalid = |source: BoxError| MailError::InvalidResponse {
+                transport: TRANSPORT,
+                source,
+            };
+            let body = response
+                .bytes()
+                .await
+                .map_err(|source| invalid(source.into()))?;
+            return serde_json::from_slice(&body).map_err(|source| invalid(source.into()));
         }
-        let retry_after = retry_after(response.headers());
+        let retry_after = retry_after(response.headers(), OffsetDateTime::now_utc());
         let body = response.text().await.unwrap_or_default();
-        Err(classify(status, retry_after, &body))
+        Err(classify(
+            status,
+            retry_after,
+            &body,
+            OffsetDateTime::now_utc(),
+        ))
     }
 }
 
@@ -134,11 +138,12 @@ impl Mailer for ResendMailer {
         let sent: Sent = self
             .post(&self.emails_url, &payload, email.idempotency_key.as_deref())
             .await?;
-        tracing::info!(transport = "resend", id = %sent.id, subject = %email.subject, "e-mail sent");
+        tracing::info!(transport = "resend", id = %sent.id, subject = ?email.subject, "e-mail sent");
         Ok(SendReceipt::new(TRANSPORT, sent.id))
     }
 
     async fn send_batch(&self, emails: &[Email]) -> Result<Vec<SendReceipt>> {
+        message::check_all(emails, &self.defaults)?;
         let mut receipts = Vec::with_capacity(emails.len());
         for chunk in emails.chunks(RESEND_BATCH_LIMIT) {
             let payloads = chunk
@@ -223,24 +228,62 @@ fn batch_idempotency_key(chunk: &[Email]) -> Option<String> {
     Some(format!("batch-{}-{hash:016x}", chunk.len()))
 }
 
-/// Reads `Retry-After` given in seconds (what Resend sends) or as an HTTP date.
-fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+/// The longest wait taken from a `Retry-After` header.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60 * 60);
+
+/// Reads `Retry-After` given in seconds (what Resend sends) or as an HTTP
+/// date, at most [`MAX_RETRY_AFTER`].
+fn retry_after(headers: &HeaderMap, now: OffsetDateTime) -> Option<Duration> {
     let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
         .trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at =
-        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
-    let wait = at - time::OffsetDateTime::now_utc();
-    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
+    let wait = if let Ok(seconds) = value.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else {
+        let at =
+            OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+        Duration::try_from(at - now).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
+/// Which sending quota a 429 says is used up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Quota {
+    Daily,
+    Monthly,
+}
+
+/// How long until `quota` resets: the next midnight UTC, or the first of
+/// next month UTC.
+fn until_reset(quota: Quota, now: OffsetDateTime) -> Duration {
+    let now = now.to_offset(time::UtcOffset::UTC);
+    let today = now.date();
+    let reset_day = match quota {
+        Quota::Daily => today.next_day(),
+        Quota::Monthly => {
+            let (year, month) = match today.month() {
+                time::Month::December => (today.year() + 1, time::Month::January),
+                month => (today.year(), month.next()),
+            };
+            Date::from_calendar_date(year, month, 1).ok()
+        }
+    };
+    reset_day
+        .map(|day| day.with_time(Time::MIDNIGHT).assume_utc() - now)
+        .and_then(|wait| Duration::try_from(wait).ok())
+        .unwrap_or(MAX_RETRY_AFTER)
 }
 
 /// Sorts an error answer into permanent and retryable.
-fn classify(status: StatusCode, retry_after: Option<Duration>, body: &str) -> MailError {
+fn classify(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: &str,
+    now: OffsetDateTime,
+) -> MailError {
     let parsed: ErrorBody = serde_json::from_str(body).unwrap_or_default();
     let message = parsed
         .message
@@ -249,9 +292,21 @@ fn classify(status: StatusCode, retry_after: Option<Duration>, body: &str) -> Ma
     let code = parsed.name;
     let concurrent = code.as_deref() == Some("concurrent_idempotent_requests");
     if status == StatusCode::TOO_MANY_REQUESTS {
+        let quota = match code.as_deref() {
+            Some("daily_quota_exceeded") => Some(Quota::Daily),
+            Some("monthly_quota_exceeded") => Some(Quota::Monthly),
+            _ => None,
+        };
         MailError::RateLimited {
             transport: TRANSPORT,
-            retry_after,
+            retry_after: retry_after.or_else(|| quota.map(|quota| until_reset(quota, now))),
+            message,
+        }
+    } else if status == StatusCode::CONFLICT
+        && code.as_deref() == Some("invalid_idempotent_request")
+    {
+        MailError::IdempotencyConflict {
+            transport: TRANSPORT,
             message,
         }
     } else if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT || concurrent {
@@ -311,26 +366,83 @@ mod tests {
         );
     }
 
-    #[test]
-    fn retry_after_reads_seconds() {
+    fn retry_after_header(value: &str) -> Option<Duration> {
         let mut headers = HeaderMap::new();
-        headers.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
-        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(reqwest::header::RETRY_AFTER, value.parse().unwrap());
+        retry_after(&headers, OffsetDateTime::now_utc())
     }
 
     #[test]
-    fn retry_after_reads_http_dates() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            reqwest::header::RETRY_AFTER,
-            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
-        );
+    fn retry_after_reads_seconds_up_to_an_hour() {
+        assert_eq!(retry_after_header("7"), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after_header("99999999999"), Some(MAX_RETRY_AFTER));
+    }
+
+    #[test]
+    fn retry_after_reads_http_dates_up_to_an_hour() {
         assert_eq!(
-            retry_after(&headers),
+            retry_after_header("Wed, 21 Oct 2015 07:28:00 GMT"),
             Some(Duration::ZERO),
             "a past date means now"
         );
-        headers.insert(reqwest::header::RETRY_AFTER, "soon".parse().unwrap());
-        assert_eq!(retry_after(&headers), None);
+        assert_eq!(retry_after_header("soon"), None);
+
+        let format = time::macros::format_description!(
+            "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+        );
+        let in_two_minutes = (OffsetDateTime::now_utc() + Duration::from_secs(120))
+            .format(&format)
+            .unwrap();
+        let wait = retry_after_header(&in_two_minutes).unwrap();
+        assert!(
+            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+            "{wait:?}"
+        );
+        assert_eq!(
+            retry_after_header("Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(MAX_RETRY_AFTER)
+        );
+    }
+
+    #[test]
+    fn quotas_reset_at_midnight_and_on_the_first_of_the_month_utc() {
+        use time::macros::datetime;
+        let now = datetime!(2025-12-31 22:30 UTC);
+        assert_eq!(until_reset(Quota::Daily, now), Duration::from_secs(90 * 60));
+        assert_eq!(
+            until_reset(Quota::Monthly, now),
+            Duration::from_secs(90 * 60)
+        );
+        let now = datetime!(2025-11-25 23:00 +02:00);
+        assert_eq!(
+            until_reset(Quota::Daily, now),
+            Duration::from_secs(3 * 60 * 60)
+        );
+        assert_eq!(
+            until_reset(Quota::Monthly, now),
+            Duration::from_secs((5 * 24 + 3) * 60 * 60)
+        );
+    }
+
+    #[test]
+    fn a_used_up_quota_waits_for_its_reset_unless_told_otherwise() {
+        use time::macros::datetime;
+        let now = datetime!(2025-11-25 12:00 UTC);
+        let daily = r#"{"statusCode":429,"name":"daily_quota_exceeded","message":"quota"}"#;
+        let monthly = r#"{"statusCode":429,"name":"monthly_quota_exceeded","message":"quota"}"#;
+        let error = classify(StatusCode::TOO_MANY_REQUESTS, None, daily, now);
+        assert!(error.is_retryable());
+        assert_eq!(error.retry_after(), Some(Duration::from_secs(12 * 60 * 60)));
+        let error = classify(StatusCode::TOO_MANY_REQUESTS, None, monthly, now);
+        assert_eq!(
+            error.retry_after(),
+            Some(Duration::from_secs((5 * 24 + 12) * 60 * 60))
+        );
+        let told = Some(Duration::from_secs(30));
+        let error = classify(StatusCode::TOO_MANY_REQUESTS, told, daily, now);
+        assert_eq!(error.retry_after(), told);
+        let plain = r#"{"statusCode":429,"name":"rate_limit_exceeded","message":"slow"}"#;
+        let error = classify(StatusCode::TOO_MANY_REQUESTS, None, plain, now);
+        assert_eq!(error.retry_after(), None);
     }
 }

@@ -86,18 +86,30 @@ impl SmtpMailer {
 impl Mailer for SmtpMailer {
     async fn send(&self, email: &Email) -> Result<SendReceipt> {
         let message = message::build(email, &self.defaults)?;
-        let id = message::message_id(&message);
-        self.transport.send(message).await.map_err(classify)?;
-        tracing::info!(transport = "smtp", message_id = %id, subject = %email.subject, "e-mail sent");
-        Ok(SendReceipt::new(TRANSPORT, id))
+        self.send_built(email, message).await
     }
 
+    /// Builds (and so checks) every message first: an invalid one fails the
+    /// batch before anything is sent.
     async fn send_batch(&self, emails: &[Email]) -> Result<Vec<SendReceipt>> {
+        let messages = emails
+            .iter()
+            .map(|email| message::build(email, &self.defaults))
+            .collect::<Result<Vec<_>>>()?;
         let mut receipts = Vec::with_capacity(emails.len());
-        for email in emails {
-            receipts.push(self.send(email).await?);
+        for (email, message) in emails.iter().zip(messages) {
+            receipts.push(self.send_built(email, message).await?);
         }
         Ok(receipts)
+    }
+}
+
+impl SmtpMailer {
+    async fn send_built(&self, email: &Email, message: lettre::Message) -> Result<SendReceipt> {
+        let id = message::message_id(&message);
+        self.transport.send(message).await.map_err(classify)?;
+        tracing::info!(transport = "smtp", message_id = %id, subject = ?email.subject, "e-mail sent");
+        Ok(SendReceipt::new(TRANSPORT, id))
     }
 }
 

@@ -135,3 +135,39 @@ async fn the_configured_default_transport_writes_into_the_preview_dir() {
     assert_eq!(to.name(), Some("Ada Lovelace"));
     assert_eq!(to.address(), Some("ada@example.com"));
 }
+
+#[tokio::test]
+async fn a_bad_message_late_in_a_batch_fails_it_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mailer = PreviewMailer::new(dir.path(), "tasker <no-reply@localhost>", None);
+    let mut emails: Vec<Email> = (0..3).map(sample_email).collect();
+    emails[2] = sample_email(2).with_idempotency_key("");
+
+    let error = mailer.send_batch(&emails).await.unwrap_err();
+
+    assert!(
+        matches!(error, tasker_mail::MailError::InvalidMessage { .. }),
+        "{error:?}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn two_mailers_on_one_folder_keep_every_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = PreviewMailer::new(dir.path(), "tasker <no-reply@localhost>", None);
+    let second = PreviewMailer::new(dir.path(), "tasker <no-reply@localhost>", None);
+    let email = Email::new("ada@example.com", "Same subject").with_text("Hello");
+
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        let (a, b) = tokio::join!(first.send(&email), second.send(&email));
+        ids.push(a.unwrap().id);
+        ids.push(b.unwrap().id);
+    }
+
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 20);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 40);
+}

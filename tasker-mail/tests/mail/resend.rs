@@ -321,3 +321,127 @@ async fn the_mailer_works_behind_a_dyn_pointer() {
     let mailer: Arc<dyn tasker_mail::DynMailer> = Arc::new(mailer(&server.uri()));
     assert_eq!(mailer.send(&sample_email(1)).await.unwrap().id, "msg_dyn");
 }
+
+#[tokio::test]
+async fn a_bad_message_late_in_a_batch_fails_it_before_any_call() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(batch_ids)
+        .expect(0)
+        .mount(&server)
+        .await;
+    let mut emails: Vec<Email> = (0..150).map(sample_email).collect();
+    emails[120] = sample_email(120).with_tag("kind", "not valid");
+
+    let error = mailer(&server.uri()).send_batch(&emails).await.unwrap_err();
+    assert!(
+        matches!(error, MailError::InvalidMessage { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_permanent());
+}
+
+#[tokio::test]
+async fn an_invalid_idempotency_key_fails_before_any_call() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let email = sample_email(1).with_idempotency_key("has a space");
+    let error = mailer(&server.uri()).send(&email).await.unwrap_err();
+    assert!(
+        matches!(error, MailError::InvalidMessage { .. }),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_same_key_with_other_content_is_a_permanent_idempotency_conflict() {
+    let error = failing_with(ResponseTemplate::new(409).set_body_json(json!({
+        "statusCode": 409,
+        "name": "invalid_idempotent_request",
+        "message": "Same idempotency key used with a different request payload.",
+    })))
+    .await;
+    assert!(
+        matches!(error, MailError::IdempotencyConflict { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_permanent());
+    assert_eq!(error.status(), Some(409));
+}
+
+#[tokio::test]
+async fn a_used_up_daily_quota_is_retryable_after_midnight_utc() {
+    let error = failing_with(ResponseTemplate::new(429).set_body_json(json!({
+        "statusCode": 429, "name": "daily_quota_exceeded", "message": "You have reached your daily email sending quota."
+    })))
+    .await;
+    assert!(error.is_retryable());
+    let wait = error.retry_after().unwrap();
+    assert!(
+        wait > Duration::ZERO && wait <= Duration::from_secs(24 * 60 * 60),
+        "{wait:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_huge_retry_after_is_capped_at_an_hour() {
+    let error = failing_with(
+        ResponseTemplate::new(429)
+            .insert_header("Retry-After", "86400000")
+            .set_body_json(
+                json!({"statusCode": 429, "name": "rate_limit_exceeded", "message": "slow down"}),
+            ),
+    )
+    .await;
+    assert_eq!(error.retry_after(), Some(Duration::from_secs(3600)));
+}
+
+/// A server answering `200 OK` with `head_rest` after the status line, then
+/// holding the connection open without finishing the body.
+async fn accepting_then_stalling(head_rest: &'static str) -> std::net::SocketAddr {
+    use tokio::io::AsyncWriteExt;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buffer = vec![0u8; 64 * 1024];
+        let _ = socket.read(&mut buffer).await;
+        let _ = socket
+            .write_all(format!("HTTP/1.1 200 OK\r\n{head_rest}").as_bytes())
+            .await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        drop(socket);
+    });
+    address
+}
+
+#[tokio::test]
+async fn a_success_whose_body_never_arrives_is_not_retried() {
+    let address = accepting_then_stalling(
+        "content-type: application/json\r\ncontent-length: 100\r\n\r\n{\"id\":",
+    )
+    .await;
+    let error = mailer(&format!("http://{address}"))
+        .send(&sample_email(1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, MailError::InvalidResponse { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_permanent());
+}
+
+#[tokio::test]
+async fn a_success_with_an_unreadable_body_is_not_retried() {
+    let error = failing_with(ResponseTemplate::new(200).set_body_string("<html>ok</html>")).await;
+    assert!(
+        matches!(error, MailError::InvalidResponse { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_permanent());
+}

@@ -241,3 +241,47 @@ async fn a_refused_connection_is_retryable() {
     let error = mailer.send(&sample_email(1)).await.unwrap_err();
     assert!(error.is_retryable(), "{error:?}");
 }
+
+#[tokio::test]
+async fn a_bad_message_late_in_a_batch_fails_it_before_anything_is_sent() {
+    let sink = Sink::start("250 2.1.5 OK\r\n").await;
+    let mailer = SmtpMailer::new(&sink.config(), "tasker <no-reply@localhost>", None).unwrap();
+    let mut emails: Vec<Email> = (0..3).map(sample_email).collect();
+    emails[2] = sample_email(2).with_tag("kind", "a\r\nBcc: x@evil");
+
+    let error = mailer.send_batch(&emails).await.unwrap_err();
+
+    assert!(
+        matches!(error, MailError::InvalidMessage { .. }),
+        "{error:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(sink.sessions.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_message_id_is_derived_from_the_idempotency_key() {
+    let sink = Sink::start("250 2.1.5 OK\r\n").await;
+    let mailer = SmtpMailer::new(&sink.config(), "tasker <no-reply@localhost>", None).unwrap();
+
+    let first = mailer.send(&sample_email(7)).await.unwrap();
+    let second = mailer.send(&sample_email(7)).await.unwrap();
+    let unkeyed = Email::new("ada@example.com", "Hi").with_text("Hello");
+    let third = mailer.send(&unkeyed).await.unwrap();
+
+    assert_eq!(first.id, "test/7@tasker.example.com");
+    assert_eq!(
+        second.id, first.id,
+        "the same key gives the same Message-ID"
+    );
+    assert_ne!(third.id, first.id);
+    let sessions = sink.sessions().await;
+    let mut ids: Vec<String> = sessions
+        .iter()
+        .map(|s| parse_eml(&s.data).message_id().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    assert_eq!(ids.len(), 3);
+    assert!(ids.contains(&"test/7@tasker.example.com".to_owned()));
+    assert!(ids.contains(&third.id));
+}

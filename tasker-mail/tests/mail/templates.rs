@@ -64,6 +64,32 @@ fn a_broken_template_in_the_folder_fails_at_load_time() {
 }
 
 #[test]
+fn a_template_using_an_unknown_variable_fails_at_load_time() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("welcome.txt"), "Hi {{ nickname }}").unwrap();
+    let error = Templates::load(dir.path()).unwrap_err();
+    assert!(
+        matches!(&error, MailError::Template { name, .. } if name == "welcome.txt"),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_template_failing_only_with_an_app_url_fails_at_load_time() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("weekly_report.html"),
+        "{% if app_url %}{{ dashboard_url }}{% endif %}",
+    )
+    .unwrap();
+    let error = Templates::load(dir.path()).unwrap_err();
+    assert!(
+        matches!(&error, MailError::Template { name, .. } if name == "weekly_report.html"),
+        "{error:?}"
+    );
+}
+
+#[test]
 fn a_missing_templates_folder_means_the_built_in_templates() {
     let templates = Templates::load("/nonexistent/templates").unwrap();
     assert!(templates.render_welcome(&preview::sample_welcome()).is_ok());
@@ -255,4 +281,52 @@ fn every_kind_has_an_html_and_a_text_template() {
         assert!(std::path::Path::new(dir).join(kind.html_file()).is_file());
         assert!(std::path::Path::new(dir).join(kind.text_file()).is_file());
     }
+}
+
+#[test]
+fn titles_and_names_go_into_subjects_on_one_line() {
+    let evil = "a\r\nBcc: x@evil";
+    let rendered = templates()
+        .render_due_reminder(&reminder(&[evil], 1, Recipient::new("a@example.com")))
+        .unwrap();
+    assert_eq!(rendered.subject, "Reminder: 'a Bcc: x@evil' is due soon");
+
+    let overdue = OverdueNotice {
+        recipient: Recipient::new("a@example.com"),
+        todos: vec![TodoLine::new(evil, datetime!(2025-11-20 09:00 UTC))],
+        total: 1,
+    };
+    assert_eq!(
+        templates().render_overdue_notice(&overdue).unwrap().subject,
+        "Overdue: 'a Bcc: x@evil' is past its due date"
+    );
+
+    let recipient = Recipient::new("a@example.com").with_name(evil);
+    let rendered = templates().render_welcome(&Welcome { recipient }).unwrap();
+    assert_eq!(rendered.subject, "Welcome to tasker, a Bcc: x@evil!");
+}
+
+#[test]
+fn a_long_title_is_cut_in_the_subject_and_whole_in_the_body() {
+    let title = "é".repeat(2_000);
+    let rendered = templates()
+        .render_due_reminder(&reminder(&[&title], 1, Recipient::new("a@example.com")))
+        .unwrap();
+    let shown = format!("{}\u{2026}", "é".repeat(79));
+    assert_eq!(rendered.subject, format!("Reminder: '{shown}' is due soon"));
+    assert!(rendered.text.contains(&title));
+}
+
+#[test]
+fn the_footer_names_the_zone_as_the_database_spells_it() {
+    let lowercase = Recipient::new("a@example.com").with_time_zone("europe/berlin");
+    let rendered = templates()
+        .render_due_reminder(&reminder(&["Pay rent"], 1, lowercase))
+        .unwrap();
+    assert!(
+        rendered.text.contains("Dates are shown in Europe/Berlin."),
+        "{}",
+        rendered.text
+    );
+    assert!(rendered.text.contains("14:30 CET"), "{}", rendered.text);
 }
