@@ -22,6 +22,14 @@ pub(crate) fn caller(extensions: &http::Extensions) -> Result<&AuthUser, ApiErro
         })
 }
 
+/// The caller and the `{id}` path segment as a UUID (field `id`).
+pub(crate) fn caller_and_id<'a>(
+    parts: &'a http::request::Parts,
+    params: &crate::router::PathParams,
+) -> Result<(&'a AuthUser, Uuid), ApiError> {
+    Ok((caller(&parts.extensions)?, path_id(params.get("id"), "id")?))
+}
+
 /// A path segment that must be a UUID; `field` names it in the error.
 pub(crate) fn path_id(value: &str, field: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(value)

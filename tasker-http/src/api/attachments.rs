@@ -13,7 +13,7 @@ use super::AppState;
 use crate::{
     body::{Body, RequestBody, content_length, full},
     error::ApiError,
-    extract::{caller, path_id},
+    extract::{caller_and_id, path_id},
     response::{self, no_content},
     router::PathParams,
 };
@@ -27,8 +27,7 @@ pub(super) async fn upload<S: Store>(
     params: &PathParams,
     body: RequestBody,
 ) -> Result<Response<Body>, ApiError> {
-    let user = caller(&parts.extensions)?;
-    let todo_id = path_id(params.get("id"), "id")?;
+    let (user, todo_id) = caller_and_id(parts, params)?;
     let limit = state.settings.upload_limit;
     let boundary = parts
         .headers
@@ -184,8 +183,7 @@ pub(super) async fn delete<S: Store>(
     parts: &Parts,
     params: &PathParams,
 ) -> Result<Response<Body>, ApiError> {
-    let user = caller(&parts.extensions)?;
-    let todo_id = path_id(params.get("id"), "id")?;
+    let (user, todo_id) = caller_and_id(parts, params)?;
     let id = path_id(params.get("attachmentId"), "attachmentId")?;
     state
         .services
@@ -206,8 +204,7 @@ pub(super) async fn link<S: Store>(
     parts: &Parts,
     params: &PathParams,
 ) -> Result<Response<Body>, ApiError> {
-    let user = caller(&parts.extensions)?;
-    let todo_id = path_id(params.get("id"), "id")?;
+    let (user, todo_id) = caller_and_id(parts, params)?;
     let id = path_id(params.get("attachmentId"), "attachmentId")?;
     let attachment = state
         .services

@@ -7,7 +7,7 @@ use super::AppState;
 use crate::{
     body::{Body, RequestBody},
     error::ApiError,
-    extract::{caller, json, path_id},
+    extract::{caller_and_id, json},
     response::{self, json_tagged, no_content},
     router::PathParams,
 };
@@ -18,8 +18,7 @@ pub(super) async fn add<S: Store>(
     params: &PathParams,
     body: RequestBody,
 ) -> Result<Response<Body>, ApiError> {
-    let user = caller(&parts.extensions)?;
-    let todo_id = path_id(params.get("id"), "id")?;
+    let (user, todo_id) = caller_and_id(parts, params)?;
     let input: CommentInput = json(&parts.headers, body, state.settings.json_body_limit).await?;
     let content = CommentContent::try_from(input)?;
     let comment = state
@@ -35,8 +34,7 @@ pub(super) async fn list<S: Store>(
     parts: &Parts,
     params: &PathParams,
 ) -> Result<Response<Body>, ApiError> {
-    let user = caller(&parts.extensions)?;
-    let todo_id = path_id(params.get("id"), "id")?;
+    let (user, todo_id) = caller_and_id(parts, params)?;
     let comments = state.services.comments.list(&user.user_id, todo_id).await?;
     json_tagged(&parts.headers, &comments)
 }
@@ -47,8 +45,7 @@ pub(super) async fn update<S: Store>(
     params: &PathParams,
     body: RequestBody,
 ) -> Result<Response<Body>, ApiError> {
-    let user = caller(&parts.extensions)?;
-    let id = path_id(params.get("id"), "id")?;
+    let (user, id) = caller_and_id(parts, params)?;
     let input: CommentInput = json(&parts.headers, body, state.settings.json_body_limit).await?;
     let content = CommentContent::try_from(input)?;
     let comment = state
@@ -64,8 +61,7 @@ pub(super) async fn delete<S: Store>(
     parts: &Parts,
     params: &PathParams,
 ) -> Result<Response<Body>, ApiError> {
-    let user = caller(&parts.extensions)?;
-    let id = path_id(params.get("id"), "id")?;
+    let (user, id) = caller_and_id(parts, params)?;
     state.services.comments.delete(&user.user_id, id).await?;
     Ok(no_content())
 }

@@ -12,7 +12,7 @@ use crate::{
     body::{Body, RequestBody},
     conditional,
     error::ApiError,
-    extract::{caller, json, path_id, query},
+    extract::{caller, caller_and_id, json, query},
     response::{self, json_tagged, no_content},
     router::PathParams,
 };
@@ -54,8 +54,7 @@ pub(super) async fn get<S: Store>(
     parts: &Parts,
     params: &PathParams,
 ) -> Result<Response<Body>, ApiError> {
-    let user = caller(&parts.extensions)?;
-    let id = path_id(params.get("id"), "id")?;
+    let (user, id) = caller_and_id(parts, params)?;
     let todo = state.services.todos.get(&user.user_id, id).await?;
     json_tagged(&parts.headers, &todo)
 }
@@ -66,8 +65,7 @@ pub(super) async fn update<S: Store>(
     params: &PathParams,
     body: RequestBody,
 ) -> Result<Response<Body>, ApiError> {
-    let user = caller(&parts.extensions)?;
-    let id = path_id(params.get("id"), "id")?;
+    let (user, id) = caller_and_id(parts, params)?;
     let input: UpdateTodo = json(&parts.headers, body, state.settings.json_body_limit).await?;
     let patch = TodoPatch::try_from(input)?;
     let current =
@@ -91,8 +89,7 @@ pub(super) async fn delete<S: Store>(
     parts: &Parts,
     params: &PathParams,
 ) -> Result<Response<Body>, ApiError> {
-    let user = caller(&parts.extensions)?;
-    let id = path_id(params.get("id"), "id")?;
+    let (user, id) = caller_and_id(parts, params)?;
     conditional::require_current(&parts.headers, state.services.todos.get(&user.user_id, id))
         .await?;
     state.services.todos.delete(&user.user_id, id).await?;
