@@ -86,11 +86,11 @@ pub(crate) const ROUTES: &[(&str, Route, &[Method])] = &[
     ("/openapi.json", Route::OpenApi, &[Method::GET]),
     ("/docs", Route::Docs, &[Method::GET]),
     ("/docs/", Route::DocsIndex, &[Method::GET]),
-    ("/docs/{*asset}", Route::DocsAsset, &[Method::GET]),
+    ("/docs/{asset}", Route::DocsAsset, &[Method::GET]),
 ];
 
 /// Every `(method, path template)` the service answers, in matchit syntax
-/// (`/api/v1/todos/{id}`, `/docs/{*asset}`).
+/// (`/api/v1/todos/{id}`, `/docs/{asset}`).
 ///
 /// ```
 /// let routes: Vec<_> = tasker_http::routes().collect();

@@ -33,7 +33,10 @@ use crate::error::{ErrorAction, ErrorBody, FieldErrorBody};
         paths::get_health, paths::get_status, paths::get_openapi, paths::get_docs, paths::get_docs_index,
         paths::get_docs_asset,
     ),
-    components(schemas(ErrorBody, FieldErrorBody, ErrorAction)),
+    components(schemas(
+        ErrorBody, FieldErrorBody, ErrorAction, schemas::TodoSortKey, schemas::CategorySortKey,
+        schemas::SortDirection,
+    )),
     modifiers(&BearerAuth, &StandardErrors),
     security(("bearerAuth" = [])),
     tags(
@@ -95,6 +98,9 @@ impl Modify for StandardErrors {
                     ("429", "Too many requests (`RATE_LIMITED`)"),
                     ("500", "Server error (`INTERNAL_SERVER_ERROR`)"),
                 ];
+                if path.starts_with("/docs/") {
+                    codes.push(("404", "No such asset (`ROUTE_NOT_FOUND`)"));
+                }
                 if !public {
                     codes.extend([
                         ("400", "Invalid input (`VALIDATION_FAILED`, `INVALID_JSON`)"),

@@ -68,7 +68,7 @@ fn get_attachment_presigned_url() {}
 /// Fetches a file through a signed link (no bearer token needed).
 #[utoipa::path(get, path = "/api/v1/files/{token}", tag = "Todo", operation_id = "downloadFile",
     params(("token" = String, Path, description = "The signed token of a download link")),
-    responses((status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>)),
+    responses((status = 200, description = "The file, with the type sniffed at upload", content_type = "*/*", body = Vec<u8>)),
     security(()))]
 fn download_file() {}
 
@@ -169,6 +169,6 @@ fn get_docs_index() {}
 /// The explorer's bundled assets.
 #[utoipa::path(get, path = "/docs/{asset}", tag = "Health", operation_id = "getDocsAsset",
     params(("asset" = String, Path, description = "Asset file name")),
-    responses((status = 200, description = "The asset", content_type = "application/octet-stream", body = Vec<u8>)),
+    responses((status = 200, description = "The asset", content_type = "*/*", body = Vec<u8>)),
     security(()))]
 fn get_docs_asset() {}

@@ -43,19 +43,19 @@ pub enum TodoPriority {
 pub struct TodoMetadata {
     /// Up to 20 tags of 1–50 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, max_items = 20)]
     pub tags: Option<Vec<String>>,
     /// A reminder note, up to 255 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, max_length = 255)]
     pub reminder: Option<String>,
-    /// A `#rrggbb` colour.
+    /// A colour, `#RGB` or `#RRGGBB`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, pattern = "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
     pub color: Option<String>,
     /// 0–10.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, minimum = 0, maximum = 10)]
     pub difficulty: Option<f64>,
 }
 
@@ -130,7 +130,7 @@ pub struct Category {
     pub user_id: String,
     /// 1–100 characters, unique per user (ignoring case).
     pub name: String,
-    /// A `#rrggbb` colour.
+    /// A colour, `#RGB` or `#RRGGBB`.
     pub color: String,
     /// Up to 255 characters.
     #[schema(required = true)]
@@ -256,12 +256,13 @@ pub struct TodoStats {
 
 /// Body of "create a todo". Unknown or server-owned fields are refused.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTodoRequest {
-    /// 1–255 characters.
+    /// 1–255 characters, not all blank (trimmed).
+    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
     pub title: String,
     /// Up to 1000 characters.
-    #[schema(nullable)]
+    #[schema(nullable, max_length = 1000)]
     pub description: Option<String>,
     /// Default `medium`.
     #[schema(nullable = false)]
@@ -281,13 +282,16 @@ pub struct CreateTodoRequest {
 }
 
 /// Body of "update a todo": only the fields present change; `null` clears.
+/// At least one field must be present.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateTodoRequest {
-    /// 1–255 characters.
-    #[schema(nullable = false)]
+    /// 1–255 characters, not all blank (trimmed).
+    #[schema(nullable = false, min_length = 1, max_length = 255, pattern = "\\S")]
     pub title: Option<String>,
     /// Up to 1000 characters.
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     /// New status; `completed` sets `completedAt`.
     #[schema(nullable = false)]
@@ -307,33 +311,41 @@ pub struct UpdateTodoRequest {
 
 /// Body of "create a category".
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateCategoryRequest {
-    /// 1–100 characters, unique per user.
+    /// 1–100 characters, not all blank, unique per user.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
-    /// A `#rrggbb` colour.
+    /// A colour, `#RGB` or `#RRGGBB`.
+    #[schema(pattern = "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
     pub color: String,
     /// Up to 255 characters.
-    #[schema(nullable)]
+    #[schema(nullable, max_length = 255)]
     pub description: Option<String>,
 }
 
-/// Body of "update a category".
+/// Body of "update a category". At least one field must be present.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateCategoryRequest {
-    /// 1–100 characters, unique per user.
-    #[schema(nullable = false)]
+    /// 1–100 characters, not all blank, unique per user.
+    #[schema(nullable = false, min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: Option<String>,
-    /// A `#rrggbb` colour.
-    #[schema(nullable = false)]
+    /// A colour, `#RGB` or `#RRGGBB`.
+    #[schema(nullable = false, pattern = "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
     pub color: Option<String>,
     /// Up to 255 characters, or `null`.
+    #[schema(max_length = 255)]
     pub description: Option<String>,
 }
 
 /// Body of "add a comment" and "edit a comment".
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CommentRequest {
-    /// 1–1000 characters.
+    /// 1–1000 characters, not all blank.
+    #[schema(min_length = 1, max_length = 1000, pattern = "\\S")]
     pub content: String,
 }
 
@@ -450,7 +462,7 @@ pub enum SortDirection {
 #[into_params(parameter_in = Query)]
 pub struct TodoListQuery {
     /// Page number (default 1).
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u32>,
     /// Page size (default 20).
     #[param(minimum = 1, maximum = 100)]
@@ -470,11 +482,10 @@ pub struct TodoListQuery {
     pub category_id: Option<Uuid>,
     /// The subtasks of this todo (default: root todos only).
     pub parent_todo_id: Option<Uuid>,
-    /// Due at or after (RFC 3339 or `YYYY-MM-DD`).
-    #[param(format = DateTime)]
+    /// Due at or after: an RFC 3339 date-time or a date `YYYY-MM-DD`.
     pub due_from: Option<String>,
-    /// Due at or before (a bare date includes the whole day).
-    #[param(format = DateTime)]
+    /// Due at or before: an RFC 3339 date-time or a date `YYYY-MM-DD` (which
+    /// includes the whole day).
     pub due_to: Option<String>,
     /// Only overdue (`true`) or not overdue (`false`) todos.
     pub overdue: Option<bool>,
@@ -487,7 +498,7 @@ pub struct TodoListQuery {
 #[into_params(parameter_in = Query)]
 pub struct CategoryListQuery {
     /// Page number (default 1).
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u32>,
     /// Page size (default 50).
     #[param(minimum = 1, maximum = 100)]

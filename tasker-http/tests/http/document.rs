@@ -246,7 +246,7 @@ fn every_route_is_documented_and_every_documented_route_exists() {
                 .unwrap()
                 .keys()
                 .filter(|k| ["get", "post", "patch", "delete", "put"].contains(&k.as_str()))
-                .map(move |m| (m.to_uppercase(), path.replace("{asset}", "{*asset}")))
+                .map(move |m| (m.to_uppercase(), path.clone()))
         })
         .collect();
     let served: BTreeSet<(String, String)> = tasker_http::routes()
@@ -296,4 +296,51 @@ async fn the_document_and_the_explorer_are_served_without_internet() {
         bundle.bytes.len() > 100_000,
         "the UI is bundled in the binary"
     );
+}
+
+/// Every `$ref` in `value`, recursively.
+fn refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(target)) = map.get("$ref") {
+                out.push(target.clone());
+            }
+            map.values().for_each(|v| refs(v, out));
+        }
+        Value::Array(list) => list.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_reference_in_the_document_resolves() {
+    let doc = document();
+    let mut found = Vec::new();
+    refs(doc, &mut found);
+    assert!(found.len() > 20, "the document uses references");
+    for target in found {
+        let pointer = target.trim_start_matches('#');
+        assert!(
+            doc.pointer(pointer).is_some(),
+            "dangling reference {target}"
+        );
+    }
+}
+
+#[test]
+fn request_bodies_state_the_rules_the_server_enforces() {
+    let schemas = &document()["components"]["schemas"];
+    let create = &schemas["CreateTodoRequest"];
+    assert_eq!(create["additionalProperties"], false);
+    assert_eq!(create["properties"]["title"]["maxLength"], 255);
+    assert_eq!(create["properties"]["title"]["minLength"], 1);
+    assert_eq!(schemas["UpdateTodoRequest"]["minProperties"], 1);
+    assert_eq!(
+        schemas["CommentRequest"]["properties"]["content"]["maxLength"],
+        1000
+    );
+    let color = schemas["CreateCategoryRequest"]["properties"]["color"]["pattern"]
+        .as_str()
+        .unwrap();
+    assert!(color.contains("{3}") && color.contains("{6}"), "{color}");
 }
