@@ -72,14 +72,9 @@ pub(super) async fn upload<S: Store>(
         .map_err(|e| multipart_error(e, limit))?
     {
         if field.name() != Some("file") {
-            // Drain and ignore other form fields.
-            while field
-                .chunk()
-                .await
-                .map_err(|e| multipart_error(e, limit))?
-                .is_some()
-            {}
-            continue;
+            // As with JSON bodies, a field the API does not know is refused.
+            let name = field.name().unwrap_or("").to_owned();
+            return Err(invalid(&name, "unknown field; send only `file`"));
         }
         if file.is_some() {
             return Err(invalid("file", "send exactly one file per request"));

@@ -12,6 +12,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+// Patterns below: one line = no control characters (Unicode `Cc`) and at
+// least one non-blank character; text = tabs and line breaks allowed, no
+// other control characters; colours `#RGB` / `#RRGGBB`; dates RFC 3339 or
+// `YYYY-MM-DD`. They mirror tasker-core's parsers.
+
+/// A tag of a todo: 1–50 characters, not all blank.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(min_length = 1, max_length = 50, pattern = r"\S")]
+pub struct TagText(pub String);
+
 /// Life-cycle status of a todo.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -43,7 +53,7 @@ pub enum TodoPriority {
 pub struct TodoMetadata {
     /// Up to 20 tags of 1–50 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, max_items = 20)]
+    #[schema(nullable = false, max_items = 20, value_type = Option<Vec<TagText>>)]
     pub tags: Option<Vec<String>>,
     /// A reminder note, up to 255 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,7 +61,7 @@ pub struct TodoMetadata {
     pub reminder: Option<String>,
     /// A colour, `#RGB` or `#RRGGBB`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, pattern = "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
+    #[schema(nullable = false, pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
     pub color: Option<String>,
     /// 0–10.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -259,16 +269,27 @@ pub struct TodoStats {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateTodoRequest {
     /// 1–255 characters, not all blank (trimmed).
-    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub title: String,
     /// Up to 1000 characters.
-    #[schema(nullable, max_length = 1000)]
+    #[schema(
+        nullable,
+        max_length = 1000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     pub description: Option<String>,
     /// Default `medium`.
     #[schema(nullable = false)]
     pub priority: Option<TodoPriority>,
     /// RFC 3339 date-time or `YYYY-MM-DD`.
-    #[schema(nullable)]
+    #[schema(
+        nullable,
+        pattern = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?$"
+    )]
     pub due_date: Option<String>,
     /// A root todo of the same user.
     #[schema(nullable)]
@@ -288,10 +309,18 @@ pub struct CreateTodoRequest {
 #[schema(min_properties = 1)]
 pub struct UpdateTodoRequest {
     /// 1–255 characters, not all blank (trimmed).
-    #[schema(nullable = false, min_length = 1, max_length = 255, pattern = "\\S")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub title: Option<String>,
     /// Up to 1000 characters.
-    #[schema(max_length = 1000)]
+    #[schema(
+        max_length = 1000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     pub description: Option<String>,
     /// New status; `completed` sets `completedAt`.
     #[schema(nullable = false)]
@@ -300,6 +329,9 @@ pub struct UpdateTodoRequest {
     #[schema(nullable = false)]
     pub priority: Option<TodoPriority>,
     /// RFC 3339 date-time or `YYYY-MM-DD`.
+    #[schema(
+        pattern = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?$"
+    )]
     pub due_date: Option<String>,
     /// A root todo of the same user, or `null` to make it a root.
     pub parent_todo_id: Option<Uuid>,
@@ -314,13 +346,21 @@ pub struct UpdateTodoRequest {
 #[serde(deny_unknown_fields)]
 pub struct CreateCategoryRequest {
     /// 1–100 characters, not all blank, unique per user.
-    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub name: String,
-    /// A colour, `#RGB` or `#RRGGBB`.
-    #[schema(pattern = "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
-    pub color: String,
+    /// A colour, `#RGB` or `#RRGGBB` (default `#6b7280`).
+    #[schema(nullable, pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
+    pub color: Option<String>,
     /// Up to 255 characters.
-    #[schema(nullable, max_length = 255)]
+    #[schema(
+        nullable,
+        max_length = 255,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     pub description: Option<String>,
 }
 
@@ -330,13 +370,21 @@ pub struct CreateCategoryRequest {
 #[schema(min_properties = 1)]
 pub struct UpdateCategoryRequest {
     /// 1–100 characters, not all blank, unique per user.
-    #[schema(nullable = false, min_length = 1, max_length = 100, pattern = "\\S")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub name: Option<String>,
     /// A colour, `#RGB` or `#RRGGBB`.
-    #[schema(nullable = false, pattern = "^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
+    #[schema(nullable = false, pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
     pub color: Option<String>,
     /// Up to 255 characters, or `null`.
-    #[schema(max_length = 255)]
+    #[schema(
+        max_length = 255,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     pub description: Option<String>,
 }
 
@@ -344,13 +392,18 @@ pub struct UpdateCategoryRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentRequest {
-    /// 1–1000 characters, not all blank.
-    #[schema(min_length = 1, max_length = 1000, pattern = "\\S")]
+    /// 1–1000 characters, not all blank; line breaks allowed.
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+    )]
     pub content: String,
 }
 
-/// The multipart form of an upload.
+/// The multipart form of an upload: one part, `file`; other parts are refused.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UploadForm {
     /// The file (one per request).
     #[schema(value_type = String, format = Binary)]
@@ -471,8 +524,12 @@ pub struct TodoListQuery {
     pub sort: Option<TodoSortKey>,
     /// Direction (default `desc`).
     pub order: Option<SortDirection>,
-    /// Case-insensitive substring of title or description.
-    #[param(min_length = 1)]
+    /// Case-insensitive substring of title or description (1–255 characters).
+    #[param(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub search: Option<String>,
     /// Only this status.
     pub status: Option<TodoStatus>,
@@ -483,9 +540,15 @@ pub struct TodoListQuery {
     /// The subtasks of this todo (default: root todos only).
     pub parent_todo_id: Option<Uuid>,
     /// Due at or after: an RFC 3339 date-time or a date `YYYY-MM-DD`.
+    #[param(
+        pattern = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?$"
+    )]
     pub due_from: Option<String>,
     /// Due at or before: an RFC 3339 date-time or a date `YYYY-MM-DD` (which
     /// includes the whole day).
+    #[param(
+        pattern = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?$"
+    )]
     pub due_to: Option<String>,
     /// Only overdue (`true`) or not overdue (`false`) todos.
     pub overdue: Option<bool>,
@@ -507,7 +570,11 @@ pub struct CategoryListQuery {
     pub sort: Option<CategorySortKey>,
     /// Direction (default `asc`).
     pub order: Option<SortDirection>,
-    /// Case-insensitive substring of name or description.
-    #[param(min_length = 1)]
+    /// Case-insensitive substring of name or description (1–255 characters).
+    #[param(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
+    )]
     pub search: Option<String>,
 }

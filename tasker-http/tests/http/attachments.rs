@@ -171,9 +171,19 @@ async fn an_upload_over_the_limit_is_413(app: App) {
 
 async fn an_upload_needs_exactly_one_file_field(app: App) {
     let id = todo_id(&app).await;
-    let none = upload(&app, "alice", &id, &[("other", "a.txt", b"a")]).await;
+    let none = upload(&app, "alice", &id, &[]).await;
     assert_error(&none, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
     assert_eq!(error_fields(&none), vec!["file"]);
+    // Like an unknown JSON field, an unknown part is refused by name.
+    let other = upload(
+        &app,
+        "alice",
+        &id,
+        &[("file", "a.txt", b"a"), ("note", "n.txt", b"n")],
+    )
+    .await;
+    assert_error(&other, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    assert_eq!(error_fields(&other), vec!["note"]);
     let two = upload(
         &app,
         "alice",

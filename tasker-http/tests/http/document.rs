@@ -83,9 +83,24 @@ fn types(doc: &Value, schema: &Value) -> (BTreeSet<String>, Value) {
     (set, inner)
 }
 
+/// Which way data flows: a response must promise at least what the contract
+/// promises; a request may demand less than the contract (never more).
+#[derive(Clone, Copy, PartialEq)]
+enum Direction {
+    Request,
+    Response,
+}
+
 /// Checks that `ours` describes every field of `theirs` with the same type,
 /// nullability and required-ness; returns the differences.
-fn compare(doc: &Value, theirs: &Value, ours: &Value, at: &str, problems: &mut Vec<String>) {
+fn compare(
+    doc: &Value,
+    theirs: &Value,
+    ours: &Value,
+    at: &str,
+    direction: Direction,
+    problems: &mut Vec<String>,
+) {
     let (our_types, ours) = types(doc, ours);
     let mut their_types = BTreeSet::new();
     if let Some(t) = theirs["type"].as_str() {
@@ -106,7 +121,15 @@ fn compare(doc: &Value, theirs: &Value, ours: &Value, at: &str, problems: &mut V
             })
             .collect()
     };
-    if !their_types.is_empty() && normalise(&our_types) != normalise(&their_types) {
+    let (ours_norm, theirs_norm) = (normalise(&our_types), normalise(&their_types));
+    // A request field may also accept `null` where the contract does not.
+    let compatible = ours_norm == theirs_norm
+        || (direction == Direction::Request
+            && ours_norm
+                .iter()
+                .all(|t| t == "null" || theirs_norm.contains(t))
+            && theirs_norm.is_subset(&ours_norm));
+    if !their_types.is_empty() && !compatible {
         problems.push(format!(
             "{at}: type {our_types:?}, reference {their_types:?}"
         ));
@@ -143,10 +166,18 @@ fn compare(doc: &Value, theirs: &Value, ours: &Value, at: &str, problems: &mut V
                 problems.push(format!("{path}: missing"));
                 continue;
             };
-            if their_required.contains(name.as_str()) != our_required.contains(name.as_str()) {
+            let (theirs_req, ours_req) = (
+                their_required.contains(name.as_str()),
+                our_required.contains(name.as_str()),
+            );
+            let fine = match direction {
+                Direction::Response => theirs_req == ours_req,
+                Direction::Request => !ours_req || theirs_req,
+            };
+            if !fine {
                 problems.push(format!("{path}: required differs"));
             }
-            compare(doc, their_field, our_field, &path, problems);
+            compare(doc, their_field, our_field, &path, direction, problems);
         }
     }
     if theirs.get("items").is_some() {
@@ -155,6 +186,7 @@ fn compare(doc: &Value, theirs: &Value, ours: &Value, at: &str, problems: &mut V
             &theirs["items"],
             &ours["items"],
             &format!("{at}[]"),
+            direction,
             problems,
         );
     }
@@ -192,6 +224,7 @@ fn our_document_is_compatible_with_the_reference_contract() {
                         their_schema,
                         our_schema,
                         &format!("{at} {status}"),
+                        Direction::Response,
                         &mut problems,
                     ),
                     None => problems.push(format!("{at} {status}: no JSON response")),
@@ -209,6 +242,7 @@ fn our_document_is_compatible_with_the_reference_contract() {
                             &content["schema"],
                             our_schema,
                             &format!("{at} body"),
+                            Direction::Request,
                             &mut problems,
                         ),
                         None => problems.push(format!("{at}: no {content_type} body")),
