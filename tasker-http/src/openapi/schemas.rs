@@ -15,7 +15,8 @@ use uuid::Uuid;
 // Patterns below: one line = no control characters (Unicode `Cc`) and at
 // least one non-blank character; text = tabs and line breaks allowed, no
 // other control characters; colours `#RGB` / `#RRGGBB`; dates RFC 3339 or
-// `YYYY-MM-DD`. They mirror tasker-core's parsers.
+// `YYYY-MM-DD` in the years 1970–9999. They mirror tasker-core's parsers
+// (a pattern cannot tell that February has no 30th).
 
 /// A tag of a todo: 1–50 characters, not all blank.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -288,7 +289,7 @@ pub struct CreateTodoRequest {
     /// RFC 3339 date-time or `YYYY-MM-DD`.
     #[schema(
         nullable,
-        pattern = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?$"
+        pattern = r"^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])([Tt ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d))?$"
     )]
     pub due_date: Option<String>,
     /// A root todo of the same user.
@@ -330,7 +331,7 @@ pub struct UpdateTodoRequest {
     pub priority: Option<TodoPriority>,
     /// RFC 3339 date-time or `YYYY-MM-DD`.
     #[schema(
-        pattern = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?$"
+        pattern = r"^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])([Tt ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d))?$"
     )]
     pub due_date: Option<String>,
     /// A root todo of the same user, or `null` to make it a root.
@@ -541,13 +542,13 @@ pub struct TodoListQuery {
     pub parent_todo_id: Option<Uuid>,
     /// Due at or after: an RFC 3339 date-time or a date `YYYY-MM-DD`.
     #[param(
-        pattern = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?$"
+        pattern = r"^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])([Tt ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d))?$"
     )]
     pub due_from: Option<String>,
     /// Due at or before: an RFC 3339 date-time or a date `YYYY-MM-DD` (which
     /// includes the whole day).
     #[param(
-        pattern = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2}))?$"
+        pattern = r"^(19[7-9]\d|[2-9]\d{3})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])([Tt ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d))?$"
     )]
     pub due_to: Option<String>,
     /// Only overdue (`true`) or not overdue (`false`) todos.
