@@ -49,8 +49,9 @@ pub enum TodoPriority {
     High,
 }
 
-/// Free-form extras of a todo.
+/// Extras of a todo; no other keys are accepted.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TodoMetadata {
     /// Up to 20 tags of 1–50 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -406,8 +407,8 @@ pub struct CommentRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadForm {
-    /// The file (one per request).
-    #[schema(value_type = String, format = Binary)]
+    /// The file (one per request, not empty).
+    #[schema(value_type = String, format = Binary, min_length = 1)]
     pub file: Vec<u8>,
 }
 
