@@ -54,6 +54,11 @@ pub struct JwtConfig {
     pub jwks_refresh_interval_seconds: u64,
     /// How long a request may wait for a JWKS fetch, in seconds (default 5).
     pub jwks_timeout_seconds: u64,
+    /// How long fetched keys are trusted without asking the JWKS again, in
+    /// seconds (default 3600): a key the provider has revoked stops working
+    /// at most this long after. When the JWKS cannot be reached, the cached
+    /// keys keep working.
+    pub jwks_max_age_seconds: u64,
 }
 
 impl Default for JwtConfig {
@@ -67,6 +72,7 @@ impl Default for JwtConfig {
             leeway_seconds: 30,
             jwks_refresh_interval_seconds: 30,
             jwks_timeout_seconds: 5,
+            jwks_max_age_seconds: 3600,
         }
     }
 }
@@ -97,6 +103,11 @@ impl JwtConfig {
     /// as a duration.
     pub fn jwks_refresh_interval(&self) -> Duration {
         Duration::from_secs(self.jwks_refresh_interval_seconds)
+    }
+
+    /// [`jwks_max_age_seconds`](Self::jwks_max_age_seconds) as a duration.
+    pub fn jwks_max_age(&self) -> Duration {
+        Duration::from_secs(self.jwks_max_age_seconds)
     }
 
     /// [`jwks_timeout_seconds`](Self::jwks_timeout_seconds) as a duration.

@@ -6,6 +6,11 @@
 //! waiting for the same refresh share one fetch. A fetch that fails, times
 //! out or returns a document without a usable key leaves the cached keys in
 //! place, and no request waits for keys longer than the configured timeout.
+//!
+//! Keys older than the maximum age are checked again on their next use: a
+//! key the provider has withdrawn stops verifying then. If the JWKS cannot be
+//! reached at that moment, the cached key still verifies (availability over
+//! a provider outage).
 
 use std::{
     collections::HashMap,
@@ -45,7 +50,10 @@ pub(crate) struct JwksCache {
     client: reqwest::Client,
     timeout: Duration,
     refresh_interval: Duration,
+    max_age: Duration,
     keys: RwLock<Arc<KeyMap>>,
+    /// When the cached keys were fetched.
+    fetched_at: RwLock<Option<Instant>>,
     /// Held for the whole of a refresh (single flight); holds the start of
     /// the last fetch attempt.
     refresh: tokio::sync::Mutex<Option<Instant>>,
@@ -68,6 +76,7 @@ impl JwksCache {
         client: reqwest::Client,
         timeout: Duration,
         refresh_interval: Duration,
+        max_age: Duration,
     ) -> Self {
         let port = url
             .port()
@@ -85,7 +94,9 @@ impl JwksCache {
             client,
             timeout,
             refresh_interval,
+            max_age,
             keys: RwLock::new(Arc::new(HashMap::new())),
+            fetched_at: RwLock::new(None),
             refresh: tokio::sync::Mutex::new(None),
         }
     }
@@ -97,43 +108,64 @@ impl JwksCache {
             client,
             self.timeout,
             self.refresh_interval,
+            self.max_age,
         )
     }
 
     /// The key named `kid`, refreshing the set (within the limits described in
     /// the module docs) when it is not cached.
     pub(crate) async fn key(&self, kid: &str) -> Result<Arc<CachedKey>, AuthError> {
-        if let Some(key) = self.snapshot().get(kid) {
+        let cached = self.snapshot().get(kid).cloned();
+        if let Some(key) = &cached
+            && self.fresh()
+        {
             return Ok(Arc::clone(key));
         }
+        // A stale key still verifies when the key set cannot be asked again.
+        let or_cached = |error: AuthError| cached.clone().ok_or(error);
         let deadline = Instant::now() + self.timeout;
         let Ok(mut last_fetch) = tokio::time::timeout_at(deadline, self.refresh.lock()).await
         else {
-            return Err(AuthError::KeysUnavailable);
+            return or_cached(AuthError::KeysUnavailable);
         };
         // Another request may have refreshed the set while this one waited.
-        if let Some(key) = self.snapshot().get(kid) {
+        if self.fresh()
+            && let Some(key) = self.snapshot().get(kid)
+        {
             return Ok(Arc::clone(key));
         }
         if last_fetch.is_some_and(|at| at.elapsed() < self.refresh_interval) {
-            return Err(AuthError::UnknownKey);
+            return or_cached(AuthError::UnknownKey);
         }
         *last_fetch = Some(Instant::now());
         let fetched = match tokio::time::timeout_at(deadline, self.fetch()).await {
             Ok(Ok(keys)) => keys,
             Ok(Err(error)) => {
                 tracing::warn!(url = %self.shown_url, %error, "JWKS refresh failed; keeping cached keys");
-                return Err(AuthError::KeysUnavailable);
+                return or_cached(AuthError::KeysUnavailable);
             }
             Err(_) => {
                 tracing::warn!(url = %self.shown_url, timeout = ?self.timeout, "JWKS refresh timed out; keeping cached keys");
-                return Err(AuthError::KeysUnavailable);
+                return or_cached(AuthError::KeysUnavailable);
             }
         };
         tracing::debug!(url = %self.shown_url, keys = fetched.len(), "JWKS refreshed");
         let found = fetched.get(kid).cloned();
         *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(fetched);
+        *self
+            .fetched_at
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        // A key the new set no longer has was withdrawn: it stops verifying.
         found.ok_or(AuthError::UnknownKey)
+    }
+
+    /// Whether the cached keys are younger than the maximum age.
+    fn fresh(&self) -> bool {
+        self.fetched_at
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|at| at.elapsed() < self.max_age)
     }
 
     /// The keys cached now.

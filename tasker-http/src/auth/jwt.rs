@@ -138,6 +138,7 @@ impl JwtAuthenticator {
                     client,
                     config.jwks_timeout(),
                     config.jwks_refresh_interval(),
+                    config.jwks_max_age(),
                 ))
             }
             None => None,

@@ -975,3 +975,48 @@ async fn a_host_can_replace_the_authenticator() {
         .assert_unauthorized("unknown API key");
     assert_eq!(*send(authenticator, None).await.assert_ok(), Value::Null);
 }
+
+#[tokio::test]
+async fn a_withdrawn_key_stops_verifying_once_the_cache_is_older_than_its_max_age() {
+    let server = JwksServer::start(Reply::Json(jwks())).await;
+    let authenticator = JwtAuthenticator::new(JwtConfig {
+        jwks_refresh_interval_seconds: 1,
+        jwks_max_age_seconds: 1,
+        ..server.config()
+    })
+    .expect("valid config");
+    let token = rs256(RSA_KID, &claims());
+    send_token(authenticator.clone(), &token).await.assert_ok();
+    // The provider withdraws the key.
+    server.set(Reply::Json(
+        json!({ "keys": [jwk(&rsa2_key(), Algorithm::RS256, RSA2_KID)] }),
+    ));
+    // Still within the maximum age: the cached key verifies, nothing is fetched.
+    send_token(authenticator.clone(), &token).await.assert_ok();
+    assert_eq!(server.fetches(), 1);
+    pass_refresh_interval().await;
+    send_token(authenticator, &token)
+        .await
+        .assert_unauthorized("unknown signing key");
+    assert_eq!(server.fetches(), 2);
+}
+
+#[tokio::test]
+async fn a_stale_key_keeps_verifying_while_the_jwks_is_down() {
+    let server = JwksServer::start(Reply::Json(jwks())).await;
+    let authenticator = JwtAuthenticator::new(JwtConfig {
+        jwks_refresh_interval_seconds: 1,
+        jwks_max_age_seconds: 1,
+        ..server.config()
+    })
+    .expect("valid config");
+    let token = rs256(RSA_KID, &claims());
+    send_token(authenticator.clone(), &token).await.assert_ok();
+    server.set(Reply::Status(503));
+    pass_refresh_interval().await;
+    send_token(authenticator.clone(), &token).await.assert_ok();
+    assert_eq!(server.fetches(), 2, "the stale set was asked for again");
+    // Within the refresh interval the failed fetch is not repeated.
+    send_token(authenticator, &token).await.assert_ok();
+    assert_eq!(server.fetches(), 2);
+}
