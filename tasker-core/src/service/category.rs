@@ -124,8 +124,34 @@ impl<S: CategoryStore> CategoryService<S> {
     /// [`Error::NotFound`] when it is missing or another user's.
     #[tracing::instrument(skip(self), fields(user = %user), err(level = "debug"))]
     pub async fn delete(&self, user: &UserId, id: Uuid) -> Result<()> {
-        if self.store.delete_category(user, id).await? {
+        self.remove(user, id, None).await
+    }
+
+    /// [`delete`](Self::delete), but only while the category's `updatedAt`
+    /// is still `last_updated_at` (one conditional statement).
+    ///
+    /// # Errors
+    /// As [`delete`](Self::delete), and [`Error::Stale`] when the category
+    /// changed in between.
+    pub async fn delete_if_unchanged(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        last_updated_at: OffsetDateTime,
+    ) -> Result<()> {
+        self.remove(user, id, Some(last_updated_at)).await
+    }
+
+    async fn remove(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        expected: Option<OffsetDateTime>,
+    ) -> Result<()> {
+        if self.store.delete_category(user, id, expected).await? {
             Ok(())
+        } else if expected.is_some() && self.store.get_category(user, id).await?.is_some() {
+            Err(Error::Stale(Resource::Category))
         } else {
             Err(Error::NotFound(Resource::Category))
         }

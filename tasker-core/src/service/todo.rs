@@ -180,9 +180,33 @@ impl<S: TodoStore + CategoryStore> TodoService<S> {
     /// [`Error::NotFound`] when it is missing or another user's.
     #[tracing::instrument(skip(self), fields(user = %user), err(level = "debug"))]
     pub async fn delete(&self, user: &UserId, id: Uuid) -> Result<()> {
+        self.remove(user, id, None).await
+    }
+
+    /// [`delete`](Self::delete), but only while the todo's `updatedAt` is
+    /// still `last_updated_at` (checked under the row lock of the delete).
+    ///
+    /// # Errors
+    /// As [`delete`](Self::delete), and [`Error::Stale`] when the todo
+    /// changed in between.
+    pub async fn delete_if_unchanged(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        last_updated_at: OffsetDateTime,
+    ) -> Result<()> {
+        self.remove(user, id, Some(last_updated_at)).await
+    }
+
+    async fn remove(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        expected: Option<OffsetDateTime>,
+    ) -> Result<()> {
         let keys = self
             .store
-            .delete_todo(user, id)
+            .delete_todo(user, id, expected)
             .await?
             .ok_or(Error::NotFound(Resource::Todo))?;
         for key in keys {

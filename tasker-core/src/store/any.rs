@@ -172,8 +172,13 @@ impl TodoStore for AnyStore {
     ) -> Result<Option<Todo>> {
         dispatch!(self, s => s.update_todo(user, id, changes).await)
     }
-    async fn delete_todo(&self, user: &UserId, id: Uuid) -> Result<Option<Vec<String>>> {
-        dispatch!(self, s => s.delete_todo(user, id).await)
+    async fn delete_todo(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        expected_updated_at: Option<OffsetDateTime>,
+    ) -> Result<Option<Vec<String>>> {
+        dispatch!(self, s => s.delete_todo(user, id, expected_updated_at).await)
     }
     async fn list_todos(
         &self,
@@ -205,8 +210,13 @@ impl CategoryStore for AnyStore {
     ) -> Result<Option<Category>> {
         dispatch!(self, s => s.update_category(user, id, patch, now, expected_updated_at).await)
     }
-    async fn delete_category(&self, user: &UserId, id: Uuid) -> Result<bool> {
-        dispatch!(self, s => s.delete_category(user, id).await)
+    async fn delete_category(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        expected_updated_at: Option<OffsetDateTime>,
+    ) -> Result<bool> {
+        dispatch!(self, s => s.delete_category(user, id, expected_updated_at).await)
     }
     async fn list_categories(
         &self,

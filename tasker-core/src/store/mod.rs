@@ -140,11 +140,14 @@ pub trait TodoStore: Send + Sync {
 
     /// Deletes the user's todo with its subtasks, comments and attachment records
     /// in one transaction. Returns the blob keys of the removed attachments, or
-    /// `None` when the todo does not exist.
+    /// `None` when the todo does not exist. With `expected_updated_at`, nothing
+    /// is deleted unless the todo's `updatedAt` is still that instant
+    /// ([`Error::Stale`](crate::Error::Stale) otherwise).
     fn delete_todo(
         &self,
         user: &UserId,
         id: Uuid,
+        expected_updated_at: Option<OffsetDateTime>,
     ) -> impl Future<Output = Result<Option<Vec<String>>>> + Send;
 
     /// One page of the user's todos, populated, in a fixed number of statements
@@ -189,9 +192,14 @@ pub trait CategoryStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<Category>>> + Send;
 
     /// Deletes the category and clears the `categoryId` of its todos, in one
-    /// transaction; `false` when it does not exist.
-    fn delete_category(&self, user: &UserId, id: Uuid)
-    -> impl Future<Output = Result<bool>> + Send;
+    /// transaction; `false` when nothing was deleted: it does not exist, or
+    /// `expected_updated_at` is given and its `updatedAt` is another instant.
+    fn delete_category(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        expected_updated_at: Option<OffsetDateTime>,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     /// One page of the user's categories.
     fn list_categories(

@@ -136,8 +136,13 @@ impl TodoStore for TodoVanishes {
     ) -> Result<Option<Todo>> {
         self.0.update_todo(user, id, changes).await
     }
-    async fn delete_todo(&self, user: &UserId, id: Uuid) -> Result<Option<Vec<String>>> {
-        self.0.delete_todo(user, id).await
+    async fn delete_todo(
+        &self,
+        user: &UserId,
+        id: Uuid,
+        expected_updated_at: Option<OffsetDateTime>,
+    ) -> Result<Option<Vec<String>>> {
+        self.0.delete_todo(user, id, expected_updated_at).await
     }
     async fn list_todos(
         &self,
@@ -155,7 +160,7 @@ impl TodoStore for TodoVanishes {
 impl AttachmentStore for TodoVanishes {
     async fn insert_attachment(&self, attachment: &Attachment) -> Result<Attachment> {
         self.0
-            .delete_todo(&attachment.uploaded_by, attachment.todo_id)
+            .delete_todo(&attachment.uploaded_by, attachment.todo_id, None)
             .await?;
         self.0.insert_attachment(attachment).await
     }

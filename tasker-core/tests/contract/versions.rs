@@ -13,6 +13,7 @@ contract!(
     a_conditional_todo_update_applies_only_to_the_version_it_read,
     of_two_concurrent_conditional_updates_exactly_one_wins,
     a_conditional_category_update_applies_only_to_the_version_it_read,
+    a_conditional_delete_removes_only_the_version_it_read,
 );
 
 fn retitle(title: &str) -> TodoPatch {
@@ -114,4 +115,79 @@ async fn a_conditional_category_update_applies_only_to_the_version_it_read(ctx: 
         .await
         .unwrap();
     assert_eq!(now.name, "Office");
+}
+
+async fn a_conditional_delete_removes_only_the_version_it_read(ctx: Ctx) {
+    let alice = user("alice");
+    let todo = ctx.todo(&alice, "v1").await;
+    let category = ctx.category(&alice, "Work").await;
+    ctx.clock.advance(time::Duration::minutes(1));
+    let changed = ctx
+        .services
+        .todos
+        .update(&alice, todo.id, retitle("v2"))
+        .await
+        .unwrap();
+    let renamed = ctx
+        .services
+        .categories
+        .update(
+            &alice,
+            category.id,
+            CategoryPatch {
+                name: Some(CategoryName::parse("Office").unwrap()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // The versions read before the change no longer delete anything.
+    let stale = ctx
+        .services
+        .todos
+        .delete_if_unchanged(&alice, todo.id, todo.updated_at)
+        .await;
+    assert!(
+        matches!(stale, Err(Error::Stale(Resource::Todo))),
+        "{stale:?}"
+    );
+    let stale = ctx
+        .services
+        .categories
+        .delete_if_unchanged(&alice, category.id, category.updated_at)
+        .await;
+    assert!(
+        matches!(stale, Err(Error::Stale(Resource::Category))),
+        "{stale:?}"
+    );
+    assert!(ctx.services.todos.get(&alice, todo.id).await.is_ok());
+    assert!(
+        ctx.services
+            .categories
+            .get(&alice, category.id)
+            .await
+            .is_ok()
+    );
+    // The current versions do.
+    ctx.services
+        .todos
+        .delete_if_unchanged(&alice, todo.id, changed.updated_at)
+        .await
+        .unwrap();
+    ctx.services
+        .categories
+        .delete_if_unchanged(&alice, category.id, renamed.updated_at)
+        .await
+        .unwrap();
+    assert_not_found(
+        ctx.services.todos.get(&alice, todo.id).await,
+        Resource::Todo,
+    );
+    assert_not_found(
+        ctx.services
+            .todos
+            .delete_if_unchanged(&alice, todo.id, changed.updated_at)
+            .await,
+        Resource::Todo,
+    );
 }

@@ -87,11 +87,20 @@ pub(super) async fn delete<S: Store>(
     params: &PathParams,
 ) -> Result<Response<Body>, ApiError> {
     let (user, id) = caller_and_id(parts, params)?;
-    conditional::require_current(
+    let current = conditional::require_current(
         &parts.headers,
         state.services.categories.get(&user.user_id, id),
     )
     .await?;
-    state.services.categories.delete(&user.user_id, id).await?;
+    let categories = &state.services.categories;
+    match current {
+        // Deleted only if nobody changed the category since its tag was checked.
+        Some(current) => {
+            categories
+                .delete_if_unchanged(&user.user_id, id, current.updated_at)
+                .await?
+        }
+        None => categories.delete(&user.user_id, id).await?,
+    }
     Ok(no_content())
 }

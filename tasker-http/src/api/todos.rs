@@ -90,8 +90,18 @@ pub(super) async fn delete<S: Store>(
     params: &PathParams,
 ) -> Result<Response<Body>, ApiError> {
     let (user, id) = caller_and_id(parts, params)?;
-    conditional::require_current(&parts.headers, state.services.todos.get(&user.user_id, id))
-        .await?;
-    state.services.todos.delete(&user.user_id, id).await?;
+    let current =
+        conditional::require_current(&parts.headers, state.services.todos.get(&user.user_id, id))
+            .await?;
+    let todos = &state.services.todos;
+    match current {
+        // Deleted only if nobody changed the todo since its tag was checked.
+        Some(current) => {
+            todos
+                .delete_if_unchanged(&user.user_id, id, current.todo.updated_at)
+                .await?
+        }
+        None => todos.delete(&user.user_id, id).await?,
+    }
     Ok(no_content())
 }

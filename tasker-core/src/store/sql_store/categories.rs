@@ -106,7 +106,12 @@ macro_rules! category_store {
                 Ok(decode_one(OP, row, |r| category_from_row(r, false))?.flatten())
             }
 
-            async fn delete_category(&self, user: &UserId, id: Uuid) -> Result<bool> {
+            async fn delete_category(
+                &self,
+                user: &UserId,
+                id: Uuid,
+                expected_updated_at: Option<OffsetDateTime>,
+            ) -> Result<bool> {
                 const OP: &str = "delete a category";
                 let user = user.as_str().to_owned();
                 let mut tx = self.begin(OP).await?;
@@ -122,6 +127,10 @@ macro_rules! category_store {
                     .bind(Arg::Uuid(id))
                     .push(" AND user_id = ")
                     .bind(Arg::Text(user));
+                if let Some(expected) = expected_updated_at {
+                    delete.push(" AND updated_at = ").bind(Arg::Time(expected));
+                }
+                // Nothing deleted: the transaction is dropped, so the todos keep their category.
                 let deleted = self.execute(&mut *tx, delete, OP).await? > 0;
                 if deleted {
                     self.commit(tx, OP).await?;

@@ -138,13 +138,18 @@ macro_rules! todo_store {
                 decode_one(OP, row, todo_from_row)
             }
 
-            async fn delete_todo(&self, user: &UserId, id: Uuid) -> Result<Option<Vec<String>>> {
+            async fn delete_todo(
+                &self,
+                user: &UserId,
+                id: Uuid,
+                expected_updated_at: Option<OffsetDateTime>,
+            ) -> Result<Option<Vec<String>>> {
                 const OP: &str = "delete a todo";
                 let user = user.as_str().to_owned();
                 let mut tx = self.begin(OP).await?;
                 // The todo and its subtasks, locked: a concurrent insert of a subtask,
                 // comment or attachment under them waits, then fails its foreign key.
-                let mut family = self.sql("SELECT id FROM todos WHERE user_id = ");
+                let mut family = self.sql("SELECT id, updated_at FROM todos WHERE user_id = ");
                 family.bind(Arg::Text(user.clone())).push(" AND (id = ").bind(Arg::Uuid(id));
                 family.push(" OR parent_todo_id = ").bind(Arg::Uuid(id)).push(")");
                 family.push(DIALECT.lock_rows());
@@ -154,8 +159,15 @@ macro_rules! todo_store {
                     .map(|r| r.try_get::<Uuid, _>("id"))
                     .collect::<std::result::Result<Vec<_>, _>>()
                     .map_err(|e| Error::storage(OP, e))?;
-                if !ids.contains(&id) {
+                let Some(row) = rows.iter().zip(&ids).find(|(_, row_id)| **row_id == id).map(|(row, _)| row) else {
                     return Ok(None);
+                };
+                if let Some(expected) = expected_updated_at {
+                    // The row is locked: no writer can change it between this check and the delete.
+                    let current = time(row, "updated_at").map_err(|e| Error::storage(OP, e))?;
+                    if current != expected {
+                        return Err(Error::Stale(Resource::Todo));
+                    }
                 }
                 let mut keys = self.sql("DELETE FROM attachments WHERE ");
                 keys.push_in("todo_id", &ids).push(" RETURNING download_key");
