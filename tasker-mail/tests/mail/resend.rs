@@ -17,7 +17,7 @@ const API_KEY: &str = "re_test_key";
 fn mailer(base_url: &str) -> ResendMailer {
     let config = ResendConfig::new(API_KEY)
         .with_base_url(base_url)
-        .with_timeout(Duration::from_millis(500));
+        .with_timeout(Duration::from_millis(1500));
     ResendMailer::new(&config, "tasker <no-reply@localhost>", None).unwrap()
 }
 
