@@ -11,7 +11,7 @@
 //!
 //! The buckets live in this process by default, so several instances each
 //! count their own. With the `redis` feature and
-//! [`RateLimitLayer::with_redis`] (or `TaskerApiBuilder::redis_rate_limits`)
+//! `RateLimitLayer::with_redis` (or `TaskerApiBuilder::redis_rate_limits`)
 //! they live in Redis instead, shared by every instance; the check is one
 //! atomic script call using Redis's clock. When Redis cannot be reached the
 //! request is let through and a warning logged: a limiter outage never takes

@@ -4,7 +4,7 @@
 //! The span carries `method`, `path`, `request_id`, and — once known — the
 //! matched `route` template and the `user_id`. The closing event adds
 //! `status` and `latency_ms`; for an error response it adds the error
-//! itself from the [`ErrorContext`](crate::ErrorContext) (a `5xx` at `error`
+//! itself from the [`ErrorContext`] (a `5xx` at `error`
 //! level with its cause chain, a `4xx` at `debug`).
 
 use std::{
