@@ -8,6 +8,7 @@
 mod attachment;
 mod category;
 mod comment;
+mod job_run;
 mod nullable;
 mod page;
 mod stats;
@@ -16,6 +17,7 @@ mod todo;
 pub use attachment::{Attachment, NewAttachment};
 pub use category::{Category, CategoryPatch, CreateCategory, NewCategory, UpdateCategory};
 pub use comment::{Comment, CommentInput};
+pub use job_run::{JobRun, JobRunCounts, JobRunStatus, KnownUser};
 pub use nullable::Nullable;
 pub use page::Page;
 pub use stats::{TodoStats, WeeklyStats};

@@ -9,7 +9,7 @@ use crate::{
     Result,
     clock::SharedClock,
     domain::{UserId, timestamp},
-    model::{Todo, WeeklyStats},
+    model::{JobRun, JobRunCounts, KnownUser, Todo, WeeklyStats},
     store::{JobStore, TodoCursor, TodoNotificationKind},
 };
 
@@ -107,40 +107,147 @@ impl<S: JobStore> JobService<S> {
         }
     }
 
-    /// Records that `kind` went out for these todos at their current due dates.
-    /// Returns those not recorded before: mail only these.
+    /// Claims `kind` for `todos` (all the user's) under `claim` and returns
+    /// the user's open todos that `claim` holds undelivered, by due date: the
+    /// ones to mail. A retry with the same `claim` gets the same todos until
+    /// [`mark_todo_notifications_delivered`](Self::mark_todo_notifications_delivered);
+    /// a todo claimed by another claim is never returned.
     ///
     /// # Errors
-    /// [`Error::Storage`](crate::Error::Storage); nothing is recorded then.
-    pub async fn record_todo_notifications(
+    /// [`Error::Storage`](crate::Error::Storage); nothing is claimed then.
+    pub async fn claim_todo_notifications(
         &self,
         kind: TodoNotificationKind,
-        todos: &[Todo],
-    ) -> Result<Vec<Uuid>> {
-        let keys: Vec<(Uuid, OffsetDateTime)> = todos
-            .iter()
-            .filter_map(|t| t.due_date.map(|due| (t.id, due)))
-            .collect();
+        user: &UserId,
+        todos: &[(Uuid, OffsetDateTime)],
+        claim: &str,
+    ) -> Result<Vec<Todo>> {
         self.store
-            .record_todo_notifications(kind, &keys, self.clock.now())
+            .claim_todo_notifications(kind, user, todos, claim, self.clock.now())
             .await
     }
 
-    /// Records the weekly report of `user` for the ISO week containing `week_start`;
-    /// `false` when it was already recorded.
+    /// Marks what `claim` holds as delivered; returns how many ledger rows changed.
     ///
     /// # Errors
     /// [`Error::Storage`](crate::Error::Storage).
-    pub async fn record_weekly_report(
+    pub async fn mark_todo_notifications_delivered(
+        &self,
+        kind: TodoNotificationKind,
+        claim: &str,
+    ) -> Result<u64> {
+        self.store
+            .mark_todo_notifications_delivered(kind, claim, self.clock.now())
+            .await
+    }
+
+    /// The ledger period of the ISO week containing `week_start` (`2026-W48`).
+    pub fn week_period(week_start: OffsetDateTime) -> String {
+        let (year, week, _) = week_start.to_iso_week_date();
+        format!("{year}-W{week:02}")
+    }
+
+    /// Claims a per-user notification for `period`: `true` while it has not
+    /// been delivered (mail it), `false` once it was.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage).
+    pub async fn claim_user_notification(
         &self,
         user: &UserId,
-        week_start: OffsetDateTime,
+        kind: &str,
+        period: &str,
     ) -> Result<bool> {
-        let (year, week, _) = week_start.to_iso_week_date();
-        let period = format!("{year}-W{week:02}");
         self.store
-            .record_user_notification(user, "weekly_report", &period, self.clock.now())
+            .claim_user_notification(user, kind, period, self.clock.now())
             .await
+    }
+
+    /// Marks a per-user notification delivered.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage).
+    pub async fn mark_user_notification_delivered(
+        &self,
+        user: &UserId,
+        kind: &str,
+        period: &str,
+    ) -> Result<()> {
+        self.store
+            .mark_user_notification_delivered(user, kind, period, self.clock.now())
+            .await
+    }
+
+    /// Records that `user` was seen (with the e-mail and name their token
+    /// carried, when it did); `true` the first time.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage).
+    pub async fn remember_user(
+        &self,
+        user: &UserId,
+        email: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<bool> {
+        let email = email
+            .map(str::trim)
+            .filter(|e| !e.is_empty() && e.len() <= 320);
+        let name = name
+            .map(str::trim)
+            .filter(|n| !n.is_empty() && n.len() <= 255);
+        self.store
+            .remember_user(user, email, name, self.clock.now())
+            .await
+    }
+
+    /// A user recorded by [`remember_user`](Self::remember_user).
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage).
+    pub async fn known_user(&self, user: &UserId) -> Result<Option<KnownUser>> {
+        self.store.known_user(user).await
+    }
+
+    /// Inserts or replaces the record of a job run.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage).
+    pub async fn record_job_run(&self, run: &JobRun) -> Result<()> {
+        self.store.record_job_run(run).await
+    }
+
+    /// Job runs counted by queue and status.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage).
+    pub async fn job_run_counts(&self) -> Result<Vec<JobRunCounts>> {
+        self.store.job_run_counts().await
+    }
+
+    /// The latest failed job runs with their last error, newest first.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage).
+    pub async fn failed_job_runs(&self, limit: u32) -> Result<Vec<JobRun>> {
+        self.store.failed_job_runs(limit).await
+    }
+
+    /// Deletes records of job runs that finished more than `older_than` ago.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage).
+    pub async fn prune_job_runs(&self, older_than: Duration) -> Result<u64> {
+        self.store
+            .prune_job_runs(self.clock.now() - older_than)
+            .await
+    }
+
+    /// The keys among `keys` that an attachment still refers to.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage).
+    pub async fn existing_download_keys(&self, keys: &[String]) -> Result<Vec<String>> {
+        self.store.existing_download_keys(keys).await
     }
 
     /// Every user who owns a todo, in batches of `batch`.

@@ -23,8 +23,8 @@ use crate::{
     Error, Result,
     domain::{CommentContent, UserId},
     model::{
-        Attachment, Category, CategoryPatch, Comment, Page, PopulatedTodo, Todo, TodoStats,
-        WeeklyStats,
+        Attachment, Category, CategoryPatch, Comment, JobRun, JobRunCounts, KnownUser, Page,
+        PopulatedTodo, Todo, TodoStats, WeeklyStats,
     },
     query::{CategoryQuery, TodoQuery},
 };
@@ -281,22 +281,68 @@ impl JobStore for AnyStore {
     ) -> Result<Vec<Todo>> {
         dispatch!(self, s => s.todos_due_unnotified(kind, from, to, after, limit).await)
     }
-    async fn record_todo_notifications(
+    async fn claim_todo_notifications(
         &self,
         kind: TodoNotificationKind,
+        user: &UserId,
         todos: &[(Uuid, OffsetDateTime)],
+        claim: &str,
         at: OffsetDateTime,
-    ) -> Result<Vec<Uuid>> {
-        dispatch!(self, s => s.record_todo_notifications(kind, todos, at).await)
+    ) -> Result<Vec<Todo>> {
+        dispatch!(self, s => s.claim_todo_notifications(kind, user, todos, claim, at).await)
     }
-    async fn record_user_notification(
+    async fn mark_todo_notifications_delivered(
+        &self,
+        kind: TodoNotificationKind,
+        claim: &str,
+        at: OffsetDateTime,
+    ) -> Result<u64> {
+        dispatch!(self, s => s.mark_todo_notifications_delivered(kind, claim, at).await)
+    }
+    async fn claim_user_notification(
         &self,
         user: &UserId,
         kind: &str,
         period: &str,
         at: OffsetDateTime,
     ) -> Result<bool> {
-        dispatch!(self, s => s.record_user_notification(user, kind, period, at).await)
+        dispatch!(self, s => s.claim_user_notification(user, kind, period, at).await)
+    }
+    async fn mark_user_notification_delivered(
+        &self,
+        user: &UserId,
+        kind: &str,
+        period: &str,
+        at: OffsetDateTime,
+    ) -> Result<()> {
+        dispatch!(self, s => s.mark_user_notification_delivered(user, kind, period, at).await)
+    }
+    async fn remember_user(
+        &self,
+        user: &UserId,
+        email: Option<&str>,
+        name: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<bool> {
+        dispatch!(self, s => s.remember_user(user, email, name, at).await)
+    }
+    async fn known_user(&self, user: &UserId) -> Result<Option<KnownUser>> {
+        dispatch!(self, s => s.known_user(user).await)
+    }
+    async fn record_job_run(&self, run: &JobRun) -> Result<()> {
+        dispatch!(self, s => s.record_job_run(run).await)
+    }
+    async fn job_run_counts(&self) -> Result<Vec<JobRunCounts>> {
+        dispatch!(self, s => s.job_run_counts().await)
+    }
+    async fn failed_job_runs(&self, limit: u32) -> Result<Vec<JobRun>> {
+        dispatch!(self, s => s.failed_job_runs(limit).await)
+    }
+    async fn prune_job_runs(&self, before: OffsetDateTime) -> Result<u64> {
+        dispatch!(self, s => s.prune_job_runs(before).await)
+    }
+    async fn existing_download_keys(&self, keys: &[String]) -> Result<Vec<String>> {
+        dispatch!(self, s => s.existing_download_keys(keys).await)
     }
     async fn users_with_todos(&self, after: Option<&UserId>, limit: u32) -> Result<Vec<UserId>> {
         dispatch!(self, s => s.users_with_todos(after, limit).await)

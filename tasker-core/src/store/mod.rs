@@ -33,8 +33,8 @@ use crate::{
     Result,
     domain::{CommentContent, UserId},
     model::{
-        Attachment, Category, CategoryPatch, Comment, Page, PopulatedTodo, Todo, TodoPatch,
-        TodoStats, WeeklyStats,
+        Attachment, Category, CategoryPatch, Comment, JobRun, JobRunCounts, KnownUser, Page,
+        PopulatedTodo, Todo, TodoPatch, TodoStats, WeeklyStats,
     },
     query::{CategoryQuery, TodoQuery},
 };
@@ -275,25 +275,79 @@ pub trait JobStore: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Todo>>> + Send;
 
-    /// Records that `kind` was sent for each `(todo, due date)`, in one
-    /// transaction. Returns the todos that had no such record before (the ones
-    /// to mail); a todo deleted meanwhile is skipped.
-    fn record_todo_notifications(
+    /// Claims `kind` for each `(todo, due date)` under `claim`, in one
+    /// transaction: a ledger row is written where none exists (a todo deleted
+    /// or re-dated meanwhile is skipped). Returns the user's open todos whose
+    /// row carries `claim` and is not yet delivered, by due date: the ones
+    /// the caller mails. Calling it again with the same `claim` returns the
+    /// same todos until [`mark_todo_notifications_delivered`](Self::mark_todo_notifications_delivered).
+    fn claim_todo_notifications(
         &self,
         kind: TodoNotificationKind,
+        user: &UserId,
         todos: &[(Uuid, OffsetDateTime)],
+        claim: &str,
         at: OffsetDateTime,
-    ) -> impl Future<Output = Result<Vec<Uuid>>> + Send;
+    ) -> impl Future<Output = Result<Vec<Todo>>> + Send;
 
-    /// Records a per-user notification (`kind`, `period`, e.g. an ISO week);
-    /// `false` when it was already recorded.
-    fn record_user_notification(
+    /// Marks the undelivered ledger rows of `claim` delivered; returns how many.
+    fn mark_todo_notifications_delivered(
+        &self,
+        kind: TodoNotificationKind,
+        claim: &str,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Claims a per-user notification (`kind`, `period`, e.g. an ISO week):
+    /// `true` while it is not delivered (first claim or a retry), `false` once
+    /// it was.
+    fn claim_user_notification(
         &self,
         user: &UserId,
         kind: &str,
         period: &str,
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Marks a per-user notification delivered.
+    fn mark_user_notification_delivered(
+        &self,
+        user: &UserId,
+        kind: &str,
+        period: &str,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Records that `user` was seen, keeping the latest non-empty e-mail and
+    /// name; `true` the first time.
+    fn remember_user(
+        &self,
+        user: &UserId,
+        email: Option<&str>,
+        name: Option<&str>,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// A user recorded by [`remember_user`](Self::remember_user).
+    fn known_user(&self, user: &UserId) -> impl Future<Output = Result<Option<KnownUser>>> + Send;
+
+    /// Inserts or replaces the record of one job run.
+    fn record_job_run(&self, run: &JobRun) -> impl Future<Output = Result<()>> + Send;
+
+    /// Job runs counted by queue and status.
+    fn job_run_counts(&self) -> impl Future<Output = Result<Vec<JobRunCounts>>> + Send;
+
+    /// The most recently finished failed job runs, newest first.
+    fn failed_job_runs(&self, limit: u32) -> impl Future<Output = Result<Vec<JobRun>>> + Send;
+
+    /// Deletes finished job runs (done or failed) that finished before `before`.
+    fn prune_job_runs(&self, before: OffsetDateTime) -> impl Future<Output = Result<u64>> + Send;
+
+    /// The keys among `keys` that an attachment row still refers to.
+    fn existing_download_keys(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
 
     /// Users who own at least one todo, in id order, after `after`.
     fn users_with_todos(

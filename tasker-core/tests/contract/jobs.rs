@@ -19,6 +19,9 @@ contract!(
     a_weekly_report_is_recorded_once_per_week,
     auto_archive_processes_every_batch,
     users_are_listed_in_batches,
+    users_are_remembered_with_their_contact,
+    job_runs_are_counted_and_failures_listed,
+    download_keys_in_use_are_found,
 );
 
 /// Runs the due-soon query to the end, collecting every batch.
@@ -86,17 +89,42 @@ async fn a_reminder_is_due_once_per_todo_and_due_date(ctx: Ctx) {
     );
 
     let jobs = &ctx.services.jobs;
-    let fresh = jobs
-        .record_todo_notifications(TodoNotificationKind::DueReminder, &found)
+    let kind = TodoNotificationKind::DueReminder;
+    let keys = due_keys(&found);
+    let claimed = jobs
+        .claim_todo_notifications(kind, &alice, &keys, "digest-1")
         .await
         .unwrap();
-    assert_eq!(fresh, vec![soon.id]);
-    // A retried job records nothing new: the e-mail is not sent twice.
+    assert_eq!(ids(&claimed), [soon.id]);
+    // A retry of the same job finds its claim again until it is delivered.
     let again = jobs
-        .record_todo_notifications(TodoNotificationKind::DueReminder, &found)
+        .claim_todo_notifications(kind, &alice, &keys, "digest-1")
         .await
         .unwrap();
-    assert!(again.is_empty());
+    assert_eq!(ids(&again), [soon.id]);
+    // Another job never gets a todo that is already claimed.
+    let other = jobs
+        .claim_todo_notifications(kind, &alice, &keys, "digest-2")
+        .await
+        .unwrap();
+    assert!(other.is_empty());
+    // Bob cannot claim Alice's todos.
+    let bob = jobs
+        .claim_todo_notifications(kind, &user("bob"), &keys, "digest-3")
+        .await
+        .unwrap();
+    assert!(bob.is_empty());
+    assert_eq!(
+        jobs.mark_todo_notifications_delivered(kind, "digest-1")
+            .await
+            .unwrap(),
+        1
+    );
+    let delivered = jobs
+        .claim_todo_notifications(kind, &alice, &keys, "digest-1")
+        .await
+        .unwrap();
+    assert!(delivered.is_empty(), "delivered: nothing left to send");
     ctx.clock.advance(Duration::minutes(15));
     assert!(
         due_soon(&ctx, 100).await.is_empty(),
@@ -172,20 +200,20 @@ async fn overdue_notices_are_once_per_due_date(ctx: Ctx) {
     let found = overdue(&ctx, 1).await;
     assert_eq!(found.iter().map(|t| t.id).collect::<Vec<_>>(), [late.id]);
     let jobs = &ctx.services.jobs;
-    assert_eq!(
-        jobs.record_todo_notifications(TodoNotificationKind::Overdue, &found)
-            .await
-            .unwrap(),
-        [late.id]
-    );
+    let alice = user("alice");
+    let keys = due_keys(&found);
+    let claimed = jobs
+        .claim_todo_notifications(TodoNotificationKind::Overdue, &alice, &keys, "overdue-1")
+        .await
+        .unwrap();
+    assert_eq!(ids(&claimed), [late.id]);
     assert!(overdue(&ctx, 1).await.is_empty());
-    // A reminder record is separate from an overdue record.
-    assert_eq!(
-        jobs.record_todo_notifications(TodoNotificationKind::DueReminder, &found)
-            .await
-            .unwrap(),
-        [late.id]
-    );
+    // A reminder claim is separate from an overdue claim.
+    let claimed = jobs
+        .claim_todo_notifications(TodoNotificationKind::DueReminder, &alice, &keys, "rem-1")
+        .await
+        .unwrap();
+    assert_eq!(ids(&claimed), [late.id]);
     ctx.clock.advance(Duration::hours(2));
     let found = overdue(&ctx, 1).await;
     assert_eq!(found.len(), 1, "the todo that became overdue meanwhile");
@@ -271,21 +299,174 @@ async fn weekly_statistics_count_the_week(ctx: Ctx) {
 async fn a_weekly_report_is_recorded_once_per_week(ctx: Ctx) {
     let alice = user("alice");
     let jobs = &ctx.services.jobs;
-    assert!(jobs.record_weekly_report(&alice, T0).await.unwrap());
+    let week =
+        |at| tasker_core::service::JobService::<tasker_core::store::AnyStore>::week_period(at);
+    let this_week = week(T0);
+    assert_eq!(week(T0 + Duration::days(2)), this_week, "same ISO week");
+    assert_ne!(week(T0 + Duration::days(7)), this_week, "next week");
+    assert!(
+        jobs.claim_user_notification(&alice, "weekly_report", &this_week)
+            .await
+            .unwrap()
+    );
+    assert!(
+        jobs.claim_user_notification(&alice, "weekly_report", &this_week)
+            .await
+            .unwrap(),
+        "claimed but not delivered: a retry sends it"
+    );
+    jobs.mark_user_notification_delivered(&alice, "weekly_report", &this_week)
+        .await
+        .unwrap();
     assert!(
         !jobs
-            .record_weekly_report(&alice, T0 + Duration::days(2))
+            .claim_user_notification(&alice, "weekly_report", &this_week)
             .await
             .unwrap(),
-        "same ISO week"
+        "delivered once"
+    );
+    let next = week(T0 + Duration::days(7));
+    assert!(
+        jobs.claim_user_notification(&alice, "weekly_report", &next)
+            .await
+            .unwrap()
     );
     assert!(
-        jobs.record_weekly_report(&alice, T0 + Duration::days(7))
+        jobs.claim_user_notification(&user("bob"), "weekly_report", &this_week)
             .await
-            .unwrap(),
-        "next week"
+            .unwrap()
     );
-    assert!(jobs.record_weekly_report(&user("bob"), T0).await.unwrap());
+}
+
+async fn users_are_remembered_with_their_contact(ctx: Ctx) {
+    let alice = user("alice");
+    let jobs = &ctx.services.jobs;
+    assert!(jobs.known_user(&alice).await.unwrap().is_none());
+    assert!(
+        jobs.remember_user(&alice, None, None).await.unwrap(),
+        "first time"
+    );
+    assert!(
+        !jobs
+            .remember_user(&alice, Some(" a@example.com "), Some("Alice"))
+            .await
+            .unwrap()
+    );
+    ctx.clock.advance(Duration::hours(1));
+    // An absent or empty value keeps the stored one.
+    assert!(!jobs.remember_user(&alice, Some(""), None).await.unwrap());
+    let known = jobs.known_user(&alice).await.unwrap().unwrap();
+    assert_eq!(known.email.as_deref(), Some("a@example.com"));
+    assert_eq!(known.name.as_deref(), Some("Alice"));
+    assert_eq!(known.first_seen_at, T0);
+    assert!(jobs.known_user(&user("bob")).await.unwrap().is_none());
+}
+
+async fn job_runs_are_counted_and_failures_listed(ctx: Ctx) {
+    use tasker_core::model::{JobRun, JobRunStatus};
+    let jobs = &ctx.services.jobs;
+    let run = |id: &str, queue: &str, status, attempts, error: Option<&str>| JobRun {
+        job_id: id.into(),
+        queue: queue.into(),
+        kind: "noop".into(),
+        status,
+        attempts,
+        last_error: error.map(Into::into),
+        started_at: T0,
+        finished_at: matches!(status, JobRunStatus::Done | JobRunStatus::Failed)
+            .then_some(T0 + Duration::seconds(1)),
+    };
+    jobs.record_job_run(&run("a", "default", JobRunStatus::Running, 1, None))
+        .await
+        .unwrap();
+    jobs.record_job_run(&run(
+        "a",
+        "default",
+        JobRunStatus::Retrying,
+        1,
+        Some("smtp down"),
+    ))
+    .await
+    .unwrap();
+    // A later record without an error keeps the last one.
+    jobs.record_job_run(&run("a", "default", JobRunStatus::Failed, 3, None))
+        .await
+        .unwrap();
+    jobs.record_job_run(&run("b", "default", JobRunStatus::Done, 1, None))
+        .await
+        .unwrap();
+    jobs.record_job_run(&run("c", "critical", JobRunStatus::Done, 2, None))
+        .await
+        .unwrap();
+    jobs.record_job_run(&run("d", "low", JobRunStatus::Running, 1, None))
+        .await
+        .unwrap();
+
+    let counts = jobs.job_run_counts().await.unwrap();
+    let by = |q: &str| counts.iter().find(|c| c.queue == q).cloned().unwrap();
+    let default = by("default");
+    assert_eq!(
+        (
+            default.running,
+            default.done,
+            default.failed,
+            default.retried
+        ),
+        (0, 1, 1, 1)
+    );
+    assert_eq!((by("critical").done, by("critical").retried), (1, 1));
+    assert_eq!(by("low").running, 1);
+
+    let failed = jobs.failed_job_runs(10).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].job_id, "a");
+    assert_eq!(failed[0].attempts, 3);
+    assert_eq!(failed[0].last_error.as_deref(), Some("smtp down"));
+
+    ctx.clock.advance(Duration::days(8));
+    assert_eq!(jobs.prune_job_runs(Duration::days(7)).await.unwrap(), 3);
+    let left = jobs.job_run_counts().await.unwrap();
+    assert_eq!(
+        left.iter().map(|c| c.running).sum::<u64>(),
+        1,
+        "running runs are kept"
+    );
+}
+
+async fn download_keys_in_use_are_found(ctx: Ctx) {
+    let alice = user("alice");
+    let todo = ctx.todo(&alice, "with file").await;
+    let file = tasker_core::model::NewAttachment {
+        name: tasker_core::domain::AttachmentName::parse("a.txt").unwrap(),
+        mime_type: Some("text/plain".into()),
+        content: bytes::Bytes::from_static(b"data"),
+    };
+    let stored = ctx
+        .services
+        .attachments
+        .upload(&alice, todo.id, file)
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = (0..450).map(|i| format!("gone/{i}")).collect();
+    keys.insert(300, stored.download_key.clone());
+    let found = ctx
+        .services
+        .jobs
+        .existing_download_keys(&keys)
+        .await
+        .unwrap();
+    assert_eq!(found, [stored.download_key]);
+}
+
+fn due_keys(todos: &[Todo]) -> Vec<(uuid::Uuid, time::OffsetDateTime)> {
+    todos
+        .iter()
+        .map(|t| (t.id, t.due_date.expect("a due date")))
+        .collect()
+}
+
+fn ids(todos: &[Todo]) -> Vec<uuid::Uuid> {
+    todos.iter().map(|t| t.id).collect()
 }
 
 async fn auto_archive_processes_every_batch(ctx: Ctx) {

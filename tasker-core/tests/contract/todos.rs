@@ -338,14 +338,27 @@ async fn deleting_a_todo_removes_subtasks_comments_and_attachments(ctx: Ctx) {
         .await
         .unwrap();
     // Notifications recorded for the child must not block the delete either.
-    ctx.store
-        .record_todo_notifications(
+    let dated = TodoPatch {
+        due_date: Some(Some(T0)),
+        ..Default::default()
+    };
+    ctx.services
+        .todos
+        .update(&alice, child.id, dated)
+        .await
+        .unwrap();
+    let claimed = ctx
+        .store
+        .claim_todo_notifications(
             tasker_core::store::TodoNotificationKind::Overdue,
+            &alice,
             &[(child.id, T0)],
+            "claim",
             T0,
         )
         .await
         .unwrap();
+    assert_eq!(claimed.len(), 1);
 
     ctx.services.todos.delete(&alice, parent.id).await.unwrap();
 

@@ -34,48 +34,241 @@ macro_rules! job_store {
                 decode_all(OP, &rows, todo_from_row)
             }
 
-            async fn record_todo_notifications(
+            async fn claim_todo_notifications(
                 &self,
                 kind: TodoNotificationKind,
+                user: &UserId,
                 todos: &[(Uuid, OffsetDateTime)],
+                claim: &str,
                 at: OffsetDateTime,
-            ) -> Result<Vec<Uuid>> {
-                const OP: &str = "record notifications";
-                let mut fresh = Vec::new();
-                if todos.is_empty() {
-                    return Ok(fresh);
-                }
+            ) -> Result<Vec<Todo>> {
+                const OP: &str = "claim notifications";
                 let mut tx = self.begin(OP).await?;
                 for (todo, due) in todos {
                     let mut sql = self.sql(
-                        "INSERT INTO todo_notifications (todo_id, kind, due_date, sent_at) \
+                        "INSERT INTO todo_notifications (todo_id, kind, due_date, sent_at, claim_key) \
                          SELECT id, ",
                     );
                     sql.bind(Arg::Text(kind.as_str().to_owned())).push(", ").bind(Arg::Time(*due));
-                    sql.push(", ").bind(Arg::Time(at)).push(" FROM todos WHERE id = ").bind(Arg::Uuid(*todo));
+                    sql.push(", ").bind(Arg::Time(at)).push(", ").bind(Arg::Text(claim.to_owned()));
+                    sql.push(" FROM todos WHERE id = ").bind(Arg::Uuid(*todo));
+                    sql.push(" AND user_id = ").bind(Arg::Text(user.as_str().to_owned()));
+                    sql.push(" AND due_date = ").bind(Arg::Time(*due));
                     sql.push(" ON CONFLICT DO NOTHING");
-                    if self.execute(&mut *tx, sql, OP).await? > 0 {
-                        fresh.push(*todo);
-                    }
+                    self.execute(&mut *tx, sql, OP).await?;
                 }
+                let mut sql = self.sql(&format!(
+                    "SELECT {} FROM todos t JOIN todo_notifications n ON n.todo_id = t.id \
+                     AND n.due_date = t.due_date WHERE n.kind = ",
+                    sql::TODO_COLUMNS_T
+                ));
+                sql.bind(Arg::Text(kind.as_str().to_owned()));
+                sql.push(" AND n.claim_key = ").bind(Arg::Text(claim.to_owned()));
+                sql.push(" AND n.delivered_at IS NULL AND t.user_id = ").bind(Arg::Text(user.as_str().to_owned()));
+                sql.push(&format!(" AND {} ORDER BY t.due_date, t.id", sql::open_status("t.status")));
+                let rows = self.fetch_all(&mut *tx, sql, OP).await?;
                 self.commit(tx, OP).await?;
-                Ok(fresh)
+                decode_all(OP, &rows, todo_from_row)
             }
 
-            async fn record_user_notification(
+            async fn mark_todo_notifications_delivered(
+                &self,
+                kind: TodoNotificationKind,
+                claim: &str,
+                at: OffsetDateTime,
+            ) -> Result<u64> {
+                const OP: &str = "mark notifications delivered";
+                let mut sql = self.sql("UPDATE todo_notifications SET delivered_at = ");
+                sql.bind(Arg::Time(at)).push(" WHERE kind = ").bind(Arg::Text(kind.as_str().to_owned()));
+                sql.push(" AND claim_key = ").bind(Arg::Text(claim.to_owned()));
+                sql.push(" AND delivered_at IS NULL");
+                self.execute(&self.pool, sql, OP).await
+            }
+
+            async fn claim_user_notification(
                 &self,
                 user: &UserId,
                 kind: &str,
                 period: &str,
                 at: OffsetDateTime,
             ) -> Result<bool> {
-                const OP: &str = "record a notification";
+                const OP: &str = "claim a notification";
+                let mut tx = self.begin(OP).await?;
                 let mut sql = self.sql("INSERT INTO user_notifications (user_id, kind, period, sent_at) VALUES (");
                 sql.bind(Arg::Text(user.as_str().to_owned())).push(", ");
                 sql.bind(Arg::Text(kind.to_owned())).push(", ");
                 sql.bind(Arg::Text(period.to_owned())).push(", ");
                 sql.bind(Arg::Time(at)).push(") ON CONFLICT DO NOTHING");
-                Ok(self.execute(&self.pool, sql, OP).await? > 0)
+                self.execute(&mut *tx, sql, OP).await?;
+                let mut sql = self.sql("SELECT COUNT(*) AS pending FROM user_notifications WHERE user_id = ");
+                sql.bind(Arg::Text(user.as_str().to_owned()));
+                sql.push(" AND kind = ").bind(Arg::Text(kind.to_owned()));
+                sql.push(" AND period = ").bind(Arg::Text(period.to_owned()));
+                sql.push(" AND delivered_at IS NULL");
+                let row = self.fetch_one(&mut *tx, sql, OP).await?;
+                self.commit(tx, OP).await?;
+                Ok(count(OP, &row, "pending")? > 0)
+            }
+
+            async fn mark_user_notification_delivered(
+                &self,
+                user: &UserId,
+                kind: &str,
+                period: &str,
+                at: OffsetDateTime,
+            ) -> Result<()> {
+                const OP: &str = "mark a notification delivered";
+                let mut sql = self.sql("UPDATE user_notifications SET delivered_at = ");
+                sql.bind(Arg::Time(at)).push(" WHERE user_id = ").bind(Arg::Text(user.as_str().to_owned()));
+                sql.push(" AND kind = ").bind(Arg::Text(kind.to_owned()));
+                sql.push(" AND period = ").bind(Arg::Text(period.to_owned()));
+                sql.push(" AND delivered_at IS NULL");
+                self.execute(&self.pool, sql, OP).await?;
+                Ok(())
+            }
+
+            async fn remember_user(
+                &self,
+                user: &UserId,
+                email: Option<&str>,
+                name: Option<&str>,
+                at: OffsetDateTime,
+            ) -> Result<bool> {
+                const OP: &str = "remember a user";
+                let mut tx = self.begin(OP).await?;
+                let mut sql = self.sql(
+                    "INSERT INTO known_users (user_id, email, name, first_seen_at, updated_at) VALUES (",
+                );
+                sql.bind(Arg::Text(user.as_str().to_owned())).push(", ");
+                sql.bind(Arg::OptText(email.map(str::to_owned))).push(", ");
+                sql.bind(Arg::OptText(name.map(str::to_owned))).push(", ");
+                sql.bind(Arg::Time(at)).push(", ").bind(Arg::Time(at));
+                sql.push(") ON CONFLICT DO NOTHING");
+                let first = self.execute(&mut *tx, sql, OP).await? > 0;
+                if !first && (email.is_some() || name.is_some()) {
+                    let mut sql = self.sql("UPDATE known_users SET email = COALESCE(");
+                    sql.bind(Arg::OptText(email.map(str::to_owned))).push(", email), name = COALESCE(");
+                    sql.bind(Arg::OptText(name.map(str::to_owned))).push(", name), updated_at = ");
+                    sql.bind(Arg::Time(at)).push(" WHERE user_id = ").bind(Arg::Text(user.as_str().to_owned()));
+                    self.execute(&mut *tx, sql, OP).await?;
+                }
+                self.commit(tx, OP).await?;
+                Ok(first)
+            }
+
+            async fn known_user(&self, user: &UserId) -> Result<Option<KnownUser>> {
+                const OP: &str = "find a user";
+                let mut sql = self.sql("SELECT user_id, email, name, first_seen_at FROM known_users WHERE user_id = ");
+                sql.bind(Arg::Text(user.as_str().to_owned()));
+                let row = self.fetch_optional(&self.pool, sql, OP).await?;
+                decode_one(OP, row, |r| {
+                    Ok(KnownUser {
+                        user_id: UserId::from_db(r.try_get("user_id")?),
+                        email: r.try_get("email")?,
+                        name: r.try_get("name")?,
+                        first_seen_at: time(r, "first_seen_at")?,
+                    })
+                })
+            }
+
+            async fn record_job_run(&self, run: &JobRun) -> Result<()> {
+                const OP: &str = "record a job run";
+                let mut sql = self.sql(
+                    "INSERT INTO job_runs (job_id, queue, kind, status, attempts, last_error, started_at, finished_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (job_id) DO UPDATE SET \
+                     status = excluded.status, attempts = excluded.attempts, \
+                     last_error = COALESCE(excluded.last_error, job_runs.last_error), \
+                     finished_at = excluded.finished_at",
+                );
+                sql.args = vec![
+                    Arg::Text(run.job_id.clone()),
+                    Arg::Text(run.queue.clone()),
+                    Arg::Text(run.kind.clone()),
+                    Arg::Text(run.status.as_str().to_owned()),
+                    Arg::I64(i64::from(run.attempts)),
+                    Arg::OptText(run.last_error.clone()),
+                    Arg::Time(run.started_at),
+                    Arg::OptTime(run.finished_at),
+                ];
+                self.execute(&self.pool, sql, OP).await?;
+                Ok(())
+            }
+
+            async fn job_run_counts(&self) -> Result<Vec<JobRunCounts>> {
+                const OP: &str = "count job runs";
+                let sql = self.sql(
+                    "SELECT queue, \
+                     COUNT(*) FILTER (WHERE status = 'running') AS running, \
+                     COUNT(*) FILTER (WHERE status = 'retrying') AS retrying, \
+                     COUNT(*) FILTER (WHERE status = 'done') AS done, \
+                     COUNT(*) FILTER (WHERE status = 'failed') AS failed, \
+                     COUNT(*) FILTER (WHERE attempts > 1) AS retried \
+                     FROM job_runs GROUP BY queue ORDER BY queue",
+                );
+                let rows = self.fetch_all(&self.pool, sql, OP).await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(JobRunCounts {
+                            queue: r.try_get("queue").map_err(|e| Error::storage(OP, e))?,
+                            running: count(OP, r, "running")?,
+                            retrying: count(OP, r, "retrying")?,
+                            done: count(OP, r, "done")?,
+                            failed: count(OP, r, "failed")?,
+                            retried: count(OP, r, "retried")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn failed_job_runs(&self, limit: u32) -> Result<Vec<JobRun>> {
+                const OP: &str = "list failed job runs";
+                let mut sql = self.sql(
+                    "SELECT job_id, queue, kind, status, attempts, last_error, started_at, finished_at \
+                     FROM job_runs WHERE status = 'failed' ORDER BY finished_at DESC, job_id LIMIT ",
+                );
+                sql.bind(Arg::I64(i64::from(limit)));
+                let rows = self.fetch_all(&self.pool, sql, OP).await?;
+                decode_all(OP, &rows, |r| {
+                    let status: String = r.try_get("status")?;
+                    Ok(JobRun {
+                        job_id: r.try_get("job_id")?,
+                        queue: r.try_get("queue")?,
+                        kind: r.try_get("kind")?,
+                        status: $crate::model::JobRunStatus::parse(&status)
+                            .ok_or_else(|| sqlx::Error::Decode(format!("job run status {status}").into()))?,
+                        attempts: u32::try_from(r.try_get::<i64, _>("attempts")?).unwrap_or(0),
+                        last_error: r.try_get("last_error")?,
+                        started_at: time(r, "started_at")?,
+                        finished_at: opt_time(r, "finished_at")?,
+                    })
+                })
+            }
+
+            async fn prune_job_runs(&self, before: OffsetDateTime) -> Result<u64> {
+                const OP: &str = "prune job runs";
+                let mut sql = self.sql(
+                    "DELETE FROM job_runs WHERE status IN ('done', 'failed') AND finished_at < ",
+                );
+                sql.bind(Arg::Time(before));
+                self.execute(&self.pool, sql, OP).await
+            }
+
+            async fn existing_download_keys(&self, keys: &[String]) -> Result<Vec<String>> {
+                const OP: &str = "find attachment keys";
+                let mut found = Vec::new();
+                for chunk in keys.chunks(200) {
+                    let mut sql = self.sql("SELECT download_key FROM attachments WHERE download_key IN (");
+                    for (i, key) in chunk.iter().enumerate() {
+                        if i > 0 {
+                            sql.push(", ");
+                        }
+                        sql.bind(Arg::Text(key.clone()));
+                    }
+                    sql.push(")");
+                    let rows = self.fetch_all(&self.pool, sql, OP).await?;
+                    found.extend(decode_all(OP, &rows, |r| r.try_get::<String, _>("download_key"))?);
+                }
+                Ok(found)
             }
 
             async fn users_with_todos(&self, after: Option<&UserId>, limit: u32) -> Result<Vec<UserId>> {

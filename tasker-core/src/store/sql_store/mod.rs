@@ -121,8 +121,8 @@ macro_rules! sql_store {
             Error, Resource, Result,
             domain::{CommentContent, TodoMetadata, TodoPriority, TodoStatus, UserId},
             model::{
-                Attachment, Category, CategoryPatch, Comment, Page, PopulatedTodo, Todo, TodoStats,
-                WeeklyStats,
+                Attachment, Category, CategoryPatch, Comment, JobRun, JobRunCounts, KnownUser,
+                Page, PopulatedTodo, Todo, TodoStats, WeeklyStats,
             },
             query::{CategoryQuery, TodoQuery},
             store::{
