@@ -98,6 +98,24 @@ impl BlobStore {
             Err(e) => Err(blob_error("delete a file", e)),
         }
     }
+
+    /// The keys of every stored object last modified before `before`
+    /// (for the orphan sweep).
+    ///
+    /// # Errors
+    /// [`Error::Blob`] when listing fails.
+    pub async fn keys_modified_before(&self, before: time::OffsetDateTime) -> Result<Vec<String>> {
+        use futures_util::TryStreamExt;
+        let cutoff = before.unix_timestamp();
+        self.inner
+            .list(None)
+            .try_filter_map(|meta| async move {
+                Ok((meta.last_modified.timestamp() < cutoff).then(|| meta.location.to_string()))
+            })
+            .try_collect()
+            .await
+            .map_err(|e| blob_error("list stored files", e))
+    }
 }
 
 impl fmt::Debug for BlobStore {

@@ -12,6 +12,7 @@ pub mod domain;
 mod error;
 pub mod model;
 pub mod query;
+pub mod queue;
 pub mod service;
 pub mod store;
 #[cfg(feature = "testing")]

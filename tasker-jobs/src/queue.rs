@@ -1,0 +1,337 @@
+//! [`JobQueue`]: the enqueue handle over Redis or SQLite (apalis storages).
+
+use std::{fmt, path::Path, sync::Arc, time::Duration};
+
+use apalis::prelude::{Metrics, TaskBuilder, TaskSink};
+use apalis_redis::{ConnectionManager, RedisStorage};
+use apalis_sqlite::SqliteStorage;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use tasker_core::queue::{Enqueue, EnqueueError, EnqueueFuture, JobRequest};
+
+use crate::{
+    config::JobsConfig,
+    job::{Job, Priority},
+};
+
+/// The queue could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+#[error("job queue ({backend}): {message}")]
+pub struct QueueError {
+    backend: &'static str,
+    message: String,
+}
+
+impl QueueError {
+    fn new(backend: &'static str, message: impl fmt::Display) -> Self {
+        Self {
+            backend,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl QueueError {
+    pub(crate) fn storage(error: impl fmt::Display) -> Self {
+        Self::new("records", error)
+    }
+}
+
+impl From<QueueError> for EnqueueError {
+    fn from(error: QueueError) -> Self {
+        EnqueueError::new(error.to_string())
+    }
+}
+
+/// How a job is pushed: its queue, a de-duplication key, a delay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushOptions {
+    /// The queue; the job type's default when `None`.
+    pub priority: Option<Priority>,
+    /// A second push with the same key (while the first is kept) stores
+    /// nothing: cron ticks and digests use it so that several schedulers or
+    /// scans never enqueue the same work twice.
+    pub idempotency_key: Option<String>,
+    /// Run no earlier than this long from now.
+    pub delay: Option<Duration>,
+}
+
+pub(crate) enum Storages {
+    Redis {
+        conn: ConnectionManager,
+        queues: [RedisStorage<Job>; 3],
+    },
+    Sqlite {
+        pool: SqlitePool,
+        queues: [SqliteStorage<Job>; 3],
+    },
+}
+
+struct Inner {
+    storages: Storages,
+    config: JobsConfig,
+}
+
+/// The enqueue handle: cheap to clone, shared by the API, the scheduler and
+/// the workers. Implements [`Enqueue`] so tasker-http and host applications
+/// can enqueue without knowing apalis.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use tasker_jobs::{Job, JobQueue, JobsConfig};
+///
+/// let config = JobsConfig::default();
+/// // Redis when configured, else a SQLite file.
+/// let queue = JobQueue::connect(None, "data/jobs.db", &config).await?;
+/// queue.push(Job::Welcome { user_id: "user_2abc".into() }).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct JobQueue {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for JobQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobQueue")
+            .field("backend", &self.backend_name())
+            .field("prefix", &self.inner.config.queue_prefix)
+            .finish()
+    }
+}
+
+impl JobQueue {
+    /// Redis when `redis_url` is set, else SQLite at `sqlite_path`.
+    ///
+    /// # Errors
+    /// [`QueueError`] when the backend cannot be reached or set up.
+    pub async fn connect(
+        redis_url: Option<&str>,
+        sqlite_path: impl AsRef<Path>,
+        config: &JobsConfig,
+    ) -> Result<Self, QueueError> {
+        match redis_url {
+            Some(url) => Self::redis(url, config).await,
+            None => Self::sqlite(sqlite_path, config).await,
+        }
+    }
+
+    /// Queues in Redis (`redis://…`), shared by every instance that uses the
+    /// same Redis and queue prefix.
+    ///
+    /// # Errors
+    /// [`QueueError`] when Redis cannot be reached.
+    pub async fn redis(url: &str, config: &JobsConfig) -> Result<Self, QueueError> {
+        let conn = apalis_redis::connect(url)
+            .await
+            .map_err(|e| QueueError::new("redis", e))?;
+        let storage = |p: Priority| {
+            let cfg = apalis_redis::Config::default()
+                .queue(queue_name(config, p))
+                .heartbeat_interval(Duration::from_secs(config.heartbeat_seconds))
+                .missed_heartbeats(2)
+                .idempotency_ttl(Some(Duration::from_secs(7 * 24 * 3600)));
+            RedisStorage::new(conn.clone()).with_config(cfg)
+        };
+        let queues = Priority::ALL.map(storage);
+        Ok(Self::from_storages(
+            Storages::Redis { conn, queues },
+            config,
+        ))
+    }
+
+    /// Queues in a SQLite file (created when missing), for one machine.
+    ///
+    /// # Errors
+    /// [`QueueError`] when the file cannot be opened or its tables created.
+    pub async fn sqlite(path: impl AsRef<Path>, config: &JobsConfig) -> Result<Self, QueueError> {
+        let path = path.as_ref();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| QueueError::new("sqlite", e))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| QueueError::new("sqlite", e))?;
+        SqliteStorage::<()>::setup(&pool)
+            .await
+            .map_err(|e| QueueError::new("sqlite", e))?;
+        let storage = |p: Priority| {
+            let cfg = apalis_sqlite::Config::default()
+                .queue(queue_name(config, p))
+                .heartbeat_interval(Duration::from_secs(config.heartbeat_seconds))
+                .missed_heartbeats(2);
+            SqliteStorage::new(&pool).with_config(cfg)
+        };
+        let queues = Priority::ALL.map(storage);
+        Ok(Self::from_storages(
+            Storages::Sqlite { pool, queues },
+            config,
+        ))
+    }
+
+    fn from_storages(storages: Storages, config: &JobsConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                storages,
+                config: config.clone(),
+            }),
+        }
+    }
+
+    /// `redis` or `sqlite`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.inner.storages {
+            Storages::Redis { .. } => "redis",
+            Storages::Sqlite { .. } => "sqlite",
+        }
+    }
+
+    /// The configuration the queue was opened with.
+    pub fn config(&self) -> &JobsConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn storages(&self) -> &Storages {
+        &self.inner.storages
+    }
+
+    /// Pushes `job` to its default queue.
+    ///
+    /// # Errors
+    /// [`QueueError`] when the backend refuses or cannot be reached.
+    pub async fn push(&self, job: Job) -> Result<(), QueueError> {
+        self.push_with(job, PushOptions::default()).await
+    }
+
+    /// Pushes `job` with [`PushOptions`].
+    ///
+    /// # Errors
+    /// [`QueueError`] when the backend refuses or cannot be reached.
+    pub async fn push_with(&self, job: Job, options: PushOptions) -> Result<(), QueueError> {
+        let priority = options.priority.unwrap_or_else(|| job.default_priority());
+        let kind = job.kind();
+        let mut builder = TaskBuilder::new(job);
+        if let Some(key) = options.idempotency_key {
+            builder = builder.idempotency_key(key);
+        }
+        if let Some(delay) = options.delay {
+            builder = builder.run_after(delay);
+        }
+        let task = builder.build();
+        let i = index(priority);
+        match &self.inner.storages {
+            Storages::Redis { queues, .. } => queues[i]
+                .clone()
+                .push_task(task)
+                .await
+                .map_err(|e| QueueError::new("redis", e))?,
+            Storages::Sqlite { queues, .. } => queues[i]
+                .clone()
+                .push_task(task)
+                .await
+                .map_err(|e| QueueError::new("sqlite", e))?,
+        }
+        metrics::counter!("tasker_jobs_enqueued_total", "queue" => priority.as_str(), "kind" => kind)
+            .increment(1);
+        Ok(())
+    }
+
+    /// Jobs waiting and jobs running in one queue, as the backend counts them.
+    ///
+    /// # Errors
+    /// [`QueueError`] when the backend cannot be reached.
+    pub async fn backlog(&self, priority: Priority) -> Result<Backlog, QueueError> {
+        let i = index(priority);
+        let stats = match &self.inner.storages {
+            Storages::Redis { queues, .. } => queues[i]
+                .fetch_by_queue()
+                .await
+                .map_err(|e| QueueError::new("redis", e))?,
+            Storages::Sqlite { queues, .. } => queues[i]
+                .fetch_by_queue()
+                .await
+                .map_err(|e| QueueError::new("sqlite", e))?,
+        };
+        let get = |title: &str| {
+            stats
+                .iter()
+                .find(|s| s.title == title)
+                .and_then(|s| s.value.parse::<f64>().ok())
+                .map_or(0, |v| v as u64)
+        };
+        Ok(Backlog {
+            pending: get("PENDING_JOBS"),
+            running: get("RUNNING_JOBS"),
+        })
+    }
+
+    /// Closes the queue's connections (SQLite pool); pushes fail afterwards.
+    pub async fn close(&self) {
+        if let Storages::Sqlite { pool, .. } = &self.inner.storages {
+            pool.close().await;
+        }
+        if let Storages::Redis { conn, .. } = &self.inner.storages {
+            let _ = conn;
+        }
+    }
+}
+
+/// A queue's backlog, from the backend.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Backlog {
+    /// Waiting to start.
+    pub pending: u64,
+    /// Taken by a worker.
+    pub running: u64,
+}
+
+pub(crate) fn index(priority: Priority) -> usize {
+    match priority {
+        Priority::Critical => 0,
+        Priority::Default => 1,
+        Priority::Low => 2,
+    }
+}
+
+pub(crate) fn queue_name(config: &JobsConfig, priority: Priority) -> String {
+    format!("{}:{}", config.queue_prefix, priority.as_str())
+}
+
+impl Enqueue for JobQueue {
+    fn enqueue(&self, request: JobRequest) -> EnqueueFuture<'_> {
+        Box::pin(async move {
+            let (job, key) = match request {
+                JobRequest::Welcome { user } => {
+                    let key = format!("welcome/{}", user.as_str());
+                    (
+                        Job::Welcome {
+                            user_id: user.as_str().to_owned(),
+                        },
+                        Some(key),
+                    )
+                }
+                JobRequest::SweepOrphanBlobs => (Job::SweepOrphanBlobs, None),
+                other => {
+                    return Err(EnqueueError::new(format!(
+                        "this job system does not know {other:?}"
+                    )));
+                }
+            };
+            self.push_with(
+                job,
+                PushOptions {
+                    idempotency_key: key,
+                    ..PushOptions::default()
+                },
+            )
+            .await
+            .map_err(Into::into)
+        })
+    }
+}

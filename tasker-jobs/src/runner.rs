@@ -1,0 +1,436 @@
+//! [`JobContext`]: what the jobs need, and what each job does.
+
+use std::{
+    fmt,
+    sync::{Arc, Mutex},
+};
+
+use tasker_core::{
+    blob::BlobStore,
+    domain::{TodoPriority, UserId},
+    model::Todo,
+    service::JobService,
+    store::{AnyStore, TodoNotificationKind},
+};
+use tasker_mail::{
+    DueReminder, DynMailer, Email, OverdueNotice, Templates, TodoLine, WeeklyReport, Welcome,
+};
+use time::{Duration, OffsetDateTime, Weekday};
+
+use crate::{
+    config::JobsConfig,
+    directory::UserDirectory,
+    error::JobError,
+    job::{Digest, DigestTodo, Job},
+    queue::{JobQueue, PushOptions},
+};
+
+/// Everything a job needs: storage, e-mail, the user directory, files, the
+/// queue (to fan out digests) and the configuration.
+#[derive(Clone)]
+pub struct JobContext {
+    pub(crate) jobs: JobService<AnyStore>,
+    pub(crate) mailer: Arc<dyn DynMailer>,
+    pub(crate) templates: Arc<Templates>,
+    pub(crate) directory: Arc<dyn UserDirectory>,
+    pub(crate) blobs: Option<BlobStore>,
+    pub(crate) queue: JobQueue,
+    pub(crate) config: JobsConfig,
+}
+
+impl fmt::Debug for JobContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobContext")
+            .field("queue", &self.queue)
+            .field("directory", &self.directory)
+            .field("blobs", &self.blobs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JobContext {
+    /// A context; attachments are not swept unless [`with_blobs`](Self::with_blobs) is set.
+    pub fn new(
+        jobs: JobService<AnyStore>,
+        mailer: Arc<dyn DynMailer>,
+        templates: Arc<Templates>,
+        directory: Arc<dyn UserDirectory>,
+        queue: JobQueue,
+    ) -> Self {
+        let config = queue.config().clone();
+        Self {
+            jobs,
+            mailer,
+            templates,
+            directory,
+            blobs: None,
+            queue,
+            config,
+        }
+    }
+
+    /// The file store whose orphans [`Job::SweepOrphanBlobs`] removes.
+    #[must_use]
+    pub fn with_blobs(mut self, blobs: BlobStore) -> Self {
+        self.blobs = Some(blobs);
+        self
+    }
+
+    /// The queue jobs fan out to.
+    pub fn queue(&self) -> &JobQueue {
+        &self.queue
+    }
+
+    /// The job service (storage side of the jobs).
+    pub fn jobs(&self) -> &JobService<AnyStore> {
+        &self.jobs
+    }
+
+    /// Runs one attempt of `job`.
+    ///
+    /// # Errors
+    /// A [`JobError`] saying whether a retry may help.
+    pub async fn run(&self, job: &Job) -> Result<(), JobError> {
+        match job {
+            Job::Welcome { user_id } => self.welcome(&user(user_id)?).await,
+            Job::DueReminderScan => self.scan(TodoNotificationKind::DueReminder).await,
+            Job::OverdueScan => self.scan(TodoNotificationKind::Overdue).await,
+            Job::DueReminderDigest(digest) => {
+                self.digest(TodoNotificationKind::DueReminder, digest).await
+            }
+            Job::OverdueDigest(digest) => self.digest(TodoNotificationKind::Overdue, digest).await,
+            Job::WeeklyReportScan { week_start } => self.weekly_scan(*week_start).await,
+            Job::WeeklyReport {
+                user_id,
+                week_start,
+            } => self.weekly_report(&user(user_id)?, *week_start).await,
+            Job::AutoArchive => self.auto_archive().await,
+            Job::SweepOrphanBlobs => self.sweep_orphans().await,
+            Job::Noop => Ok(()),
+        }
+    }
+
+    async fn welcome(&self, user: &UserId) -> Result<(), JobError> {
+        const KIND: &str = "welcome";
+        if !self
+            .jobs
+            .claim_user_notification(user, KIND, "once")
+            .await?
+        {
+            return Ok(());
+        }
+        let Some(recipient) = self.directory.lookup(user).await? else {
+            tracing::info!(
+                user = user.as_str(),
+                "no e-mail address known; welcome skipped"
+            );
+            return Ok(());
+        };
+        let rendered = self
+            .templates
+            .render_welcome(&Welcome {
+                recipient: recipient.clone(),
+            })
+            .map_err(|e| JobError::permanent(e.to_string()))?;
+        let key = format!("welcome/{}", user.as_str());
+        self.send(Email::rendered(recipient.mailbox(), rendered), KIND, &key)
+            .await?;
+        self.jobs
+            .mark_user_notification_delivered(user, KIND, "once")
+            .await?;
+        Ok(())
+    }
+
+    /// Finds the todos to notify and enqueues one digest per user. Rows come
+    /// ordered by user, so a user's todos are collected across batches and
+    /// the digest goes out when the next user starts (or at the end).
+    async fn scan(&self, kind: TodoNotificationKind) -> Result<(), JobError> {
+        let settings = self.config.settings;
+        let pending: Mutex<Option<Digest>> = Mutex::new(None);
+        let ready: Mutex<Vec<Digest>> = Mutex::new(Vec::new());
+        let collect = |todos: Vec<Todo>| {
+            for todo in todos {
+                let Some(due_date) = todo.due_date else {
+                    continue;
+                };
+                let mut current = pending.lock().unwrap_or_else(|e| e.into_inner());
+                if current
+                    .as_ref()
+                    .is_some_and(|d| d.user_id != todo.user_id.as_str())
+                {
+                    ready
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .extend(current.take());
+                }
+                current
+                    .get_or_insert_with(|| Digest {
+                        user_id: todo.user_id.as_str().to_owned(),
+                        todos: Vec::new(),
+                    })
+                    .todos
+                    .push(DigestTodo {
+                        id: todo.id,
+                        due_date,
+                    });
+            }
+            let batch: Vec<Digest> = ready
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .drain(..)
+                .collect();
+            let queue = self.queue.clone();
+            async move {
+                for digest in batch {
+                    enqueue_digest(&queue, kind, digest).await?;
+                }
+                Ok(())
+            }
+        };
+        let found = match kind {
+            TodoNotificationKind::Overdue => {
+                self.jobs
+                    .for_each_overdue(settings.batch_size, collect)
+                    .await?
+            }
+            _ => {
+                let window = Duration::hours(i64::from(settings.reminder_window_hours));
+                self.jobs
+                    .for_each_due_soon(window, settings.batch_size, collect)
+                    .await?
+            }
+        };
+        if let Some(last) = pending.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            enqueue_digest(&self.queue, kind, last).await?;
+        }
+        tracing::info!(kind = kind.as_str(), todos = found, "scan finished");
+        Ok(())
+    }
+
+    async fn digest(&self, kind: TodoNotificationKind, digest: &Digest) -> Result<(), JobError> {
+        let user = user(&digest.user_id)?;
+        let claim = digest.claim_key(kind.as_str());
+        let pairs: Vec<_> = digest.todos.iter().map(|t| (t.id, t.due_date)).collect();
+        let todos = self
+            .jobs
+            .claim_todo_notifications(kind, &user, &pairs, &claim)
+            .await?;
+        if todos.is_empty() {
+            return Ok(());
+        }
+        let Some(recipient) = self.directory.lookup(&user).await? else {
+            tracing::info!(
+                user = user.as_str(),
+                "no e-mail address known; digest skipped"
+            );
+            self.jobs
+                .mark_todo_notifications_delivered(kind, &claim)
+                .await?;
+            return Ok(());
+        };
+        let limit = self.config.settings.digest_limit as usize;
+        let lines: Vec<TodoLine> = todos.iter().take(limit).map(line).collect();
+        let total = todos.len();
+        let rendered = match kind {
+            TodoNotificationKind::Overdue => self.templates.render_overdue_notice(&OverdueNotice {
+                recipient: recipient.clone(),
+                todos: lines,
+                total,
+            }),
+            _ => self.templates.render_due_reminder(&DueReminder {
+                recipient: recipient.clone(),
+                todos: lines,
+                total,
+            }),
+        }
+        .map_err(|e| JobError::permanent(e.to_string()))?;
+        self.send(
+            Email::rendered(recipient.mailbox(), rendered),
+            kind.as_str(),
+            &claim,
+        )
+        .await?;
+        self.jobs
+            .mark_todo_notifications_delivered(kind, &claim)
+            .await?;
+        Ok(())
+    }
+
+    async fn weekly_scan(&self, week_start: OffsetDateTime) -> Result<(), JobError> {
+        let period = JobService::<AnyStore>::week_period(week_start);
+        let queue = self.queue.clone();
+        let period = &period;
+        self.jobs
+            .for_each_user(self.config.settings.batch_size, |users| {
+                let queue = queue.clone();
+                async move {
+                    for user in users {
+                        let key = format!("weekly_report/{}/{period}", user.as_str());
+                        let job = Job::WeeklyReport {
+                            user_id: user.as_str().to_owned(),
+                            week_start,
+                        };
+                        push_keyed(&queue, job, key).await?;
+                    }
+                    Ok(())
+                }
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn weekly_report(
+        &self,
+        user: &UserId,
+        week_start: OffsetDateTime,
+    ) -> Result<(), JobError> {
+        const KIND: &str = "weekly_report";
+        let period = JobService::<AnyStore>::week_period(week_start);
+        if !self
+            .jobs
+            .claim_user_notification(user, KIND, &period)
+            .await?
+        {
+            return Ok(());
+        }
+        let Some(recipient) = self.directory.lookup(user).await? else {
+            self.jobs
+                .mark_user_notification_delivered(user, KIND, &period)
+                .await?;
+            return Ok(());
+        };
+        let stats = self
+            .jobs
+            .weekly_stats(user, week_start, self.config.settings.digest_limit)
+            .await?;
+        let report = WeeklyReport {
+            recipient: recipient.clone(),
+            week_start: stats.from,
+            week_end: stats.to,
+            created: stats.created,
+            completed: stats.completed,
+            overdue: stats.overdue,
+            completed_todos: stats.completed_todos.iter().map(completed_line).collect(),
+            overdue_todos: stats.overdue_todos.iter().map(line).collect(),
+        };
+        let rendered = self
+            .templates
+            .render_weekly_report(&report)
+            .map_err(|e| JobError::permanent(e.to_string()))?;
+        let key = format!("{KIND}/{}/{period}", user.as_str());
+        self.send(Email::rendered(recipient.mailbox(), rendered), KIND, &key)
+            .await?;
+        self.jobs
+            .mark_user_notification_delivered(user, KIND, &period)
+            .await?;
+        Ok(())
+    }
+
+    async fn auto_archive(&self) -> Result<(), JobError> {
+        let settings = self.config.settings;
+        let archived = self
+            .jobs
+            .archive_completed(
+                Duration::days(i64::from(settings.archive_after_days)),
+                settings.batch_size,
+            )
+            .await?;
+        let pruned = self
+            .jobs
+            .prune_job_runs(Duration::days(i64::from(settings.keep_job_records_days)))
+            .await?;
+        tracing::info!(
+            archived,
+            pruned_job_records = pruned,
+            "auto-archive finished"
+        );
+        Ok(())
+    }
+
+    async fn sweep_orphans(&self) -> Result<(), JobError> {
+        let Some(blobs) = &self.blobs else {
+            return Ok(());
+        };
+        let grace = Duration::minutes(i64::from(self.config.settings.orphan_grace_minutes));
+        let keys = blobs.keys_modified_before(self.jobs.now() - grace).await?;
+        let mut removed = 0u64;
+        for chunk in keys.chunks(500) {
+            let used = self.jobs.existing_download_keys(chunk).await?;
+            for key in chunk.iter().filter(|k| !used.contains(k)) {
+                blobs.delete(key).await?;
+                removed += 1;
+            }
+        }
+        tracing::info!(checked = keys.len(), removed, "orphan sweep finished");
+        Ok(())
+    }
+
+    async fn send(&self, email: Email, kind: &str, key: &str) -> Result<(), JobError> {
+        let email = email.with_tag("kind", kind).with_idempotency_key(key);
+        let receipt = self.mailer.send_dyn(&email).await?;
+        metrics::counter!("tasker_emails_sent_total", "kind" => kind.to_owned()).increment(1);
+        tracing::info!(kind, id = %receipt.id, "e-mail sent");
+        Ok(())
+    }
+}
+
+/// The start of the week before the one containing `at` (Monday 00:00 UTC):
+/// the week a report sent at `at` covers.
+pub fn previous_week_start(at: OffsetDateTime) -> OffsetDateTime {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    let days_since_monday = i64::from(at.weekday().number_days_from_monday());
+    let this_monday = at.date() - Duration::days(days_since_monday);
+    debug_assert_eq!(this_monday.weekday(), Weekday::Monday);
+    (this_monday - Duration::days(7)).midnight().assume_utc()
+}
+
+fn user(id: &str) -> Result<UserId, JobError> {
+    UserId::parse(id).map_err(|e| JobError::permanent(format!("invalid user id in job: {e}")))
+}
+
+fn line(todo: &Todo) -> TodoLine {
+    let due = todo.due_date.unwrap_or(todo.updated_at);
+    TodoLine::new(todo.title.clone(), due).with_priority(priority(todo.priority))
+}
+
+fn completed_line(todo: &Todo) -> TodoLine {
+    let when = todo
+        .completed_at
+        .or(todo.due_date)
+        .unwrap_or(todo.updated_at);
+    TodoLine::new(todo.title.clone(), when).with_priority(priority(todo.priority))
+}
+
+fn priority(p: TodoPriority) -> tasker_mail::Priority {
+    match p {
+        TodoPriority::Low => tasker_mail::Priority::Low,
+        TodoPriority::High => tasker_mail::Priority::High,
+        _ => tasker_mail::Priority::Medium,
+    }
+}
+
+async fn enqueue_digest(
+    queue: &JobQueue,
+    kind: TodoNotificationKind,
+    digest: Digest,
+) -> tasker_core::Result<()> {
+    let key = digest.claim_key(kind.as_str());
+    let job = match kind {
+        TodoNotificationKind::Overdue => Job::OverdueDigest(digest),
+        _ => Job::DueReminderDigest(digest),
+    };
+    push_keyed(queue, job, key).await
+}
+
+async fn push_keyed(queue: &JobQueue, job: Job, key: String) -> tasker_core::Result<()> {
+    queue
+        .push_with(
+            job,
+            PushOptions {
+                idempotency_key: Some(key),
+                ..PushOptions::default()
+            },
+        )
+        .await
+        .map_err(|e| tasker_core::Error::storage("enqueue a job", e))
+}

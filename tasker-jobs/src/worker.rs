@@ -1,0 +1,298 @@
+//! [`Worker`]: the runtime that takes jobs from the three queues and runs them,
+//! with retries, timeouts, job records, metrics and a graceful stop.
+
+use std::{sync::Arc, time::Instant};
+
+use apalis::prelude::{
+    AbortError, Attempt, BoxDynError, Data, TaskId, WorkerBuilder, WorkerBuilderExt,
+};
+use tasker_core::model::{JobRun, JobRunStatus};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::{
+    error::JobError,
+    job::{Job, Priority},
+    queue::{Storages, index},
+    runner::JobContext,
+};
+
+/// What each worker slot shares.
+#[derive(Debug)]
+struct Shared {
+    context: JobContext,
+    queue: Priority,
+    /// Fired when the grace period is over: jobs still running go back to the queue.
+    hard_stop: CancellationToken,
+}
+
+/// The job worker: one apalis worker per queue, with the configured slots.
+///
+/// Start it on the host's runtime and stop it with a [`CancellationToken`]:
+///
+/// ```no_run
+/// # async fn run(context: tasker_jobs::JobContext) {
+/// use tokio_util::sync::CancellationToken;
+///
+/// let stop = CancellationToken::new();
+/// let worker = tasker_jobs::Worker::start(context, stop.clone());
+/// // … later, on SIGTERM:
+/// stop.cancel();
+/// worker.wait().await; // in-flight jobs finish within the grace period
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Worker {
+    handle: JoinHandle<()>,
+}
+
+impl Worker {
+    /// Starts the workers of the three queues on the current runtime.
+    ///
+    /// When `stop` is cancelled, no new job is taken; jobs in flight get the
+    /// configured grace period (`shutdown_grace_seconds`), after which they
+    /// are interrupted and returned to the queue.
+    pub fn start(context: JobContext, stop: CancellationToken) -> Self {
+        let handle = tokio::spawn(run(context, stop));
+        Self { handle }
+    }
+
+    /// Waits until every worker has stopped.
+    pub async fn wait(self) {
+        if let Err(error) = self.handle.await {
+            tracing::error!(%error, "the job worker ended abnormally");
+        }
+    }
+}
+
+async fn run(context: JobContext, stop: CancellationToken) {
+    let config = context.config.clone();
+    let hard_stop = CancellationToken::new();
+    let instance = uuid::Uuid::now_v7().simple().to_string();
+    let mut workers = Vec::new();
+    for priority in Priority::ALL {
+        let shared = Arc::new(Shared {
+            context: context.clone(),
+            queue: priority,
+            hard_stop: hard_stop.clone(),
+        });
+        let name = format!(
+            "{}:{}:{}",
+            config.queue_prefix,
+            priority.as_str(),
+            &instance[20..]
+        );
+        let slots = config.capacity.of(priority);
+        let signal = {
+            let stop = stop.clone();
+            async move {
+                stop.cancelled().await;
+                Ok::<(), std::io::Error>(())
+            }
+        };
+        let i = index(priority);
+        let poll = std::time::Duration::from_millis(config.poll_interval_ms.max(1));
+        let task: JoinHandle<()> = match context.queue.storages() {
+            Storages::Redis { queues, .. } => {
+                let backend = queues[i].clone();
+                tokio::spawn(async move {
+                    let worker = WorkerBuilder::new(name.clone())
+                        .backend(backend)
+                        .concurrency(slots)
+                        .data(shared)
+                        .build(handle);
+                    if let Err(error) = worker.run_until(signal).await {
+                        tracing::error!(worker = %name, %error, "job worker stopped with an error");
+                    }
+                })
+            }
+            Storages::Sqlite { queues, .. } => {
+                use apalis::prelude::BackendExt;
+                let backend = queues[i].clone().poll_with_interval(poll);
+                tokio::spawn(async move {
+                    let worker = WorkerBuilder::new(name.clone())
+                        .backend(backend)
+                        .concurrency(slots)
+                        .data(shared)
+                        .build(handle);
+                    if let Err(error) = worker.run_until(signal).await {
+                        tracing::error!(worker = %name, %error, "job worker stopped with an error");
+                    }
+                })
+            }
+        };
+        workers.push(task);
+    }
+    stop.cancelled().await;
+    let grace = std::time::Duration::from_secs(config.shutdown_grace_seconds);
+    let all = futures_util::future::join_all(workers.iter_mut());
+    if tokio::time::timeout(grace, all).await.is_err() {
+        tracing::warn!("jobs still running after the grace period; returning them to the queue");
+        hard_stop.cancel();
+        let all = futures_util::future::join_all(workers.iter_mut());
+        if tokio::time::timeout(std::time::Duration::from_secs(5), all)
+            .await
+            .is_err()
+        {
+            for worker in &workers {
+                worker.abort();
+            }
+        }
+    }
+}
+
+/// The apalis handler: one delivery of one job.
+async fn handle(
+    job: Job,
+    shared: Data<Arc<Shared>>,
+    id: TaskId,
+    delivery: Attempt,
+) -> Result<(), BoxDynError> {
+    let span = tracing::info_span!(
+        "job",
+        job.id = %id,
+        job.kind = job.kind(),
+        job.queue = shared.queue.as_str(),
+        user.id = job.user_id().unwrap_or(""),
+    );
+    execute(&shared, job, id.to_string(), delivery.current())
+        .instrument(span)
+        .await
+}
+
+/// Runs `job` with retries: exponential backoff with jitter between attempts,
+/// a time limit per attempt, permanent errors not retried. The final failure
+/// is an [`AbortError`], so the backend keeps the job as dead (inspectable)
+/// instead of delivering it again.
+async fn execute(
+    shared: &Shared,
+    job: Job,
+    job_id: String,
+    delivery: usize,
+) -> Result<(), BoxDynError> {
+    let context = &shared.context;
+    let config = &context.config;
+    let retry = config.retry;
+    let kind = job.kind();
+    let queue = shared.queue.as_str();
+    let started_at = context.jobs.now();
+    let started = Instant::now();
+    let mut record = JobRun {
+        job_id,
+        queue: queue.to_owned(),
+        kind: kind.to_owned(),
+        status: JobRunStatus::Running,
+        attempts: 0,
+        last_error: None,
+        started_at,
+        finished_at: None,
+    };
+    let max_attempts = retry.max_retries + 1;
+    // A job delivered again and again (its workers keep dying) gives up too.
+    if delivery > (max_attempts as usize) * 3 {
+        let error = JobError::permanent(format!("delivered {delivery} times without finishing"));
+        finish(
+            shared,
+            &mut record,
+            JobRunStatus::Failed,
+            Some(&error),
+            started,
+        )
+        .await;
+        return Err(Box::new(AbortError::new(error)));
+    }
+    let timeout = job.timeout(&config.limits());
+    for attempt in 1..=max_attempts {
+        record.attempts = attempt;
+        record.status = JobRunStatus::Running;
+        save(shared, &record).await;
+        let outcome = tokio::select! {
+            result = tokio::time::timeout(timeout, context.run(&job)) => match result {
+                Ok(result) => result,
+                Err(_) => Err(JobError::retryable(format!(
+                    "timed out after {} s", timeout.as_secs()
+                ))),
+            },
+            () = shared.hard_stop.cancelled() => {
+                // Interrupted by the shutdown: back to the queue, no attempt used.
+                record.status = JobRunStatus::Retrying;
+                record.last_error = Some("interrupted by shutdown; returned to the queue".into());
+                save(shared, &record).await;
+                return Err("interrupted by shutdown".into());
+            }
+        };
+        let error = match outcome {
+            Ok(()) => {
+                finish(shared, &mut record, JobRunStatus::Done, None, started).await;
+                return Ok(());
+            }
+            Err(error) => error,
+        };
+        if !error.is_retryable() || attempt == max_attempts {
+            tracing::warn!(attempt, error = %error, "job failed");
+            finish(
+                shared,
+                &mut record,
+                JobRunStatus::Failed,
+                Some(&error),
+                started,
+            )
+            .await;
+            return Err(Box::new(AbortError::new(error)));
+        }
+        let mut delay = retry.backoff(attempt);
+        if let JobError::Retryable {
+            retry_after: Some(after),
+            ..
+        } = &error
+        {
+            delay = delay.max(*after);
+        }
+        tracing::info!(attempt, error = %error, delay_ms = delay.as_millis() as u64, "job attempt failed; retrying");
+        metrics::counter!("tasker_jobs_retried_total", "queue" => queue, "kind" => kind)
+            .increment(1);
+        record.status = JobRunStatus::Retrying;
+        record.last_error = Some(error.to_string());
+        save(shared, &record).await;
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = shared.hard_stop.cancelled() => {
+                return Err("interrupted by shutdown".into());
+            }
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+async fn finish(
+    shared: &Shared,
+    record: &mut JobRun,
+    status: JobRunStatus,
+    error: Option<&JobError>,
+    started: Instant,
+) {
+    record.status = status;
+    record.finished_at = Some(shared.context.jobs.now());
+    if let Some(error) = error {
+        record.last_error = Some(error.to_string());
+    }
+    save(shared, record).await;
+    let outcome = match status {
+        JobRunStatus::Done => "done",
+        _ => "failed",
+    };
+    let queue = shared.queue.as_str();
+    let kind = record.kind.clone();
+    metrics::counter!("tasker_jobs_processed_total", "queue" => queue, "kind" => kind.clone(), "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("tasker_job_duration_seconds", "queue" => queue, "kind" => kind)
+        .record(started.elapsed().as_secs_f64());
+}
+
+/// Job records are for monitoring: failing to write one never fails the job.
+async fn save(shared: &Shared, record: &JobRun) {
+    if let Err(error) = shared.context.jobs.record_job_run(record).await {
+        tracing::warn!(%error, "could not record the job run");
+    }
+}
