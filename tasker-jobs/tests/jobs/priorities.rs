@@ -1,0 +1,71 @@
+//! Capacity shared between queues: a flood of low jobs never delays critical ones.
+
+use std::time::Duration;
+
+use tasker_jobs::{Job, Priority, PushOptions, Worker};
+
+use crate::support::{Backend, World, both, eventually};
+
+both!(a_critical_job_starts_within_one_slot_under_a_low_backlog);
+
+async fn a_critical_job_starts_within_one_slot_under_a_low_backlog(backend: Backend) {
+    let w = World::new(backend).await;
+    // Every e-mail takes 300 ms; the low queue has one slot (default 6:3:1).
+    w.fake.script(|s| s.delay = Duration::from_millis(300));
+    for i in 0..20 {
+        let name = format!("low{i}");
+        w.user(&name).await;
+        w.queue
+            .push_with(
+                Job::Welcome { user_id: name },
+                PushOptions {
+                    priority: Some(Priority::Low),
+                    ..PushOptions::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let stop = tasker_jobs::CancellationToken::new();
+    let worker = Worker::start(w.context.clone(), stop.clone());
+    let fake = w.fake.clone();
+    eventually(Duration::from_secs(20), "the low backlog to start", || {
+        let fake = fake.clone();
+        async move { (!fake.requests().is_empty()).then_some(()) }
+    })
+    .await;
+    w.user("vip").await;
+    let pushed = std::time::Instant::now();
+    w.queue
+        .push(Job::Welcome {
+            user_id: "vip".into(),
+        })
+        .await
+        .unwrap();
+    let fake = w.fake.clone();
+    let started = eventually(Duration::from_secs(20), "the critical job", || {
+        let fake = fake.clone();
+        async move {
+            fake.requests()
+                .iter()
+                .find(|(key, _)| key.as_deref() == Some("welcome/vip"))
+                .map(|(_, at)| *at)
+        }
+    })
+    .await;
+    let waited = started - pushed;
+    // One low job takes 300 ms; the critical one must not wait for the backlog (6 s).
+    assert!(waited < Duration::from_millis(1_000), "waited {waited:?}");
+    let low_done_before = w
+        .fake
+        .requests()
+        .iter()
+        .filter(|(_, at)| *at < started)
+        .count();
+    assert!(
+        low_done_before < 10,
+        "the low backlog was still there: {low_done_before}"
+    );
+    stop.cancel();
+    worker.wait().await;
+}
