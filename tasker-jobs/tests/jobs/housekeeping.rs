@@ -78,6 +78,8 @@ async fn auto_archive_archives_exactly_the_old_completed_todos(backend: Backend)
 
 async fn the_sweep_removes_only_orphaned_files(backend: Backend) {
     let w = World::new(backend).await;
+    // File times are real: the clock starts at the real "now" here.
+    w.clock.set(time::OffsetDateTime::now_utc());
     let ann = w.user("ann").await;
     let todo = w.todo_due(&ann, "with file", crate::support::T0).await;
     let kept = w

@@ -260,7 +260,11 @@ pub(crate) fn test_config() -> JobsConfig {
     config
 }
 
-pub(crate) async fn queue_for(backend: Backend, config: &JobsConfig, dir: &std::path::Path) -> JobQueue {
+pub(crate) async fn queue_for(
+    backend: Backend,
+    config: &JobsConfig,
+    dir: &std::path::Path,
+) -> JobQueue {
     match backend {
         Backend::Redis => {
             let url = std::env::var("TASKER_TEST_REDIS_URL")
@@ -312,7 +316,12 @@ impl World {
         user
     }
 
-    pub(crate) async fn todo_due(&self, user: &UserId, title: &str, due: OffsetDateTime) -> uuid::Uuid {
+    pub(crate) async fn todo_due(
+        &self,
+        user: &UserId,
+        title: &str,
+        due: OffsetDateTime,
+    ) -> uuid::Uuid {
         let raw: CreateTodo = serde_json::from_value(serde_json::json!({
             "title": title,
             "dueDate": due.format(&time::format_description::well_known::Rfc3339).unwrap(),
@@ -323,7 +332,11 @@ impl World {
     }
 }
 
-pub(crate) fn context_for(jobs: &JobService<AnyStore>, queue: &JobQueue, fake: &Fake) -> JobContext {
+pub(crate) fn context_for(
+    jobs: &JobService<AnyStore>,
+    queue: &JobQueue,
+    fake: &Fake,
+) -> JobContext {
     let resend = ResendConfig::new("re_test_key")
         .with_base_url(fake.url.clone())
         .with_timeout(Duration::from_secs(10));
