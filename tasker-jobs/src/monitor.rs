@@ -50,7 +50,7 @@ pub struct QueueStats {
 /// [`QueueError`] when the queue or the database cannot be read.
 pub async fn job_stats(context: &JobContext, failed_limit: u32) -> Result<JobStats, QueueError> {
     let queue: &JobQueue = context.queue();
-    let storage = |e: tasker_core::Error| QueueError::storage(e);
+    let storage = |e: tasker_core::Error| QueueError::storage(e.to_string());
     let counts = context.jobs().job_run_counts().await.map_err(storage)?;
     let mut queues = Vec::new();
     for priority in Priority::ALL {
@@ -89,5 +89,5 @@ pub async fn job_stats(context: &JobContext, failed_limit: u32) -> Result<JobSta
 /// As [`job_stats`].
 pub async fn job_stats_json(context: &JobContext, failed_limit: u32) -> Result<String, QueueError> {
     let stats = job_stats(context, failed_limit).await?;
-    serde_json::to_string_pretty(&stats).map_err(|e| QueueError::storage(e))
+    serde_json::to_string_pretty(&stats).map_err(QueueError::storage)
 }

@@ -59,9 +59,7 @@ pub(crate) use both;
 pub(crate) struct Delivery {
     pub(crate) key: Option<String>,
     pub(crate) to: String,
-    pub(crate) subject: String,
     pub(crate) text: String,
-    pub(crate) at: Instant,
 }
 
 /// What the fake answers next.
@@ -204,9 +202,7 @@ async fn answer(
                 s.deliveries.push(Delivery {
                     key: key.clone(),
                     to,
-                    subject: email["subject"].as_str().unwrap_or_default().to_owned(),
                     text: email["text"].as_str().unwrap_or_default().to_owned(),
-                    at: Instant::now(),
                 });
                 if let Some(k) = &key {
                     s.by_key.insert(k.clone(), id.clone());
@@ -234,24 +230,25 @@ fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
 
 /// A test world: store, clock, queue, fake mail provider, job context.
 pub(crate) struct World {
-    pub(crate) store: TestStore,
+    _store: TestStore,
     pub(crate) clock: ManualClock,
     pub(crate) services: Services<AnyStore>,
     pub(crate) queue: JobQueue,
     pub(crate) config: JobsConfig,
     pub(crate) fake: Fake,
     pub(crate) context: JobContext,
-    pub(crate) backend: Backend,
     pub(crate) blobs: tasker_core::blob::BlobStore,
     _dir: tempfile::TempDir,
 }
 
 /// A configuration for fast tests: short heartbeats, backoff and polls.
 pub(crate) fn test_config() -> JobsConfig {
-    let mut config = JobsConfig::default();
-    config.queue_prefix = format!("tasker-test-{}", uuid::Uuid::now_v7().simple());
-    config.poll_interval_ms = 20;
-    config.heartbeat_seconds = 1;
+    let mut config = JobsConfig {
+        queue_prefix: format!("tasker-test-{}", uuid::Uuid::now_v7().simple()),
+        poll_interval_ms: 20,
+        heartbeat_seconds: 1,
+        ..JobsConfig::default()
+    };
     config.retry.base_delay_ms = 200;
     config.retry.max_delay_ms = 2_000;
     config.timeout_seconds = 5;
@@ -293,14 +290,13 @@ impl World {
         let context = context_for(&services.jobs, &queue, &fake).with_blobs(blobs.clone());
         Self {
             blobs,
-            store,
+            _store: store,
             clock,
             services,
             queue,
             config,
             fake,
             context,
-            backend,
             _dir: dir,
         }
     }
