@@ -192,18 +192,12 @@ async fn execute(
     // A job delivered again and again (its workers keep dying) gives up too.
     if delivery > (max_attempts as usize) * 3 {
         let error = JobError::permanent(format!("delivered {delivery} times without finishing"));
-        finish(
-            shared,
-            &mut record,
-            JobRunStatus::Failed,
-            Some(&error),
-            started,
-        )
-        .await;
-        return Err(Box::new(AbortError::new(error)));
+        return Err(give_up(shared, &mut record, error, started).await);
     }
     let timeout = job.timeout(&config.limits());
-    for attempt in 1..=max_attempts {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
         record.attempts = attempt;
         record.status = JobRunStatus::Running;
         save(shared, &record).await;
@@ -231,15 +225,7 @@ async fn execute(
         };
         if !error.is_retryable() || attempt == max_attempts {
             tracing::warn!(attempt, error = %error, "job failed");
-            finish(
-                shared,
-                &mut record,
-                JobRunStatus::Failed,
-                Some(&error),
-                started,
-            )
-            .await;
-            return Err(Box::new(AbortError::new(error)));
+            return Err(give_up(shared, &mut record, error, started).await);
         }
         let mut delay = retry.backoff(attempt);
         if let JobError::Retryable {
@@ -262,7 +248,18 @@ async fn execute(
             }
         }
     }
-    unreachable!("the last attempt returns")
+}
+
+/// Records the final failure; the [`AbortError`] tells the queue to keep the
+/// job as dead instead of delivering it again.
+async fn give_up(
+    shared: &Shared,
+    record: &mut JobRun,
+    error: JobError,
+    started: Instant,
+) -> BoxDynError {
+    finish(shared, record, JobRunStatus::Failed, Some(&error), started).await;
+    Box::new(AbortError::new(error))
 }
 
 async fn finish(
