@@ -168,30 +168,43 @@ pub struct SampleFiles {
 /// [`MailError::Template`] when a template fails; [`MailError::Io`] when a
 /// file cannot be written.
 pub fn write_samples(templates: &Templates, dir: impl AsRef<Path>) -> Result<Vec<SampleFiles>> {
+    TemplateKind::ALL
+        .into_iter()
+        .map(|kind| write_sample(templates, kind, dir.as_ref()))
+        .collect()
+}
+
+/// Renders the sample of one e-mail and writes `<kind>.html`, `<kind>.txt`
+/// and `<kind>.eml` into `dir` (created when missing).
+///
+/// # Errors
+/// As [`write_samples`].
+pub fn write_sample(
+    templates: &Templates,
+    kind: TemplateKind,
+    dir: impl AsRef<Path>,
+) -> Result<SampleFiles> {
     let dir = dir.as_ref();
     std::fs::create_dir_all(dir).map_err(|source| MailError::io("create", dir, source))?;
     let defaults = SenderDefaults {
         from: SAMPLE_FROM.to_owned(),
         reply_to: None,
     };
-    let to = sample_recipient().mailbox();
-    let mut written = Vec::new();
-    for (kind, rendered) in render_samples(templates)? {
-        let files = SampleFiles {
-            kind,
-            html: dir.join(format!("{kind}.html")),
-            text: dir.join(format!("{kind}.txt")),
-            eml: dir.join(format!("{kind}.eml")),
-        };
-        let write = |path: &Path, contents: &[u8]| {
-            std::fs::write(path, contents).map_err(|source| MailError::io("write", path, source))
-        };
-        write(&files.html, rendered.html.as_bytes())?;
-        write(&files.text, rendered.text.as_bytes())?;
-        let email = Email::rendered(to.clone(), rendered).with_tag("kind", kind.as_str());
-        write(&files.eml, &message::build(&email, &defaults)?.formatted())?;
-        tracing::info!(kind = %kind, path = %files.eml.display(), "sample e-mail written");
-        written.push(files);
-    }
-    Ok(written)
+    let rendered = render_sample(templates, kind)?;
+    let files = SampleFiles {
+        kind,
+        html: dir.join(format!("{kind}.html")),
+        text: dir.join(format!("{kind}.txt")),
+        eml: dir.join(format!("{kind}.eml")),
+    };
+    let write = |path: &Path, contents: &[u8]| {
+        std::fs::write(path, contents).map_err(|source| MailError::io("write", path, source))
+    };
+    write(&files.html, rendered.html.as_bytes())?;
+    write(&files.text, rendered.text.as_bytes())?;
+    let email =
+        Email::rendered(sample_recipient().mailbox(), rendered).with_tag("kind", kind.as_str());
+    write(&files.eml, &message::build(&email, &defaults)?.formatted())?;
+    tracing::info!(kind = %kind, path = %files.eml.display(), "sample e-mail written");
+    Ok(files)
 }

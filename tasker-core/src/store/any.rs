@@ -53,6 +53,9 @@ pub struct StoreOptions {
     pub acquire_timeout: Duration,
     /// SQLite only: how long a writer waits for the write lock (default 5 s).
     pub busy_timeout: Duration,
+    /// Statements slower than this are logged at `WARN` with their SQL
+    /// (target `sqlx::query`); `None` turns the warning off (default 500 ms).
+    pub slow_statement_threshold: Option<Duration>,
 }
 
 impl Default for StoreOptions {
@@ -61,6 +64,7 @@ impl Default for StoreOptions {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
             busy_timeout: Duration::from_secs(5),
+            slow_statement_threshold: Some(Duration::from_millis(500)),
         }
     }
 }
@@ -71,6 +75,42 @@ impl StoreOptions {
     pub fn with_max_connections(mut self, max_connections: u32) -> Self {
         self.max_connections = max_connections.max(1);
         self
+    }
+
+    /// The same options with another slow-statement threshold (`None`: no warning).
+    #[must_use]
+    pub fn with_slow_statement_threshold(mut self, threshold: Option<Duration>) -> Self {
+        self.slow_statement_threshold = threshold;
+        self
+    }
+
+    /// Applies the statement logging settings to a backend's connect options:
+    /// slow statements at `WARN`, every other statement at `TRACE`.
+    pub(crate) fn logging<C: sqlx::ConnectOptions>(&self, options: C) -> C {
+        let options = options.log_statements(log::LevelFilter::Trace);
+        match self.slow_statement_threshold {
+            Some(threshold) => options.log_slow_statements(log::LevelFilter::Warn, threshold),
+            None => options.log_slow_statements(log::LevelFilter::Off, Duration::MAX),
+        }
+    }
+}
+
+/// Connection pool figures, for metrics and health pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Connections open now (idle and in use).
+    pub size: u32,
+    /// Open connections waiting for work.
+    pub idle: u32,
+    /// The most connections the pool opens.
+    pub max: u32,
+}
+
+impl PoolStats {
+    /// Connections handed out to requests or jobs right now.
+    pub fn in_use(&self) -> u32 {
+        self.size.saturating_sub(self.idle)
     }
 }
 
@@ -127,6 +167,14 @@ impl AnyStore {
         dispatch!(self, s => s.migrate().await)
     }
 
+    /// How many embedded migrations are not applied yet (0: the schema is current).
+    ///
+    /// # Errors
+    /// [`Error::Storage`] when the database cannot be reached.
+    pub async fn pending_migrations(&self) -> Result<usize> {
+        dispatch!(self, s => s.pending_migrations().await)
+    }
+
     /// How long a trivial round trip to the database takes.
     ///
     /// # Errors
@@ -138,6 +186,23 @@ impl AnyStore {
     /// Statements sent since the store was created.
     pub fn statements_executed(&self) -> u64 {
         dispatch!(self, s => s.statements_executed())
+    }
+
+    /// The connection pool's current size, idle count and maximum.
+    pub fn pool_stats(&self) -> PoolStats {
+        dispatch!(self, s => {
+            let pool = s.pool();
+            PoolStats {
+                size: pool.size(),
+                idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                max: pool.options().get_max_connections(),
+            }
+        })
+    }
+
+    /// Closes every connection; later calls fail. Waits for connections in use.
+    pub async fn close(&self) {
+        dispatch!(self, s => s.pool().close().await)
     }
 
     /// `"postgres"` or `"sqlite"`.

@@ -48,7 +48,7 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub use any::{AnyStore, StoreOptions};
+pub use any::{AnyStore, PoolStats, StoreOptions};
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
 #[cfg(feature = "sqlite")]

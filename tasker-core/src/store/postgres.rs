@@ -32,7 +32,7 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect)
+            .connect_with(options.logging(connect))
             .await
             .map_err(|e| Error::storage(OP, e))?;
         Ok(Self::from_pool(pool))
@@ -66,6 +66,9 @@ fn time(row: &Row, column: &str) -> std::result::Result<OffsetDateTime, sqlx::Er
 fn opt_time(row: &Row, column: &str) -> std::result::Result<Option<OffsetDateTime>, sqlx::Error> {
     row.try_get(column)
 }
+
+const MIGRATIONS_TABLE_EXISTS: &str =
+    "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_name = '_sqlx_migrations')";
 
 sql_store!(
     PgStore,

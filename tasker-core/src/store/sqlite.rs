@@ -50,7 +50,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect)
+            .connect_with(options.logging(connect))
             .await
             .map_err(|e| Error::storage(OP, e))?;
         Ok(Self::from_pool(pool))
@@ -104,6 +104,8 @@ fn opt_time(row: &Row, column: &str) -> std::result::Result<Option<OffsetDateTim
         .map(|text| decode_time(column, &text))
         .transpose()
 }
+
+const MIGRATIONS_TABLE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')";
 
 sql_store!(
     SqliteStore,

@@ -266,6 +266,32 @@ macro_rules! sql_store {
                     .map_err(|e| Error::storage(concat!("apply ", $name, " migrations"), e))
             }
 
+            /// How many of the embedded migrations the database has not applied
+            /// successfully yet (0 when the schema is current).
+            ///
+            /// # Errors
+            /// [`Error::Storage`] when the database cannot be reached.
+            pub async fn pending_migrations(&self) -> Result<usize> {
+                const OP: &str = concat!("read the applied ", $name, " migrations");
+                let exists: bool = sqlx::query_scalar(MIGRATIONS_TABLE_EXISTS)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| Error::storage(OP, e))?;
+                let applied: Vec<i64> = if exists {
+                    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(|e| Error::storage(OP, e))?
+                } else {
+                    Vec::new()
+                };
+                Ok($migrator
+                    .iter()
+                    .filter(|m| !m.migration_type.is_down_migration())
+                    .filter(|m| !applied.contains(&m.version))
+                    .count())
+            }
+
             /// Statements this store has sent since it was created.
             pub fn statements_executed(&self) -> u64 {
                 self.counter.get()

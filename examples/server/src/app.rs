@@ -1,0 +1,257 @@
+//! Wiring: stores, mailer, queue and the API, built from a [`Config`].
+
+use std::{
+    fmt,
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use tasker_core::{
+    clock::SystemClock,
+    service::Services,
+    store::{AnyStore, StoreOptions},
+};
+use tasker_http::{
+    TaskerApi,
+    auth::{AuthLayer, JwtAuthenticator, JwtConfig, JwtSecret},
+    download::DownloadLinks,
+};
+use tasker_jobs::{Chain, ClerkDirectory, JobContext, JobQueue, KnownUsers, UserDirectory};
+use tasker_mail::{AnyMailer, Templates};
+
+use crate::{config::Config, secret, storage, users::SeenUsersLayer};
+
+/// Start-up failed; the message names the key or the dependency.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StartError {
+    #[error("{0}")]
+    Config(String),
+    #[error("{what}: {message}")]
+    Dependency { what: &'static str, message: String },
+}
+
+impl StartError {
+    pub(crate) fn dependency(what: &'static str, error: impl fmt::Display) -> Self {
+        Self::Dependency {
+            what,
+            message: error.to_string(),
+        }
+    }
+}
+
+/// Everything a process role needs.
+#[derive(Clone)]
+pub(crate) struct App {
+    pub(crate) config: Arc<Config>,
+    pub(crate) store: AnyStore,
+    pub(crate) services: Services<AnyStore>,
+    pub(crate) queue: JobQueue,
+    pub(crate) context: JobContext,
+    pub(crate) templates: Arc<Templates>,
+    /// The auth settings in force, with the secret resolved.
+    pub(crate) jwt: JwtConfig,
+    pub(crate) redis: Option<redis::aio::ConnectionManager>,
+}
+
+impl fmt::Debug for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("App")
+            .field("database", &self.store.backend())
+            .field("queue", &self.queue.backend_name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens the database (applying migrations when `migrate`), the blob store,
+/// the mailer and the queue.
+pub(crate) async fn build(config: Config, migrate: bool) -> Result<App, StartError> {
+    let config = Arc::new(config);
+    let store = connect_store(&config).await?;
+    if migrate {
+        store
+            .migrate()
+            .await
+            .map_err(|e| StartError::dependency("database migrations", e))?;
+    }
+    let blobs = storage::blob_store(&config)?;
+    let services = Services::new(store.clone(), Arc::new(SystemClock), blobs.clone());
+
+    let mailer = AnyMailer::from_config(&config.mail)
+        .map_err(|e| StartError::Config(format!("mail.{e}")))?;
+    let templates = Arc::new(
+        Templates::from_config(&config.mail)
+            .map_err(|e| StartError::dependency("mail templates", e))?,
+    );
+    let queue = JobQueue::connect(
+        config.redis.url.as_deref(),
+        config.queue_path(),
+        &config.jobs,
+    )
+    .await
+    .map_err(|e| StartError::dependency("job queue", e))?;
+
+    let known: Arc<dyn UserDirectory> = Arc::new(KnownUsers::new(services.jobs.clone()));
+    let directory: Arc<dyn UserDirectory> = match &config.clerk.secret_key {
+        Some(key) => {
+            let clerk = ClerkDirectory::new(key.clone())
+                .map_err(|e| StartError::dependency("clerk", e))?
+                .with_base_url(config.clerk.api_url.clone());
+            // Addresses from token claims first; Clerk for the users who never
+            // sent one.
+            Arc::new(Chain(vec![known, Arc::new(clerk)]))
+        }
+        None => known,
+    };
+    let context = JobContext::new(
+        services.jobs.clone(),
+        Arc::new(mailer),
+        Arc::clone(&templates),
+        directory,
+        queue.clone(),
+    )
+    .with_blobs(blobs);
+
+    let redis = match &config.redis.url {
+        Some(url) => Some(redis_connection(url).await?),
+        None => None,
+    };
+    let mut jwt = config.auth.clone();
+    if jwt.jwt_secret.is_none() && jwt.jwks_url.is_none() {
+        jwt.jwt_secret = Some(JwtSecret::new(secret::development_secret(
+            &config.server.data_dir,
+        )?));
+    }
+    Ok(App {
+        config,
+        store,
+        services,
+        queue,
+        context,
+        templates,
+        jwt,
+        redis,
+    })
+}
+
+pub(crate) async fn connect_store(config: &Config) -> Result<AnyStore, StartError> {
+    let db = &config.database;
+    let mut options = StoreOptions::default()
+        .with_max_connections(db.max_connections)
+        .with_slow_statement_threshold(
+            (db.slow_query_ms > 0).then(|| Duration::from_millis(db.slow_query_ms)),
+        );
+    options.acquire_timeout = Duration::from_secs(db.acquire_timeout_seconds.max(1));
+    let url = config.database_url();
+    if let Some(path) = url.strip_prefix("sqlite://")
+        && let Some(dir) = Path::new(path.split('?').next().unwrap_or(path)).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StartError::dependency("database", format!("{}: {e}", dir.display())))?;
+    }
+    AnyStore::connect(&url, &options)
+        .await
+        .map_err(|e| StartError::dependency("database", e))
+}
+
+async fn redis_connection(url: &str) -> Result<redis::aio::ConnectionManager, StartError> {
+    let client = redis::Client::open(url).map_err(|e| StartError::dependency("redis", e))?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(5)))
+        .set_response_timeout(Some(Duration::from_secs(2)));
+    redis::aio::ConnectionManager::new_with_config(client, config)
+        .await
+        .map_err(|e| StartError::dependency("redis", e))
+}
+
+impl App {
+    /// The tasker API with the JWT layer, health checks, shared rate limits
+    /// and download links, as configured.
+    pub(crate) fn api(&self) -> Result<TaskerApi, StartError> {
+        let authenticator = JwtAuthenticator::new(self.jwt.clone())
+            .map_err(|e| StartError::Config(format!("auth: {e}")))?;
+        let seen = SeenUsersLayer::new(self.services.jobs.clone(), Arc::new(self.queue.clone()));
+        let auth = tower::ServiceBuilder::new()
+            .layer(AuthLayer::new(authenticator))
+            .layer(seen)
+            .into_inner();
+        let ttl = Duration::from_secs(self.config.http.downloads.link_ttl_seconds);
+        let links = match storage::presigner(&self.config)? {
+            Some(signer) => DownloadLinks::Presigned { signer, ttl },
+            None => DownloadLinks::signed(self.link_key(), ttl),
+        };
+        let store = self.store.clone();
+        let mut builder = TaskerApi::builder(self.services.clone())
+            .settings(self.config.http.clone())
+            .auth_layer(auth)
+            .download_links(links)
+            .health_check("database", move || {
+                let store = store.clone();
+                async move {
+                    store
+                        .ping()
+                        .await
+                        .map(drop)
+                        .map_err(|_| "unreachable".to_owned())
+                }
+            });
+        if let Some(redis) = &self.redis {
+            let ping = redis.clone();
+            builder = builder
+                .redis_rate_limits(
+                    redis.clone(),
+                    format!("{}:ratelimit", self.config.jobs.queue_prefix),
+                )
+                .health_check("redis", move || {
+                    let mut conn = ping.clone();
+                    async move {
+                        redis::cmd("PING")
+                            .query_async::<String>(&mut conn)
+                            .await
+                            .map(drop)
+                            .map_err(|_| "unreachable".to_owned())
+                    }
+                });
+        }
+        Ok(builder.build())
+    }
+
+    /// The download-link key: configured, or derived from the JWT secret (so
+    /// every instance with the same secret agrees), or random per process.
+    fn link_key(&self) -> Vec<u8> {
+        if let Some(key) = &self.config.storage.link_signing_key {
+            return key.as_bytes().to_vec();
+        }
+        match &self.jwt.jwt_secret {
+            Some(secret) => secret::derive_key(secret.expose(), "tasker download links"),
+            None => {
+                tracing::warn!(
+                    "no storage.link_signing_key and no auth.jwt_secret: download links are \
+                     signed with a per-process key and only work on the instance that made them"
+                );
+                secret::random_key()
+            }
+        }
+    }
+
+    /// Readiness: the database answers and no migration is pending.
+    pub(crate) async fn ready(&self) -> Result<Duration, String> {
+        let started = Instant::now();
+        let pending = self
+            .store
+            .pending_migrations()
+            .await
+            .map_err(|_| "database unreachable".to_owned())?;
+        if pending > 0 {
+            return Err(format!("{pending} migration(s) not applied"));
+        }
+        Ok(started.elapsed())
+    }
+
+    /// Closes the pools and the queue connection.
+    pub(crate) async fn close(&self) {
+        self.queue.close().await;
+        self.store.close().await;
+    }
+}

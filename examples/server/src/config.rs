@@ -1,0 +1,531 @@
+//! Configuration: defaults, then `tasker.toml`, then `.env`, then `TASKER_…`
+//! environment variables (`__` separates sections), validated before anything
+//! starts. Every key is listed in `docs/configuration.md` and `.env.example`.
+
+use std::{
+    fmt,
+    net::{IpAddr, Ipv4Addr},
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use serde::Deserialize;
+use tasker_http::{HttpSettings, RateLimitSettings, auth::JwtConfig};
+use tasker_jobs::JobsConfig;
+use tasker_mail::{MailConfig, TransportKind};
+
+/// A configuration problem, naming the key (`server.port`) and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{key}: {message}")]
+pub(crate) struct ConfigError {
+    pub(crate) key: String,
+    pub(crate) message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Several problems at once, so an operator fixes them in one go.
+#[derive(Debug)]
+pub(crate) struct ConfigErrors(pub(crate) Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for error in &self.0 {
+            writeln!(f, "  {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// The whole server configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Config {
+    pub(crate) server: ServerConfig,
+    pub(crate) database: DatabaseConfig,
+    pub(crate) redis: RedisConfig,
+    pub(crate) auth: JwtConfig,
+    pub(crate) rate_limit: RateLimitSettings,
+    pub(crate) http: HttpSettings,
+    pub(crate) storage: StorageConfig,
+    pub(crate) mail: MailConfig,
+    pub(crate) jobs: JobsConfig,
+    pub(crate) clerk: ClerkConfig,
+    pub(crate) log: LogConfig,
+    pub(crate) telemetry: TelemetryConfig,
+    pub(crate) metrics: MetricsConfig,
+}
+
+/// `server.*`: where to listen and where local state lives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct ServerConfig {
+    pub(crate) host: IpAddr,
+    pub(crate) port: u16,
+    /// SQLite files, the job queue file, attachments, mail previews and the
+    /// generated development secret live here unless configured otherwise.
+    pub(crate) data_dir: PathBuf,
+    /// How long in-flight requests and jobs may run after SIGTERM.
+    pub(crate) shutdown_grace_seconds: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 8080,
+            data_dir: PathBuf::from("./data"),
+            shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+/// `database.*`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct DatabaseConfig {
+    /// `postgres://…` or `sqlite://…`; default `sqlite://<data_dir>/tasker.db`.
+    pub(crate) url: Option<String>,
+    pub(crate) max_connections: u32,
+    pub(crate) acquire_timeout_seconds: u64,
+    /// Statements slower than this are logged as warnings; 0 turns it off.
+    pub(crate) slow_query_ms: u64,
+    /// Apply migrations when `serve` or `worker` starts.
+    pub(crate) migrate_on_start: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 10,
+            acquire_timeout_seconds: 5,
+            slow_query_ms: 500,
+            migrate_on_start: true,
+        }
+    }
+}
+
+/// `redis.*`: when `url` is set, jobs and rate limits use Redis.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RedisConfig {
+    pub(crate) url: Option<String>,
+}
+
+/// Where attachment bytes are kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum StorageBackend {
+    #[default]
+    Local,
+    S3,
+}
+
+/// `storage.*`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct StorageConfig {
+    pub(crate) backend: StorageBackend,
+    /// Default `<data_dir>/attachments`.
+    pub(crate) local_dir: Option<PathBuf>,
+    /// Key for signed download links; shared by every instance. Default:
+    /// derived from `auth.jwt_secret`.
+    pub(crate) link_signing_key: Option<String>,
+    pub(crate) s3: S3Config,
+}
+
+/// `storage.s3.*`: any S3-compatible endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct S3Config {
+    pub(crate) bucket: Option<String>,
+    pub(crate) region: String,
+    /// For MinIO, R2, … (`https://…`); empty means AWS.
+    pub(crate) endpoint: Option<String>,
+    pub(crate) access_key_id: Option<String>,
+    pub(crate) secret_access_key: Option<String>,
+    /// Path-style requests and plain HTTP, for local S3-compatible servers.
+    pub(crate) allow_http: bool,
+    /// Download links are presigned S3 URLs instead of links served here.
+    pub(crate) presign: bool,
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        Self {
+            bucket: None,
+            region: "us-east-1".to_owned(),
+            endpoint: None,
+            access_key_id: None,
+            secret_access_key: None,
+            allow_http: false,
+            presign: true,
+        }
+    }
+}
+
+/// `clerk.*`: the user directory for e-mail addresses (Clerk Backend API).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct ClerkConfig {
+    pub(crate) secret_key: Option<String>,
+    pub(crate) api_url: String,
+}
+
+impl Default for ClerkConfig {
+    fn default() -> Self {
+        Self {
+            secret_key: None,
+            api_url: "https://api.clerk.com".to_owned(),
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum LogFormat {
+    #[default]
+    Console,
+    Json,
+}
+
+/// `log.*`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct LogConfig {
+    /// A level (`info`) or `tracing` filter directives (`info,sqlx=warn`).
+    pub(crate) level: String,
+    pub(crate) format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".to_owned(),
+            format: LogFormat::Console,
+        }
+    }
+}
+
+/// `telemetry.*`: OpenTelemetry trace export.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct TelemetryConfig {
+    /// OTLP/HTTP endpoint, e.g. `http://127.0.0.1:4318` or
+    /// `https://otlp.nr-data.net`; unset means no export.
+    pub(crate) otlp_endpoint: Option<String>,
+    /// Extra headers for the exporter, `name=value` pairs separated by commas
+    /// (for example the `api-key` a vendor asks for).
+    pub(crate) otlp_headers: Option<String>,
+    pub(crate) service_name: String,
+    /// Share of traces kept, 0.0–1.0.
+    pub(crate) sample_ratio: f64,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            otlp_headers: None,
+            service_name: "tasker".to_owned(),
+            sample_ratio: 1.0,
+        }
+    }
+}
+
+/// `metrics.*`: the Prometheus endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct MetricsConfig {
+    /// Serve `/metrics`.
+    pub(crate) enabled: bool,
+    /// A bearer token `/metrics` requires; unset means open (bind it to a
+    /// private network).
+    pub(crate) token: Option<String>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            token: None,
+        }
+    }
+}
+
+/// Variables with the `TASKER_` prefix that are not configuration.
+const NOT_CONFIG: &[&str] = &["config"];
+
+impl Config {
+    /// Reads `.env` (when present), `toml_path` (when present) and the
+    /// environment, then validates.
+    pub(crate) fn load(toml_path: Option<&Path>) -> Result<Self, ConfigErrors> {
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(ConfigErrors(vec![ConfigError::new(".env", e.to_string())])),
+        }
+        let default_toml = PathBuf::from("tasker.toml");
+        let toml_path = toml_path.unwrap_or(&default_toml);
+        if toml_path != default_toml && !toml_path.exists() {
+            return Err(ConfigErrors(vec![ConfigError::new(
+                "--config",
+                format!("{} does not exist", toml_path.display()),
+            )]));
+        }
+        let figment = Figment::new().merge(Toml::file(toml_path)).merge(
+            Env::prefixed("TASKER_")
+                .split("__")
+                .ignore(NOT_CONFIG)
+                // The test suites' own variables (`TASKER_TEST_…`).
+                .filter(|key| !key.as_str().starts_with("test_")),
+        );
+        Self::from_figment(&figment)
+    }
+
+    /// Extracts and validates a configuration from `figment`.
+    pub(crate) fn from_figment(figment: &Figment) -> Result<Self, ConfigErrors> {
+        let mut config: Config = figment.extract().map_err(|errors| {
+            ConfigErrors(errors.into_iter().map(figment_error).collect::<Vec<_>>())
+        })?;
+        if figment.find_value("http.rate_limit").is_ok() {
+            return Err(ConfigErrors(vec![ConfigError::new(
+                "http.rate_limit",
+                "rate limits are configured under rate_limit.* (TASKER_RATE_LIMIT__…)",
+            )]));
+        }
+        config.http.rate_limit = config.rate_limit.clone();
+        config.validate().map(|()| config).map_err(ConfigErrors)
+    }
+
+    fn validate(&self) -> Result<(), Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let auth = &self.auth;
+        let has_secret = auth
+            .jwt_secret
+            .as_ref()
+            .is_some_and(|s| !s.expose().is_empty());
+        if !self.server.host.is_loopback() && !has_secret && auth.jwks_url.is_none() {
+            errors.push(ConfigError::new(
+                "server.host",
+                format!(
+                    "{} is not a loopback address: set auth.jwt_secret (TASKER_AUTH__JWT_SECRET) \
+                     or auth.jwks_url (TASKER_AUTH__JWKS_URL) before serving on the network",
+                    self.server.host
+                ),
+            ));
+        }
+        if let Some(secret) = &auth.jwt_secret
+            && secret.expose().len() < 32
+        {
+            errors.push(ConfigError::new(
+                "auth.jwt_secret",
+                "must be at least 32 characters (use a random value, e.g. `openssl rand -hex 32`)",
+            ));
+        }
+        if let Some(url) = &auth.jwks_url
+            && !is_http_url(url)
+        {
+            errors.push(ConfigError::new(
+                "auth.jwks_url",
+                "must be an http:// or https:// URL",
+            ));
+        }
+        if let Some(url) = &self.database.url
+            && !["postgres://", "postgresql://", "sqlite:"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme))
+        {
+            errors.push(ConfigError::new(
+                "database.url",
+                "must start with postgres://, postgresql:// or sqlite:",
+            ));
+        }
+        if self.database.max_connections == 0 {
+            errors.push(ConfigError::new(
+                "database.max_connections",
+                "must be at least 1",
+            ));
+        }
+        if let Some(url) = &self.redis.url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            errors.push(ConfigError::new(
+                "redis.url",
+                "must start with redis:// or rediss://",
+            ));
+        }
+        if self.rate_limit.per_second == 0 {
+            errors.push(ConfigError::new(
+                "rate_limit.per_second",
+                "must be at least 1",
+            ));
+        }
+        match self.mail.transport {
+            TransportKind::Resend if self.mail.resend.api_key.is_none() => {
+                errors.push(ConfigError::new(
+                    "mail.resend.api_key",
+                    "is required when mail.transport is resend (TASKER_MAIL__RESEND__API_KEY)",
+                ));
+            }
+            TransportKind::Smtp if self.mail.smtp.host.is_empty() => {
+                errors.push(ConfigError::new(
+                    "mail.smtp.host",
+                    "is required when mail.transport is smtp (TASKER_MAIL__SMTP__HOST)",
+                ));
+            }
+            _ => {}
+        }
+        if let Err(e) = self.jobs.validate() {
+            let text = e.to_string();
+            let (key, message) = text.split_once(": ").unwrap_or(("jobs", text.as_str()));
+            errors.push(ConfigError::new(key, message));
+        }
+        if self.storage.backend == StorageBackend::S3 {
+            if self.storage.s3.bucket.as_deref().is_none_or(str::is_empty) {
+                errors.push(ConfigError::new(
+                    "storage.s3.bucket",
+                    "is required when storage.backend is s3 (TASKER_STORAGE__S3__BUCKET)",
+                ));
+            }
+            if let Some(endpoint) = &self.storage.s3.endpoint
+                && !is_http_url(endpoint)
+            {
+                errors.push(ConfigError::new(
+                    "storage.s3.endpoint",
+                    "must be an http:// or https:// URL",
+                ));
+            }
+        }
+        if let Some(key) = &self.storage.link_signing_key
+            && key.len() < 32
+        {
+            errors.push(ConfigError::new(
+                "storage.link_signing_key",
+                "must be at least 32 characters",
+            ));
+        }
+        if !is_http_url(&self.clerk.api_url) {
+            errors.push(ConfigError::new(
+                "clerk.api_url",
+                "must be an http:// or https:// URL",
+            ));
+        }
+        if let Err(e) = self.log.level.parse::<tracing_subscriber::EnvFilter>() {
+            errors.push(ConfigError::new(
+                "log.level",
+                format!("is not a level or filter ({e}); use e.g. info, debug or info,sqlx=warn"),
+            ));
+        }
+        if let Some(endpoint) = &self.telemetry.otlp_endpoint
+            && !is_http_url(endpoint)
+        {
+            errors.push(ConfigError::new(
+                "telemetry.otlp_endpoint",
+                "must be an http:// or https:// URL",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.telemetry.sample_ratio) {
+            errors.push(ConfigError::new(
+                "telemetry.sample_ratio",
+                "must be between 0.0 and 1.0",
+            ));
+        }
+        if let Some(headers) = &self.telemetry.otlp_headers
+            && parse_headers(headers).is_none()
+        {
+            errors.push(ConfigError::new(
+                "telemetry.otlp_headers",
+                "must be name=value pairs separated by commas",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The database URL, defaulting to a SQLite file in the data directory.
+    pub(crate) fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}",
+                self.server.data_dir.join("tasker.db").display()
+            ),
+        }
+    }
+
+    /// The SQLite job queue file, used when no Redis is configured.
+    pub(crate) fn queue_path(&self) -> PathBuf {
+        self.server.data_dir.join("jobs.db")
+    }
+
+    /// The local attachments directory.
+    pub(crate) fn attachments_dir(&self) -> PathBuf {
+        self.storage
+            .local_dir
+            .clone()
+            .unwrap_or_else(|| self.server.data_dir.join("attachments"))
+    }
+
+    /// The grace period for in-flight work at shutdown.
+    pub(crate) fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.server.shutdown_grace_seconds)
+    }
+}
+
+fn is_http_url(url: &str) -> bool {
+    (url.starts_with("http://") || url.starts_with("https://")) && url.len() > "https://".len()
+}
+
+/// `a=b,c=d` → pairs; `None` when a pair has no `=` or an empty name.
+pub(crate) fn parse_headers(text: &str) -> Option<Vec<(String, String)>> {
+    text.split(',')
+        .filter(|pair| !pair.trim().is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=')?;
+            let name = name.trim();
+            (!name.is_empty()).then(|| (name.to_owned(), value.trim().to_owned()))
+        })
+        .collect()
+}
+
+/// One figment error as `key: what is wrong (where the value came from)`.
+fn figment_error(error: figment::Error) -> ConfigError {
+    let key = if error.path.is_empty() {
+        "configuration".to_owned()
+    } else {
+        error.path.join(".")
+    };
+    let source = error.metadata.as_ref().map(|metadata| {
+        let profile = error.profile.clone().unwrap_or_default();
+        if error.path.is_empty() {
+            metadata.name.to_string()
+        } else {
+            metadata.interpolate(&profile, &error.path)
+        }
+    });
+    let message = match source {
+        Some(source) => format!("{} (from {source})", error.kind),
+        None => error.kind.to_string(),
+    };
+    ConfigError::new(key, message)
+}

@@ -1,0 +1,159 @@
+//! `serve` and `worker`: the long-running roles, and their graceful stop.
+
+use std::net::SocketAddr;
+
+use salvo::{Server, conn::tcp::TcpAcceptor};
+use tasker_jobs::{CancellationToken, Scheduler, Worker};
+
+use crate::{
+    app::{self, App, StartError},
+    config::Config,
+    telemetry, web,
+};
+
+/// Which roles `serve` runs beside the API.
+#[derive(Debug, Default, Clone, Copy, clap::Args)]
+pub(crate) struct Roles {
+    /// Do not run the job worker in this process.
+    #[arg(long)]
+    no_worker: bool,
+    /// Do not run the cron scheduler in this process.
+    #[arg(long)]
+    no_scheduler: bool,
+}
+
+/// The API, plus the worker and scheduler unless turned off, until SIGINT or
+/// SIGTERM.
+pub(crate) async fn serve(config: Config, roles: Roles) -> Result<(), StartError> {
+    let metrics = if config.metrics.enabled {
+        Some(telemetry::metrics().map_err(StartError::Config)?)
+    } else {
+        None
+    };
+    let addr = SocketAddr::new(config.server.host, config.server.port);
+    let migrate = config.database.migrate_on_start;
+    let app = app::build(config, migrate).await?;
+    let router = web::router(&app, app.api()?, metrics)?;
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| StartError::dependency("listen", format!("{addr}: {e}")))?;
+    let local = listener.local_addr().unwrap_or(addr);
+    let acceptor = TcpAcceptor::try_from(listener)
+        .map_err(|e| StartError::dependency("listen", format!("{addr}: {e}")))?;
+
+    let stop = CancellationToken::new();
+    let background = Background::start(&app, !roles.no_worker, !roles.no_scheduler, &stop)?;
+    announce(&app, &format!("http://{local}"), &background);
+
+    let server = Server::new(acceptor);
+    let handle = server.handle();
+    let grace = app.config.shutdown_grace();
+    let signal_stop = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!(
+            grace_seconds = grace.as_secs(),
+            "stopping: no new connections; finishing requests in flight"
+        );
+        handle.stop_graceful(Some(grace));
+        signal_stop.cancel();
+    });
+    server.serve(router).await;
+    stop.cancel();
+    background.wait().await;
+    app.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The worker (and scheduler) without the API.
+pub(crate) async fn worker(config: Config, scheduler: bool) -> Result<(), StartError> {
+    if config.metrics.enabled {
+        // Counted for the record; a worker has no HTTP endpoint to show them.
+        telemetry::metrics().map_err(StartError::Config)?;
+    }
+    let migrate = config.database.migrate_on_start;
+    let app = app::build(config, migrate).await?;
+    let stop = CancellationToken::new();
+    let background = Background::start(&app, true, scheduler, &stop)?;
+    announce(&app, "no API", &background);
+    shutdown_signal().await;
+    tracing::info!("stopping: no new jobs; finishing jobs in flight");
+    stop.cancel();
+    background.wait().await;
+    app.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+struct Background {
+    worker: Option<Worker>,
+    scheduler: Option<Scheduler>,
+}
+
+impl Background {
+    fn start(
+        app: &App,
+        worker: bool,
+        scheduler: bool,
+        stop: &CancellationToken,
+    ) -> Result<Self, StartError> {
+        let worker = worker.then(|| Worker::start(app.context.clone(), stop.clone()));
+        let scheduler = if scheduler {
+            Some(
+                Scheduler::start(app.queue.clone(), stop.clone())
+                    .map_err(|e| StartError::dependency("cron scheduler", e))?,
+            )
+        } else {
+            None
+        };
+        Ok(Self { worker, scheduler })
+    }
+
+    async fn wait(self) {
+        if let Some(worker) = self.worker {
+            worker.wait().await;
+        }
+        if let Some(scheduler) = self.scheduler {
+            scheduler.wait().await;
+        }
+    }
+}
+
+fn announce(app: &App, listening: &str, background: &Background) {
+    let config = &app.config;
+    tracing::info!(
+        listening,
+        database = app.store.backend(),
+        queue = app.queue.backend_name(),
+        mail = %config.mail.transport,
+        worker = background.worker.is_some(),
+        scheduler = background.scheduler.is_some(),
+        "tasker is running"
+    );
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,383 @@
+//! The salvo application: the tasker API (through salvo's tower
+//! compatibility), health probes, `/metrics` and the admin pages.
+
+use std::{str::FromStr, sync::Arc, time::Instant};
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use salvo::{
+    Depot, FlowCtrl, Handler, Request, Response, Router, async_trait,
+    http::{ReqBody, StatusCode},
+    prelude::TowerServiceCompat,
+    writing::Text,
+};
+use serde_json::json;
+use tasker_http::{
+    AuthUser, ClientAddr, MatchedRoute, TaskerApi,
+    auth::{JwtAuthenticator, bearer_token},
+};
+use tasker_jobs::{CronJob, Priority, job_stats, job_stats_json};
+use tasker_mail::{TemplateKind, preview};
+use tower::ServiceExt;
+
+use crate::app::{App, StartError};
+
+/// Shared by every handler.
+struct Web {
+    app: App,
+    metrics: Option<PrometheusHandle>,
+    authenticator: JwtAuthenticator,
+}
+
+/// The whole router for `serve`.
+pub(crate) fn router(
+    app: &App,
+    api: TaskerApi,
+    metrics: Option<PrometheusHandle>,
+) -> Result<Router, StartError> {
+    let authenticator = JwtAuthenticator::new(app.jwt.clone())
+        .map_err(|e| StartError::Config(format!("auth: {e}")))?;
+    let web = Arc::new(Web {
+        app: app.clone(),
+        metrics,
+        authenticator,
+    });
+    let page = |kind| Page {
+        web: Arc::clone(&web),
+        kind,
+    };
+    // The API's body error is a boxed error; salvo wants a concrete one.
+    let api = ServiceExt::<http::Request<ReqBody>>::map_response(
+        api,
+        |response: http::Response<tasker_http::Body>| {
+            use http_body_util::BodyExt;
+            response.map(|body| body.map_err(std::io::Error::other))
+        },
+    );
+    let api = TowerServiceCompat::<ReqBody, _, std::convert::Infallible, _>::compat(api);
+
+    Ok(Router::new()
+        .hoop(RequestMetrics)
+        .hoop(PeerAddr)
+        .push(Router::with_path("healthz").get(page(PageKind::Healthz)))
+        .push(Router::with_path("readyz").get(page(PageKind::Readyz)))
+        .push(Router::with_path("metrics").get(page(PageKind::Metrics)))
+        .push(
+            Router::with_path("admin")
+                .hoop(page(PageKind::RequireAdmin))
+                .push(Router::with_path("jobs").get(page(PageKind::JobBoard)))
+                .push(Router::with_path("jobs/stats").get(page(PageKind::JobStats)))
+                .push(Router::with_path("emails/{template}").get(page(PageKind::EmailPreview)))
+                .push(Router::with_path("cron/{job}").post(page(PageKind::RunCron))),
+        )
+        .push(Router::with_path("{**rest}").goal(api)))
+}
+
+/// Gives the tasker service the peer address for rate limits and logs.
+struct PeerAddr;
+
+#[async_trait]
+impl Handler for PeerAddr {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        _depot: &mut Depot,
+        _res: &mut Response,
+        _ctrl: &mut FlowCtrl,
+    ) {
+        if let Some(addr) = req.remote_addr().clone().into_std() {
+            req.extensions_mut().insert(ClientAddr(addr));
+        }
+    }
+}
+
+/// `tasker_http_requests_total`, `tasker_http_request_duration_seconds` and
+/// `tasker_rate_limit_rejections_total`, labelled by route template.
+struct RequestMetrics;
+
+#[async_trait]
+impl Handler for RequestMetrics {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        depot: &mut Depot,
+        res: &mut Response,
+        ctrl: &mut FlowCtrl,
+    ) {
+        let started = Instant::now();
+        let method = req.method().as_str().to_owned();
+        ctrl.call_next(req, depot, res).await;
+        let status = res.status_code.unwrap_or(StatusCode::OK);
+        let route = res
+            .extensions
+            .get::<MatchedRoute>()
+            .map_or("unmatched", |route| route.0);
+        let elapsed = started.elapsed().as_secs_f64();
+        metrics::counter!(
+            "tasker_http_requests_total",
+            "method" => method.clone(),
+            "route" => route,
+            "status" => status.as_u16().to_string()
+        )
+        .increment(1);
+        metrics::histogram!(
+            "tasker_http_request_duration_seconds",
+            "method" => method,
+            "route" => route
+        )
+        .record(elapsed);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            metrics::counter!("tasker_rate_limit_rejections_total", "route" => route).increment(1);
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum PageKind {
+    Healthz,
+    Readyz,
+    Metrics,
+    RequireAdmin,
+    JobBoard,
+    JobStats,
+    EmailPreview,
+    RunCron,
+}
+
+impl PageKind {
+    fn route(self) -> &'static str {
+        match self {
+            Self::Healthz => "/healthz",
+            Self::Readyz => "/readyz",
+            Self::Metrics => "/metrics",
+            Self::RequireAdmin => "/admin",
+            Self::JobBoard => "/admin/jobs",
+            Self::JobStats => "/admin/jobs/stats",
+            Self::EmailPreview => "/admin/emails/{template}",
+            Self::RunCron => "/admin/cron/{job}",
+        }
+    }
+}
+
+struct Page {
+    web: Arc<Web>,
+    kind: PageKind,
+}
+
+#[async_trait]
+impl Handler for Page {
+    async fn handle(
+        &self,
+        req: &mut Request,
+        _depot: &mut Depot,
+        res: &mut Response,
+        ctrl: &mut FlowCtrl,
+    ) {
+        res.extensions.insert(MatchedRoute(self.kind.route()));
+        res.add_header("cache-control", "no-store", true).ok();
+        let web = &self.web;
+        match self.kind {
+            PageKind::Healthz => res.render(Text::Json(r#"{"status":"ok"}"#)),
+            PageKind::Readyz => match web.app.ready().await {
+                Ok(latency) => res.render(Text::Json(
+                    json!({"status": "ready", "databaseLatencyMs": latency.as_secs_f64() * 1000.0})
+                        .to_string(),
+                )),
+                Err(reason) => {
+                    res.status_code(StatusCode::SERVICE_UNAVAILABLE);
+                    res.render(Text::Json(
+                        json!({"status": "not ready", "reason": reason}).to_string(),
+                    ));
+                }
+            },
+            PageKind::Metrics => metrics_page(web, req, res).await,
+            PageKind::RequireAdmin => {
+                if let Err((status, code, message)) = require_admin(web, req).await {
+                    error(res, status, code, message);
+                    ctrl.skip_rest();
+                }
+            }
+            PageKind::JobBoard => match job_stats(&web.app.context, 20).await {
+                Ok(stats) => match crate::board::render(&stats) {
+                    Ok(html) => res.render(Text::Html(html)),
+                    Err(e) => internal(res, &e),
+                },
+                Err(e) => internal(res, &e),
+            },
+            PageKind::JobStats => match job_stats_json(&web.app.context, 50).await {
+                Ok(stats) => res.render(Text::Json(stats)),
+                Err(e) => internal(res, &e),
+            },
+            PageKind::EmailPreview => email_preview(web, req, res),
+            PageKind::RunCron => {
+                let name = req.param::<String>("job").unwrap_or_default();
+                match CronJob::from_str(&name) {
+                    Ok(job) => {
+                        match job
+                            .run_now(&web.app.queue, time::OffsetDateTime::now_utc())
+                            .await
+                        {
+                            Ok(()) => {
+                                res.status_code(StatusCode::ACCEPTED);
+                                res.render(Text::Json(
+                                    json!({"job": job.name(), "status": "enqueued"}).to_string(),
+                                ));
+                            }
+                            Err(e) => internal(res, &e),
+                        }
+                    }
+                    Err(_) => error(
+                        res,
+                        StatusCode::NOT_FOUND,
+                        "NOT_FOUND",
+                        format!(
+                            "no cron job {name:?}; known jobs: {}",
+                            CronJob::ALL.map(CronJob::name).join(", ")
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+}
+
+async fn metrics_page(web: &Web, req: &Request, res: &mut Response) {
+    let Some(handle) = &web.metrics else {
+        error(
+            res,
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "metrics are turned off",
+        );
+        return;
+    };
+    if let Some(expected) = &web.app.config.metrics.token {
+        let given = bearer_token(req.headers()).ok().flatten();
+        if given != Some(expected.as_str()) {
+            error(
+                res,
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "metrics need the configured bearer token",
+            );
+            return;
+        }
+    }
+    let pool = web.app.store.pool_stats();
+    for (state, value) in [
+        ("in_use", pool.in_use()),
+        ("idle", pool.idle),
+        ("max", pool.max),
+    ] {
+        metrics::gauge!("tasker_db_pool_connections", "state" => state).set(f64::from(value));
+    }
+    for priority in [Priority::Critical, Priority::Default, Priority::Low] {
+        if let Ok(backlog) = web.app.queue.backlog(priority).await {
+            metrics::gauge!("tasker_jobs_pending", "queue" => priority.as_str())
+                .set(backlog.pending as f64);
+        }
+    }
+    res.render(Text::Plain(handle.render()));
+    res.add_header(
+        "content-type",
+        "text/plain; version=0.0.4; charset=utf-8",
+        true,
+    )
+    .ok();
+}
+
+async fn require_admin(
+    web: &Web,
+    req: &mut Request,
+) -> Result<(), (StatusCode, &'static str, String)> {
+    let unauthorized =
+        |message: &str| (StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message.to_owned());
+    let token = bearer_token(req.headers())
+        .map_err(|e| unauthorized(&e.to_string()))?
+        .ok_or_else(|| unauthorized("a bearer token is required"))?;
+    let user: AuthUser = web
+        .authenticator
+        .verify(token)
+        .await
+        .map_err(|e| unauthorized(&e.to_string()))?;
+    if !user.has_role("admin") {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "the admin role is required".to_owned(),
+        ));
+    }
+    req.extensions_mut().insert(user);
+    Ok(())
+}
+
+fn email_preview(web: &Web, req: &Request, res: &mut Response) {
+    let name = req.param::<String>("template").unwrap_or_default();
+    let wanted = name.replace('-', "_");
+    let Some(kind) = TemplateKind::ALL
+        .into_iter()
+        .find(|kind| kind.as_str() == wanted)
+    else {
+        let known: Vec<_> = TemplateKind::ALL.iter().map(|k| k.as_str()).collect();
+        error(
+            res,
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!(
+                "no e-mail template {name:?}; known templates: {}",
+                known.join(", ")
+            ),
+        );
+        return;
+    };
+    match preview::render_sample(&web.app.templates, kind) {
+        Ok(email) => {
+            res.add_header("x-email-subject", header_safe(&email.subject), true)
+                .ok();
+            if req.query::<String>("format").as_deref() == Some("text") {
+                res.render(Text::Plain(email.text));
+            } else {
+                res.render(Text::Html(email.html));
+            }
+        }
+        Err(e) => internal(res, &e),
+    }
+}
+
+/// A subject as a header value: non-ASCII characters become `?`.
+fn header_safe(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+/// The reference error body.
+fn error(res: &mut Response, status: StatusCode, code: &str, message: impl Into<String>) {
+    res.status_code(status);
+    res.render(Text::Json(
+        json!({
+            "code": code,
+            "message": message.into(),
+            "status": status.as_u16(),
+            "override": false,
+            "errors": null,
+            "action": null,
+        })
+        .to_string(),
+    ));
+}
+
+fn internal(res: &mut Response, cause: &dyn std::fmt::Display) {
+    tracing::error!(error = %cause, "admin request failed");
+    error(
+        res,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL_SERVER_ERROR",
+        "something went wrong",
+    );
+}

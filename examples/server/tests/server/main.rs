@@ -1,0 +1,1 @@
+//! tasker-server end-to-end tests (filled in next).
