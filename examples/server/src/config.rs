@@ -515,14 +515,17 @@ fn figment_error(error: figment::Error) -> ConfigError {
     } else {
         error.path.join(".")
     };
-    let source = error.metadata.as_ref().map(|metadata| {
-        let profile = error.profile.clone().unwrap_or_default();
-        if error.path.is_empty() {
-            metadata.name.to_string()
-        } else {
-            metadata.interpolate(&profile, &error.path)
-        }
-    });
+    let source = error
+        .metadata
+        .as_ref()
+        .map(|metadata| match &metadata.source {
+            Some(figment::Source::File(path)) => path.display().to_string(),
+            _ if metadata.name.contains("environment") && !error.path.is_empty() => format!(
+                "the TASKER_{} environment variable",
+                error.path.join("__").to_uppercase()
+            ),
+            _ => metadata.name.to_string(),
+        });
     let message = match source {
         Some(source) => format!("{} (from {source})", error.kind),
         None => error.kind.to_string(),

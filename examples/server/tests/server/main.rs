@@ -1,1 +1,7 @@
-//! tasker-server end-to-end tests (filled in next).
+//! End-to-end tests of the `tasker-server` binary: spawned on a free port,
+//! driven over HTTP and through its commands.
+
+mod config;
+mod lifecycle;
+mod support;
+mod walkthrough;

@@ -1,0 +1,142 @@
+//! Configuration errors stop start-up with the key and the problem; every key
+//! of `.env.example` is accepted.
+
+use crate::support::Env;
+
+fn refused(env: &Env) -> String {
+    let output = env.run(&["cron", "list"]);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "expected exit 2: {stderr}");
+    assert!(
+        stderr.starts_with("tasker: invalid configuration:"),
+        "{stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn a_value_of_the_wrong_type_names_the_key_and_the_variable() {
+    let stderr = refused(&Env::defaults().set("TASKER_SERVER__PORT", "eighty"));
+    assert!(stderr.contains("server.port: invalid type"), "{stderr}");
+    assert!(stderr.contains("TASKER_SERVER__PORT"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_key_is_refused() {
+    let stderr = refused(&Env::defaults().set("TASKER_SERVR__PORT", "8081"));
+    assert!(stderr.contains("unknown field"), "{stderr}");
+    assert!(stderr.contains("servr"), "{stderr}");
+}
+
+#[test]
+fn a_public_address_needs_a_secret_or_a_jwks_url() {
+    let env = Env::defaults().set("TASKER_SERVER__HOST", "0.0.0.0");
+    let stderr = refused(&env);
+    assert!(
+        stderr.contains("server.host: 0.0.0.0 is not a loopback address"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("TASKER_AUTH__JWT_SECRET"), "{stderr}");
+
+    let ok = env.set(
+        "TASKER_AUTH__JWKS_URL",
+        "https://example.clerk.accounts.dev/.well-known/jwks.json",
+    );
+    let output = ok.run(&["cron", "list"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn several_problems_are_reported_together() {
+    let stderr = refused(
+        &Env::defaults()
+            .set("TASKER_AUTH__JWT_SECRET", "short")
+            .set("TASKER_MAIL__TRANSPORT", "resend")
+            .set("TASKER_DATABASE__URL", "mysql://localhost/tasker")
+            .set("TASKER_JOBS__CRON__WEEKLY_REPORTS", "every monday")
+            .set("TASKER_LOG__LEVEL", "loud=="),
+    );
+    for key in [
+        "auth.jwt_secret: must be at least 32 characters",
+        "mail.resend.api_key: is required",
+        "database.url: must start with postgres://",
+        "jobs.cron.weekly_reports:",
+        "log.level:",
+    ] {
+        assert!(stderr.contains(key), "missing {key:?} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn a_bad_enum_value_lists_the_choices() {
+    let stderr = refused(&Env::defaults().set("TASKER_MAIL__TRANSPORT", "pigeon"));
+    assert!(stderr.contains("mail.transport:"), "{stderr}");
+    assert!(stderr.contains("preview"), "{stderr}");
+}
+
+#[test]
+fn tasker_toml_and_dot_env_are_read() {
+    let env = Env::defaults();
+    std::fs::write(
+        env.path().join("tasker.toml"),
+        "[server]\nport = \"http\"\n",
+    )
+    .expect("toml");
+    let stderr = refused(&env);
+    assert!(stderr.contains("server.port:"), "{stderr}");
+    assert!(stderr.contains("tasker.toml"), "{stderr}");
+
+    std::fs::remove_file(env.path().join("tasker.toml")).expect("rm");
+    std::fs::write(
+        env.path().join(".env"),
+        "TASKER_DATABASE__MAX_CONNECTIONS=0\n",
+    )
+    .expect(".env");
+    let stderr = refused(&env);
+    assert!(
+        stderr.contains("database.max_connections: must be at least 1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_key_in_env_example_is_accepted() {
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.env.example"))
+            .expect(".env.example");
+    let mut env = Env::defaults();
+    let mut keys = 0;
+    for line in example.lines() {
+        let Some(assignment) = line.strip_prefix("# TASKER_") else {
+            continue;
+        };
+        let (key, value) = assignment.split_once('=').expect("KEY=value");
+        env = env.set(&format!("TASKER_{key}"), value);
+        keys += 1;
+    }
+    assert!(keys > 60, "only {keys} keys in .env.example");
+    let output = env.run(&["cron", "list"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn cron_list_shows_the_schedules() {
+    let output = Env::defaults()
+        .set("TASKER_JOBS__CRON__AUTO_ARCHIVE", "")
+        .run(&["cron", "list"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(
+        stdout.contains("due-date-reminders   0 */15 * * * *"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("auto-archive         disabled"), "{stdout}");
+}

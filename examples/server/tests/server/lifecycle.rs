@@ -1,0 +1,293 @@
+//! Graceful stop, admin routes, metrics and the other commands.
+
+use std::time::Duration;
+
+use reqwest::{Client, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::{Env, Server, files_ending};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_request_in_flight_finish() {
+    let env = Env::defaults();
+    let mut server = Server::start(&env, &[]).await;
+    let token = env.token(&["--user", "slow"]);
+    let body = br##"{"name":"Finished after SIGTERM","color":"#112233"}"##;
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /api/v1/categories HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream.write_all(&body[..10]).await.expect("first half");
+    stream.flush().await.expect("flush");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    server.terminate();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        server.child.try_wait().expect("wait").is_none(),
+        "the server must wait for the request in flight"
+    );
+    // New connections are no longer served.
+    let refused = Client::new()
+        .get(format!("{}/healthz", server.url))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(refused.is_err(), "a new request was served: {refused:?}");
+
+    stream.write_all(&body[10..]).await.expect("second half");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("response");
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    assert!(response.contains("Finished after SIGTERM"), "{response}");
+
+    let status = server.wait_exit(Duration::from_secs(30)).await;
+    assert!(status.success(), "exit {status}:\n{}", server.log_text());
+    assert!(
+        server.log_text().contains("stopped"),
+        "{}",
+        server.log_text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_routes_need_the_admin_role() {
+    let env = Env::defaults();
+    let server = Server::start(&env, &["--no-scheduler"]).await;
+    let user = env.token(&["--user", "bob"]);
+    let admin = env.token(&["--user", "root", "--role", "admin"]);
+    let client = Client::new();
+    let url = |path: &str| format!("{}{path}", server.url);
+
+    let anonymous = client
+        .get(url("/admin/jobs"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = anonymous.json().await.expect("json");
+    assert_eq!(body["code"], "UNAUTHORIZED");
+    assert_eq!(body["status"], 401);
+    let forbidden = client
+        .get(url("/admin/jobs/stats"))
+        .bearer_auth(&user)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+
+    let ran = client
+        .post(url("/admin/cron/auto-archive"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(ran.status(), StatusCode::ACCEPTED);
+    let unknown = client
+        .post(url("/admin/cron/everything"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+
+    // The enqueued archive run shows up on the board once the worker did it.
+    let stats = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let stats: serde_json::Value = client
+                .get(url("/admin/jobs/stats"))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .expect("request")
+                .json()
+                .await
+                .expect("json");
+            let done: u64 = stats["queues"]
+                .as_array()
+                .expect("queues")
+                .iter()
+                .map(|q| q["done"].as_u64().unwrap_or(0))
+                .sum();
+            if done >= 1 {
+                return stats;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the auto-archive job ran");
+    assert_eq!(stats["backend"], "sqlite");
+
+    let board = client
+        .get(url("/admin/jobs"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(board.status(), StatusCode::OK);
+    let html = board.text().await.expect("html");
+    assert!(html.contains("<td>critical</td>"), "{html}");
+
+    let preview = client
+        .get(url("/admin/emails/due-reminder?format=text"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(preview.status(), StatusCode::OK);
+    assert!(
+        preview.headers()["x-email-subject"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("Reminder:")
+    );
+    let missing = client
+        .get(url("/admin/emails/newsletter"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    // Requests are counted by route template, never by raw path.
+    let metrics = client
+        .get(url("/metrics"))
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(
+            r#"tasker_http_requests_total{method="POST",route="/admin/cron/{job}",status="202"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tasker_db_pool_connections{state=\"max\"} 10"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tasker_jobs_processed_total{"),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("everything"),
+        "raw paths leak into labels"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_applies_the_schema_once() {
+    let env = Env::defaults().set("TASKER_DATABASE__MIGRATE_ON_START", "false");
+    let output = env.run(&["migrate"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("sqlite:"), "{stdout}");
+    assert!(stdout.contains("the schema is current"), "{stdout}");
+    let again = env.run(&["migrate"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 migration(s) applied"));
+
+    let server = Server::start(&env, &[]).await;
+    let ready: serde_json::Value = Client::new()
+        .get(format!("{}/readyz", server.url))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ready["status"], "ready");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unmigrated_database_is_not_ready() {
+    let env = Env::defaults().set("TASKER_DATABASE__MIGRATE_ON_START", "false");
+    let port = crate::support::free_port();
+    let mut child = env
+        .command(&["serve"])
+        .env("TASKER_SERVER__PORT", port.to_string())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let client = Client::new();
+    let answer = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Ok(response) = client
+                .get(format!("http://127.0.0.1:{port}/readyz"))
+                .send()
+                .await
+            {
+                return response;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the server answers");
+    assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = answer.json().await.expect("json");
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not applied"),
+        "{body}"
+    );
+    let live = client
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(live.status(), StatusCode::OK);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn mail_preview_writes_the_samples() {
+    let env = Env::defaults();
+    let one = env.run(&["mail", "preview", "weekly_report", "--out", "samples"]);
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    let written = files_ending(&env.path().join("samples"), "");
+    assert_eq!(written.len(), 3, "{written:?}");
+    let all = env.run(&["mail", "preview"]);
+    assert!(all.status.success());
+    let html = files_ending(&env.path().join("data/mail-preview/samples"), ".html");
+    assert_eq!(html.len(), 4, "{html:?}");
+    let unknown = env.run(&["mail", "preview", "newsletter"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("known templates: welcome"));
+}
+
+#[test]
+fn token_validates_its_input() {
+    let env = Env::defaults();
+    let bad_ttl = env.run(&["token", "--user", "alice", "--ttl", "forever"]);
+    assert!(!bad_ttl.status.success());
+    assert!(String::from_utf8_lossy(&bad_ttl.stderr).contains("--ttl"));
+    let jwks_only = Env::defaults()
+        .set("TASKER_AUTH__JWKS_URL", "https://example.com/jwks.json")
+        .run(&["token", "--user", "alice"]);
+    assert!(!jwks_only.status.success());
+    assert!(String::from_utf8_lossy(&jwks_only.stderr).contains("identity provider"));
+}

@@ -1,0 +1,293 @@
+//! Spawns the real `tasker-server` binary in a scratch directory on a free
+//! port, and a fake Resend for it to send to.
+
+use std::{
+    collections::HashMap,
+    convert::Infallible,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Output, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response, body::Incoming, service::service_fn};
+use hyper_util::rt::TokioIo;
+
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_tasker-server");
+
+/// A scratch directory with the environment the server gets.
+pub(crate) struct Env {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) vars: HashMap<String, String>,
+}
+
+impl Env {
+    /// Nothing configured: the embedded defaults.
+    pub(crate) fn defaults() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+            vars: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn set(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.vars.insert(key.to_owned(), value.into());
+        self
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The command, run in the scratch directory with only `PATH`, `HOME`
+    /// and the variables set here.
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", std::env::var("HOME").unwrap_or_default())
+            .envs(&self.vars);
+        command
+    }
+
+    /// Runs a short command to completion.
+    pub(crate) fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run tasker-server")
+    }
+
+    /// A token from `tasker-server token`.
+    pub(crate) fn token(&self, args: &[&str]) -> String {
+        let mut all = vec!["token"];
+        all.extend_from_slice(args);
+        let output = self.run(&all);
+        assert!(
+            output.status.success(),
+            "token failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    }
+}
+
+/// A running server; killed when dropped.
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+    pub(crate) log: PathBuf,
+}
+
+impl Server {
+    /// Starts `serve` on a free port and waits until `/readyz` answers 200.
+    pub(crate) async fn start(env: &Env, args: &[&str]) -> Self {
+        let port = free_port();
+        let log = env.path().join(format!("server-{port}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let mut all = vec!["serve"];
+        all.extend_from_slice(args);
+        let child = env
+            .command(&all)
+            .env("TASKER_SERVER__PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("spawn tasker-server");
+        let mut server = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&mut self) {
+        let client = reqwest::Client::new();
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the server exited with {status}:\n{}", self.log_text());
+            }
+            if let Ok(response) = client.get(format!("{}/readyz", self.url)).send().await
+                && response.status() == 200
+            {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "not ready after 60 s:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub(crate) fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM.
+    pub(crate) fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit.
+    pub(crate) async fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "still running after {limit:?}:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Every file under `dir` (recursively) whose name ends with `suffix`.
+pub(crate) fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_ending(&path, suffix));
+        } else if path.to_string_lossy().ends_with(suffix) {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
+/// One e-mail the fake Resend accepted.
+#[derive(Debug, Clone)]
+pub(crate) struct Sent {
+    pub(crate) to: String,
+    pub(crate) subject: String,
+    pub(crate) text: String,
+    pub(crate) key: Option<String>,
+}
+
+/// A fake of Resend's `POST /emails`, answering like Resend (one message per
+/// idempotency key).
+#[derive(Clone)]
+pub(crate) struct FakeResend {
+    pub(crate) url: String,
+    sent: Arc<Mutex<Vec<Sent>>>,
+}
+
+impl FakeResend {
+    pub(crate) async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr: SocketAddr = listener.local_addr().expect("addr");
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let shared = Arc::clone(&sent);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let sent = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| answer(Arc::clone(&sent), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self {
+            url: format!("http://{addr}"),
+            sent,
+        }
+    }
+
+    pub(crate) fn sent(&self) -> Vec<Sent> {
+        self.sent.lock().expect("lock").clone()
+    }
+}
+
+async fn answer(
+    sent: Arc<Mutex<Vec<Sent>>>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let authorized = req
+        .headers()
+        .get("authorization")
+        .is_some_and(|v| v == "Bearer re_test_key");
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let path = req.uri().path().to_owned();
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    if !authorized || path != "/emails" {
+        return Ok(Response::builder()
+            .status(401)
+            .body(Full::new(Bytes::from_static(
+                br#"{"name":"missing_api_key"}"#,
+            )))
+            .expect("response"));
+    }
+    let email: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let mut sent = sent.lock().expect("lock");
+    if key.is_none() || !sent.iter().any(|s| s.key == key) {
+        let to = match &email["to"] {
+            serde_json::Value::Array(list) => list
+                .first()
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned(),
+            other => other.as_str().unwrap_or_default().to_owned(),
+        };
+        sent.push(Sent {
+            to,
+            subject: email["subject"].as_str().unwrap_or_default().to_owned(),
+            text: email["text"].as_str().unwrap_or_default().to_owned(),
+            key,
+        });
+    }
+    let id = format!("email_{}", sent.len());
+    Ok(Response::builder()
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(format!(r#"{{"id":"{id}"}}"#))))
+        .expect("response"))
+}
