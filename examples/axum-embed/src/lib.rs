@@ -432,3 +432,9 @@ mod tests {
         }
     }
 }
+
+/// The Rust snippets of the repository README, compiled as doctests here
+/// (this crate has every dependency they use).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
