@@ -135,7 +135,14 @@ fn main() -> ExitCode {
 }
 
 /// Commands that need logging and a runtime.
-fn run_async(config: Config, command: Command) -> ExitCode {
+fn run_async(mut config: Config, command: Command) -> ExitCode {
+    // One-shot commands print their result; their log stays at warnings
+    // unless a level was chosen.
+    if matches!(command, Command::Migrate | Command::Cron { .. })
+        && config.log.level == config::LogConfig::default().level
+    {
+        config.log.level = "warn".to_owned();
+    }
     let telemetry = match telemetry::init(&config) {
         Ok(telemetry) => telemetry,
         Err(e) => {
@@ -174,7 +181,6 @@ fn run_async(config: Config, command: Command) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "stopped with an error");
             eprintln!("tasker: {e}");
             ExitCode::FAILURE
         }

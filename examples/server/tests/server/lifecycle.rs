@@ -291,3 +291,60 @@ fn token_validates_its_input() {
     assert!(!jwks_only.status.success());
     assert!(String::from_utf8_lossy(&jwks_only.stderr).contains("identity provider"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_are_exported_over_otlp_and_flushed_at_shutdown() {
+    let collector = crate::support::Collector::start().await;
+    let env = Env::defaults()
+        .set("TASKER_TELEMETRY__OTLP_ENDPOINT", collector.url.clone())
+        .set(
+            "TASKER_TELEMETRY__OTLP_HEADERS",
+            "api-key=secret-license-key",
+        )
+        .set("TASKER_TELEMETRY__SERVICE_NAME", "tasker-under-test");
+    let mut server = Server::start(&env, &["--no-worker", "--no-scheduler"]).await;
+    let token = env.token(&["--user", "traced"]);
+    let response = Client::new()
+        .get(format!("{}/api/v1/todos", server.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    server.terminate();
+    let status = server.wait_exit(Duration::from_secs(30)).await;
+    assert!(status.success(), "exit {status}:\n{}", server.log_text());
+
+    let exports: Vec<_> = collector
+        .received()
+        .into_iter()
+        .filter(|r| r.path == "/v1/traces")
+        .collect();
+    assert!(
+        !exports.is_empty(),
+        "no trace export:\n{}",
+        server.log_text()
+    );
+    assert!(
+        exports
+            .iter()
+            .all(|r| r.content_type == "application/x-protobuf")
+    );
+    assert!(
+        exports.iter().all(|r| r
+            .headers
+            .get("api-key")
+            .is_some_and(|v| v == "secret-license-key")),
+        "the configured headers are sent"
+    );
+    let contains = |needle: &[u8]| {
+        exports
+            .iter()
+            .any(|r| r.body.windows(needle.len()).any(|w| w == needle))
+    };
+    assert!(
+        contains(b"tasker-under-test"),
+        "the service name is exported"
+    );
+    assert!(contains(b"/api/v1/todos"), "the request span is exported");
+}

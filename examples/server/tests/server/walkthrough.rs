@@ -225,6 +225,20 @@ async fn readme_flow_on_postgres_and_redis_with_resend() {
 
     let token = env.token(&["--user", "alice", "--email", "alice@example.com"]);
     walk(&api, &token).await;
+    let status: Value = Client::new()
+        .get(format!("{}/status", api.url))
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status["status"], "healthy", "{status}");
+    assert_eq!(
+        status["checks"]["database"]["status"], "healthy",
+        "{status}"
+    );
+    assert_eq!(status["checks"]["redis"]["status"], "healthy", "{status}");
 
     let out = cron_run(&env, &worker_text);
     assert!(out.starts_with("due-date-reminders: "), "{out}");
