@@ -94,7 +94,7 @@ pub(crate) async fn build(config: Config, migrate: bool) -> Result<App, StartErr
     let known: Arc<dyn UserDirectory> = Arc::new(KnownUsers::new(services.jobs.clone()));
     let directory: Arc<dyn UserDirectory> = match &config.clerk.secret_key {
         Some(key) => {
-            let clerk = ClerkDirectory::new(key.clone())
+            let clerk = ClerkDirectory::new(key.expose())
                 .map_err(|e| StartError::dependency("clerk", e))?
                 .with_base_url(config.clerk.api_url.clone());
             // Addresses from token claims first; Clerk for the users who never
@@ -221,7 +221,7 @@ impl App {
     /// every instance with the same secret agrees), or random per process.
     fn link_key(&self) -> Vec<u8> {
         if let Some(key) = &self.config.storage.link_signing_key {
-            return key.as_bytes().to_vec();
+            return key.expose().as_bytes().to_vec();
         }
         match &self.jwt.jwt_secret {
             Some(secret) => secret::derive_key(secret.expose(), "tasker download links"),

@@ -16,7 +16,7 @@ use figment::{
 use serde::Deserialize;
 use tasker_http::{HttpSettings, RateLimitSettings, auth::JwtConfig};
 use tasker_jobs::JobsConfig;
-use tasker_mail::{MailConfig, TransportKind};
+use tasker_mail::{MailConfig, Secret, TransportKind};
 
 /// A configuration problem, naming the key (`server.port`) and what is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +79,8 @@ pub(crate) struct ServerConfig {
     /// SQLite files, the job queue file, attachments, mail previews and the
     /// generated development secret live here unless configured otherwise.
     pub(crate) data_dir: PathBuf,
-    /// How long in-flight requests and jobs may run after SIGTERM.
+    /// How long in-flight requests may run after SIGTERM (jobs have
+    /// `jobs.shutdown_grace_seconds`).
     pub(crate) shutdown_grace_seconds: u64,
 }
 
@@ -145,7 +146,7 @@ pub(crate) struct StorageConfig {
     pub(crate) local_dir: Option<PathBuf>,
     /// Key for signed download links; shared by every instance. Default:
     /// derived from `auth.jwt_secret`.
-    pub(crate) link_signing_key: Option<String>,
+    pub(crate) link_signing_key: Option<Secret>,
     pub(crate) s3: S3Config,
 }
 
@@ -155,10 +156,10 @@ pub(crate) struct StorageConfig {
 pub(crate) struct S3Config {
     pub(crate) bucket: Option<String>,
     pub(crate) region: String,
-    /// For MinIO, R2, … (`https://…`); empty means AWS.
+    /// For MinIO, R2, … (`https://…`); unset means AWS.
     pub(crate) endpoint: Option<String>,
     pub(crate) access_key_id: Option<String>,
-    pub(crate) secret_access_key: Option<String>,
+    pub(crate) secret_access_key: Option<Secret>,
     /// Path-style requests and plain HTTP, for local S3-compatible servers.
     pub(crate) allow_http: bool,
     /// Download links are presigned S3 URLs instead of links served here.
@@ -183,7 +184,7 @@ impl Default for S3Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct ClerkConfig {
-    pub(crate) secret_key: Option<String>,
+    pub(crate) secret_key: Option<Secret>,
     pub(crate) api_url: String,
 }
 
@@ -232,7 +233,7 @@ pub(crate) struct TelemetryConfig {
     pub(crate) otlp_endpoint: Option<String>,
     /// Extra headers for the exporter, `name=value` pairs separated by commas
     /// (for example the `api-key` a vendor asks for).
-    pub(crate) otlp_headers: Option<String>,
+    pub(crate) otlp_headers: Option<Secret>,
     pub(crate) service_name: String,
     /// Share of traces kept, 0.0–1.0.
     pub(crate) sample_ratio: f64,
@@ -257,7 +258,7 @@ pub(crate) struct MetricsConfig {
     pub(crate) enabled: bool,
     /// A bearer token `/metrics` requires; unset means open (bind it to a
     /// private network).
-    pub(crate) token: Option<String>,
+    pub(crate) token: Option<Secret>,
 }
 
 impl Default for MetricsConfig {
@@ -276,25 +277,30 @@ impl Config {
     /// Reads `.env` (when present), `toml_path` (when present) and the
     /// environment, then validates.
     pub(crate) fn load(toml_path: Option<&Path>) -> Result<Self, ConfigErrors> {
-        match dotenvy::dotenv() {
-            Ok(_) => {}
+        // Only the working directory's files: never a parent directory's.
+        match dotenvy::from_path(".env") {
+            Ok(()) => {}
             Err(e) if e.not_found() => {}
             Err(e) => return Err(ConfigErrors(vec![ConfigError::new(".env", e.to_string())])),
         }
-        let default_toml = PathBuf::from("tasker.toml");
-        let toml_path = toml_path.unwrap_or(&default_toml);
-        if toml_path != default_toml && !toml_path.exists() {
+        let explicit = toml_path.is_some();
+        let toml_path = toml_path.map_or_else(|| PathBuf::from("tasker.toml"), Path::to_path_buf);
+        if explicit && !toml_path.exists() {
             return Err(ConfigErrors(vec![ConfigError::new(
                 "--config",
                 format!("{} does not exist", toml_path.display()),
             )]));
         }
-        let figment = Figment::new().merge(Toml::file(toml_path)).merge(
+        let mut figment = Figment::new();
+        if toml_path.exists() {
+            figment = figment.merge(Toml::file_exact(&toml_path));
+        }
+        let figment = figment.merge(
             Env::prefixed("TASKER_")
                 .split("__")
                 .ignore(NOT_CONFIG)
                 // The test suites' own variables (`TASKER_TEST_…`).
-                .filter(|key| !key.as_str().starts_with("test_")),
+                .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")),
         );
         Self::from_figment(&figment)
     }
@@ -311,6 +317,10 @@ impl Config {
             )]));
         }
         config.http.rate_limit = config.rate_limit.clone();
+        // Mail previews live in the data directory unless placed elsewhere.
+        if figment.find_value("mail.preview_dir").is_err() {
+            config.mail.preview_dir = config.server.data_dir.join("mail-preview");
+        }
         config.validate().map(|()| config).map_err(ConfigErrors)
     }
 
@@ -363,13 +373,16 @@ impl Config {
                 "must be at least 1",
             ));
         }
-        if let Some(url) = &self.redis.url
-            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
-        {
-            errors.push(ConfigError::new(
-                "redis.url",
-                "must start with redis:// or rediss://",
-            ));
+        if let Some(url) = &self.redis.url {
+            if url.starts_with("rediss://") {
+                errors.push(ConfigError::new(
+                    "redis.url",
+                    "rediss:// (TLS) is not supported by this build; use redis:// on a private \
+                     network or a TLS tunnel",
+                ));
+            } else if !url.starts_with("redis://") {
+                errors.push(ConfigError::new("redis.url", "must start with redis://"));
+            }
         }
         if self.rate_limit.per_second == 0 {
             errors.push(ConfigError::new(
@@ -414,7 +427,7 @@ impl Config {
             }
         }
         if let Some(key) = &self.storage.link_signing_key
-            && key.len() < 32
+            && key.expose().len() < 32
         {
             errors.push(ConfigError::new(
                 "storage.link_signing_key",
@@ -448,7 +461,7 @@ impl Config {
             ));
         }
         if let Some(headers) = &self.telemetry.otlp_headers
-            && parse_headers(headers).is_none()
+            && parse_headers(headers.expose()).is_none()
         {
             errors.push(ConfigError::new(
                 "telemetry.otlp_headers",

@@ -39,6 +39,10 @@ enum Command {
         /// Leave cron to another process.
         #[arg(long)]
         no_scheduler: bool,
+        /// Serve /healthz, /readyz and /metrics on this address (e.g.
+        /// 127.0.0.1:9090) for probes and scraping.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
     },
     /// List the cron jobs or run one now.
     Cron {
@@ -163,7 +167,10 @@ fn run_async(mut config: Config, command: Command) -> ExitCode {
     let result = runtime.block_on(async move {
         match command {
             Command::Serve(roles) => serve::serve(config, roles).await,
-            Command::Worker { no_scheduler } => serve::worker(config, !no_scheduler).await,
+            Command::Worker {
+                no_scheduler,
+                listen,
+            } => serve::worker(config, !no_scheduler, listen).await,
             Command::Migrate => commands::migrate(config).await,
             Command::Cron {
                 command:

@@ -35,12 +35,7 @@ pub(crate) async fn serve(config: Config, roles: Roles) -> Result<(), StartError
     let app = app::build(config, migrate).await?;
     let router = web::router(&app, app.api()?, metrics)?;
 
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| StartError::dependency("listen", format!("{addr}: {e}")))?;
-    let local = listener.local_addr().unwrap_or(addr);
-    let acceptor = TcpAcceptor::try_from(listener)
-        .map_err(|e| StartError::dependency("listen", format!("{addr}: {e}")))?;
+    let (acceptor, local) = bind(addr).await?;
 
     let stop = CancellationToken::new();
     let background = Background::start(&app, !roles.no_worker, !roles.no_scheduler, &stop)?;
@@ -67,24 +62,64 @@ pub(crate) async fn serve(config: Config, roles: Roles) -> Result<(), StartError
     Ok(())
 }
 
-/// The worker (and scheduler) without the API.
-pub(crate) async fn worker(config: Config, scheduler: bool) -> Result<(), StartError> {
-    if config.metrics.enabled {
-        // Counted for the record; a worker has no HTTP endpoint to show them.
-        telemetry::metrics().map_err(StartError::Config)?;
-    }
+/// The worker (and scheduler) without the API; with `listen`, the probes
+/// and `/metrics` on that address.
+pub(crate) async fn worker(
+    config: Config,
+    scheduler: bool,
+    listen: Option<SocketAddr>,
+) -> Result<(), StartError> {
+    let metrics = if config.metrics.enabled {
+        Some(telemetry::metrics().map_err(StartError::Config)?)
+    } else {
+        None
+    };
     let migrate = config.database.migrate_on_start;
     let app = app::build(config, migrate).await?;
+    let probes = match listen {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
     let stop = CancellationToken::new();
     let background = Background::start(&app, true, scheduler, &stop)?;
-    announce(&app, "no API", &background);
-    shutdown_signal().await;
-    tracing::info!("stopping: no new jobs; finishing jobs in flight");
-    stop.cancel();
+    let Some((acceptor, local)) = probes else {
+        announce(&app, "no API", &background);
+        shutdown_signal().await;
+        tracing::info!("stopping: no new jobs; finishing jobs in flight");
+        stop.cancel();
+        background.wait().await;
+        app.close().await;
+        tracing::info!("stopped");
+        return Ok(());
+    };
+    announce(&app, &format!("probes on http://{local}"), &background);
+    let server = Server::new(acceptor);
+    let handle = server.handle();
+    let signal_stop = stop.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: no new jobs; finishing jobs in flight");
+        signal_stop.cancel();
+    });
+    let router = web::probes(&app, metrics);
+    let serving = tokio::spawn(server.serve(router));
+    stop.cancelled().await;
     background.wait().await;
+    handle.stop_graceful(Some(app.config.shutdown_grace()));
+    let _ = serving.await;
     app.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn bind(addr: SocketAddr) -> Result<(TcpAcceptor, SocketAddr), StartError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| StartError::dependency("listen", format!("{addr}: {e}")))?;
+    let local = listener.local_addr().unwrap_or(addr);
+    let acceptor = TcpAcceptor::try_from(listener)
+        .map_err(|e| StartError::dependency("listen", format!("{addr}: {e}")))?;
+    Ok((acceptor, local))
 }
 
 struct Background {

@@ -46,7 +46,7 @@ fn s3(config: &Config) -> Result<Arc<AmazonS3>, StartError> {
         builder = builder.with_access_key_id(key.clone());
     }
     if let Some(secret) = &s3.secret_access_key {
-        builder = builder.with_secret_access_key(secret.clone());
+        builder = builder.with_secret_access_key(secret.expose());
     }
     if s3.allow_http {
         builder = builder

@@ -47,8 +47,15 @@ pub(crate) fn init(config: &Config) -> Result<Telemetry, String> {
             Some(endpoint) => {
                 let provider = otlp::provider(config, endpoint)?;
                 let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "tasker");
+                // The same filter as the log: no exporter or dependency noise.
+                let spans =
+                    EnvFilter::try_new(&config.log.level).map_err(|e| format!("log.level: {e}"))?;
                 (
-                    Some(tracing_opentelemetry::layer().with_tracer(tracer)),
+                    Some(
+                        tracing_opentelemetry::layer()
+                            .with_tracer(tracer)
+                            .with_filter(spans),
+                    ),
                     Some(provider),
                 )
             }
@@ -92,8 +99,8 @@ mod otlp {
         let headers: HashMap<String, String> = config
             .telemetry
             .otlp_headers
-            .as_deref()
-            .and_then(parse_headers)
+            .as_ref()
+            .and_then(|headers| parse_headers(headers.expose()))
             .unwrap_or_default()
             .into_iter()
             .collect();

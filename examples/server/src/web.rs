@@ -25,7 +25,8 @@ use crate::app::{App, StartError};
 struct Web {
     app: App,
     metrics: Option<PrometheusHandle>,
-    authenticator: JwtAuthenticator,
+    /// `None` only for the worker's probes, which have no admin routes.
+    authenticator: Option<JwtAuthenticator>,
 }
 
 /// The whole router for `serve`.
@@ -39,7 +40,7 @@ pub(crate) fn router(
     let web = Arc::new(Web {
         app: app.clone(),
         metrics,
-        authenticator,
+        authenticator: Some(authenticator),
     });
     let page = |kind| Page {
         web: Arc::clone(&web),
@@ -70,6 +71,26 @@ pub(crate) fn router(
                 .push(Router::with_path("cron/{job}").post(page(PageKind::RunCron))),
         )
         .push(Router::with_path("{**rest}").goal(api)))
+}
+
+/// `/healthz`, `/readyz` and `/metrics` alone, for a `worker` process.
+pub(crate) fn probes(app: &App, metrics: Option<PrometheusHandle>) -> Router {
+    // Nothing here verifies tokens; the authenticator only exists to share `Web`.
+    let authenticator = JwtAuthenticator::new(app.jwt.clone()).ok();
+    let web = Arc::new(Web {
+        app: app.clone(),
+        metrics,
+        authenticator,
+    });
+    let page = |kind| Page {
+        web: Arc::clone(&web),
+        kind,
+    };
+    Router::new()
+        .hoop(RequestMetrics)
+        .push(Router::with_path("healthz").get(page(PageKind::Healthz)))
+        .push(Router::with_path("readyz").get(page(PageKind::Readyz)))
+        .push(Router::with_path("metrics").get(page(PageKind::Metrics)))
 }
 
 /// Gives the tasker service the peer address for rate limits and logs.
@@ -252,7 +273,7 @@ async fn metrics_page(web: &Web, req: &Request, res: &mut Response) {
     };
     if let Some(expected) = &web.app.config.metrics.token {
         let given = bearer_token(req.headers()).ok().flatten();
-        if given != Some(expected.as_str()) {
+        if given != Some(expected.expose()) {
             error(
                 res,
                 StatusCode::UNAUTHORIZED,
@@ -294,8 +315,11 @@ async fn require_admin(
     let token = bearer_token(req.headers())
         .map_err(|e| unauthorized(&e.to_string()))?
         .ok_or_else(|| unauthorized("a bearer token is required"))?;
-    let user: AuthUser = web
+    let authenticator = web
         .authenticator
+        .as_ref()
+        .ok_or_else(|| unauthorized("no authentication is configured here"))?;
+    let user: AuthUser = authenticator
         .verify(token)
         .await
         .map_err(|e| unauthorized(&e.to_string()))?;

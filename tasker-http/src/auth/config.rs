@@ -30,7 +30,7 @@ use serde::{Deserialize, Deserializer, de};
 /// assert!(config.jwt_secret.is_none());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct JwtConfig {
     /// The shared secret for HS256 tokens (`TASKER_AUTH__JWT_SECRET`).
     pub jwt_secret: Option<JwtSecret>,

@@ -131,6 +131,8 @@ fn every_key_in_env_example_is_accepted() {
 fn cron_list_shows_the_schedules() {
     let output = Env::defaults()
         .set("TASKER_JOBS__CRON__AUTO_ARCHIVE", "")
+        // The test suites' own variables are not configuration.
+        .set("TASKER_TEST_DATABASE_URL", "postgres://elsewhere/db")
         .run(&["cron", "list"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success());
@@ -139,4 +141,41 @@ fn cron_list_shows_the_schedules() {
         "{stdout}"
     );
     assert!(stdout.contains("auto-archive         disabled"), "{stdout}");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn a_misspelt_auth_key_is_refused() {
+    let stderr = refused(&Env::defaults().set(
+        "TASKER_AUTH__JWT_SECRETT",
+        "0123456789abcdef0123456789abcdef",
+    ));
+    assert!(
+        stderr.contains("auth.jwt_secrett: unknown field"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unreachable_database_stops_start_up_with_a_message() {
+    let started = std::time::Instant::now();
+    let output = Env::defaults()
+        .set(
+            "TASKER_DATABASE__URL",
+            "postgres://postgres@127.0.0.1:1/tasker",
+        )
+        .set("TASKER_DATABASE__ACQUIRE_TIMEOUT_SECONDS", "2")
+        .run(&["migrate"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("tasker: database:"), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "gave up after {:?}",
+        started.elapsed()
+    );
 }

@@ -215,8 +215,9 @@ async fn readme_flow_on_postgres_and_redis_with_resend() {
     // The API alone; a separate worker process does the jobs.
     let mut api = Server::start(&env, &["--no-worker", "--no-scheduler"]).await;
     let worker_log = env.path().join("worker.log");
+    let probes = format!("127.0.0.1:{}", crate::support::free_port());
     let mut worker = env
-        .command(&["worker", "--no-scheduler"])
+        .command(&["worker", "--no-scheduler", "--listen", &probes])
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&worker_log).expect("worker log"))
         .spawn()
@@ -265,6 +266,26 @@ async fn readme_flow_on_postgres_and_redis_with_resend() {
     assert_eq!(reminders[0].to, "alice@example.com");
     assert!(reminders[0].text.contains(TITLE), "{}", reminders[0].text);
     assert!(reminders[0].key.is_some(), "sent with an idempotency key");
+
+    // The worker's own probes and metrics.
+    let metrics = Client::new()
+        .get(format!("http://{probes}/metrics"))
+        .send()
+        .await
+        .expect("worker metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(r#"tasker_emails_sent_total{kind="due_reminder"} 1"#),
+        "{metrics}"
+    );
+    let ready = Client::new()
+        .get(format!("http://{probes}/readyz"))
+        .send()
+        .await
+        .expect("worker readyz");
+    assert_eq!(ready.status(), StatusCode::OK);
 
     cron_run(&env, &worker_text);
     tokio::time::sleep(Duration::from_millis(300)).await;
