@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tasker_jobs::{CancellationToken, CronJob, JobStats, Worker, job_stats};
+use tasker_jobs::{CancellationToken, CronJob, JobStats, Priority, Worker, job_stats};
 use tasker_mail::{TemplateKind, Templates, preview};
 
 use crate::{
@@ -61,20 +61,32 @@ pub(crate) async fn cron_run(
     let worker = Worker::start(app.context.clone(), stop.clone());
     let started = Instant::now();
     let limit = Duration::from_secs(timeout);
+    let mut idle_polls = 0;
     let outcome = loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let now = stats(&app.context).await?;
-        let (done, failed) = (finished(&now, |q| q.done), finished(&now, |q| q.failed));
-        let (done, failed) = (
-            done - finished(&before, |q| q.done),
-            failed - finished(&before, |q| q.failed),
-        );
-        let busy: u64 = now
+        // Job records can be pruned (auto-archive) while this runs.
+        let done = finished(&now, |q| q.done).saturating_sub(finished(&before, |q| q.done));
+        let failed = finished(&now, |q| q.failed).saturating_sub(finished(&before, |q| q.failed));
+        let mut busy: u64 = now
             .queues
             .iter()
             .map(|q| q.pending + q.running + q.retrying)
             .sum();
-        if busy == 0 && done + failed > 0 {
+        // Jobs a worker took but has not recorded yet.
+        for priority in [Priority::Critical, Priority::Default, Priority::Low] {
+            if let Ok(backlog) = app.queue.backlog(priority).await {
+                busy += backlog.running;
+            }
+        }
+        // Idle twice in a row after something finished: the job and what it
+        // fanned out to are done.
+        idle_polls = if busy == 0 && done + failed > 0 {
+            idle_polls + 1
+        } else {
+            0
+        };
+        if idle_polls >= 2 {
             break Ok((done, failed));
         }
         if started.elapsed() > limit {

@@ -273,6 +273,29 @@ impl Default for MetricsConfig {
 /// Variables with the `TASKER_` prefix that are not configuration.
 const NOT_CONFIG: &[&str] = &["config"];
 
+/// Whether `TASKER_<rest>` is configuration: every key lives in a section
+/// (`SERVER__PORT`). Anything else — the test suites' `TASKER_TEST_…`, the
+/// `TASKER_PORT`-style variables an orchestrator derives from a service name
+/// — is not read.
+fn is_config_variable(rest: &str) -> bool {
+    rest.contains("__") && !rest.to_ascii_lowercase().starts_with("test_")
+}
+
+/// Keys whose values are never repeated in an error message.
+fn is_secret_key(path: &[String]) -> bool {
+    path.last().is_some_and(|key| {
+        ["secret", "password", "token", "key", "headers"]
+            .iter()
+            .any(|word| key.contains(word))
+    })
+}
+
+/// Text shipped in `.env.example`, never a real secret.
+fn is_placeholder(value: &str) -> bool {
+    let value = value.to_ascii_lowercase();
+    value.contains("change-me") || value.contains("change_me")
+}
+
 impl Config {
     /// Reads `.env` (when present), `toml_path` (when present) and the
     /// environment, then validates.
@@ -297,11 +320,26 @@ impl Config {
         }
         let figment = figment.merge(
             Env::prefixed("TASKER_")
+                // Before `split`, which turns `SERVER__PORT` into `server.port`.
+                .filter(|key| is_config_variable(key.as_str()))
                 .split("__")
-                .ignore(NOT_CONFIG)
-                // The test suites' own variables (`TASKER_TEST_…`).
-                .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")),
+                .ignore(NOT_CONFIG),
         );
+        for (name, _) in std::env::vars_os()
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value)))
+            .filter(|(name, _)| {
+                name.strip_prefix("TASKER_").is_some_and(|rest| {
+                    !is_config_variable(rest)
+                        && !rest.to_ascii_lowercase().starts_with("test_")
+                        && !NOT_CONFIG.contains(&rest.to_ascii_lowercase().as_str())
+                })
+            })
+        {
+            eprintln!(
+                "tasker: ignoring {name}: configuration variables name a section and a key, \
+                 like TASKER_SERVER__PORT"
+            );
+        }
         Self::from_figment(&figment)
     }
 
@@ -340,6 +378,28 @@ impl Config {
                     self.server.host
                 ),
             ));
+        }
+        for (key, value) in [
+            (
+                "auth.jwt_secret",
+                auth.jwt_secret.as_ref().map(|s| s.expose()),
+            ),
+            (
+                "storage.link_signing_key",
+                self.storage.link_signing_key.as_ref().map(|s| s.expose()),
+            ),
+            (
+                "metrics.token",
+                self.metrics.token.as_ref().map(|s| s.expose()),
+            ),
+        ] {
+            if value.is_some_and(is_placeholder) {
+                errors.push(ConfigError::new(
+                    key,
+                    "is still the placeholder from .env.example: use a random value \
+                     (e.g. `openssl rand -hex 32`)",
+                ));
+            }
         }
         if let Some(secret) = &auth.jwt_secret
             && secret.expose().len() < 32
@@ -539,9 +599,22 @@ fn figment_error(error: figment::Error) -> ConfigError {
             ),
             _ => metadata.name.to_string(),
         });
+    let hides_value = matches!(
+        error.kind,
+        figment::error::Kind::InvalidType(..)
+            | figment::error::Kind::InvalidValue(..)
+            | figment::error::Kind::InvalidLength(..)
+            | figment::error::Kind::Message(_)
+    );
+    let kind = if hides_value && is_secret_key(&error.path) {
+        // The value of a secret stays out of logs and terminals.
+        "must be text (the value is not shown)".to_owned()
+    } else {
+        error.kind.to_string()
+    };
     let message = match source {
-        Some(source) => format!("{} (from {source})", error.kind),
-        None => error.kind.to_string(),
+        Some(source) => format!("{kind} (from {source})"),
+        None => kind,
     };
     ConfigError::new(key, message)
 }

@@ -6,6 +6,7 @@ mod app;
 mod board;
 mod commands;
 mod config;
+mod listener;
 mod secret;
 mod serve;
 mod storage;

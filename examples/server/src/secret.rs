@@ -42,9 +42,15 @@ pub(crate) fn development_secret(data_dir: &Path) -> Result<String, StartError> 
         StartError::dependency("development secret", format!("{}: {e}", path.display()))
     })?;
     // Another process may have won the race; theirs is the one on disk.
-    let secret = fs::read_to_string(&path)
-        .map(|s| s.trim().to_owned())
-        .unwrap_or(secret);
+    let secret = match fs::read_to_string(&path) {
+        Ok(text) if text.trim().len() >= 32 => text.trim().to_owned(),
+        _ => {
+            return Err(StartError::dependency(
+                "development secret",
+                format!("{} could not be read back", path.display()),
+            ));
+        }
+    };
     eprintln!(
         "tasker: generated a JWT secret for local use in {}\n\
          tasker: get a token with `cargo run -p tasker-server -- token --user <id>`",
@@ -53,20 +59,31 @@ pub(crate) fn development_secret(data_dir: &Path) -> Result<String, StartError> 
     Ok(secret)
 }
 
-/// Creates `path` readable by its owner only; keeps an existing file.
+/// Creates `path` (readable by its owner only) with `contents`, complete or
+/// not at all; keeps an existing file.
 fn write_new(path: &PathBuf, contents: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
-    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&dir)?;
+    let temp = dir.join(format!(".{SECRET_FILE}.{}", std::process::id()));
     let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => file.write_all(contents.as_bytes()),
+    let written = options.open(&temp).and_then(|mut file| {
+        file.write_all(contents.as_bytes())
+            .and_then(|()| file.sync_all())
+    });
+    // A hard link never replaces an existing file: of two racing processes,
+    // one secret wins and both read it.
+    let linked = written.and_then(|()| match fs::hard_link(&temp, path) {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
-    }
+        other => other,
+    });
+    let _ = fs::remove_file(&temp);
+    linked
 }
 
 /// 32 random bytes.
@@ -157,13 +174,14 @@ pub(crate) fn parse_ttl(text: &str) -> Result<time::Duration, String> {
     let n: i64 = number
         .parse()
         .map_err(|_| format!("--ttl: {text:?} is not a duration like 30m, 12h or 7d"))?;
-    let seconds = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let factor = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => return Err(format!("--ttl: unknown unit {unit:?}; use s, m, h or d")),
     };
+    let seconds = n.checked_mul(factor).unwrap_or(i64::MAX);
     if seconds <= 0 || seconds > 366 * 86_400 {
         return Err("--ttl: must be between 1 second and 366 days".to_owned());
     }
@@ -182,6 +200,7 @@ mod tests {
         assert!(parse_ttl("0").is_err());
         assert!(parse_ttl("5w").is_err());
         assert!(parse_ttl("h").is_err());
+        assert!(parse_ttl("99999999999999999d").is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@ use tasker_jobs::{CancellationToken, Scheduler, Worker};
 use crate::{
     app::{self, App, StartError},
     config::Config,
+    listener::ClosingAcceptor,
     telemetry, web,
 };
 
@@ -41,7 +42,7 @@ pub(crate) async fn serve(config: Config, roles: Roles) -> Result<(), StartError
     let background = Background::start(&app, !roles.no_worker, !roles.no_scheduler, &stop)?;
     announce(&app, &format!("http://{local}"), &background);
 
-    let server = Server::new(acceptor);
+    let server = Server::new(ClosingAcceptor::new(acceptor, stop.clone()));
     let handle = server.handle();
     let grace = app.config.shutdown_grace();
     let signal_stop = stop.clone();
@@ -51,8 +52,9 @@ pub(crate) async fn serve(config: Config, roles: Roles) -> Result<(), StartError
             grace_seconds = grace.as_secs(),
             "stopping: no new connections; finishing requests in flight"
         );
-        handle.stop_graceful(Some(grace));
         signal_stop.cancel();
+        handle.stop_graceful(Some(grace));
+        force_on_second_signal().await;
     });
     server.serve(router).await;
     stop.cancel();
@@ -87,6 +89,7 @@ pub(crate) async fn worker(
         shutdown_signal().await;
         tracing::info!("stopping: no new jobs; finishing jobs in flight");
         stop.cancel();
+        tokio::spawn(force_on_second_signal());
         background.wait().await;
         app.close().await;
         tracing::info!("stopped");
@@ -100,6 +103,7 @@ pub(crate) async fn worker(
         shutdown_signal().await;
         tracing::info!("stopping: no new jobs; finishing jobs in flight");
         signal_stop.cancel();
+        force_on_second_signal().await;
     });
     let router = web::probes(&app, metrics);
     let serving = tokio::spawn(server.serve(router));
@@ -167,6 +171,13 @@ fn announce(app: &App, listening: &str, background: &Background) {
         scheduler = background.scheduler.is_some(),
         "tasker is running"
     );
+}
+
+/// After the first signal: a second one stops the process at once.
+async fn force_on_second_signal() {
+    shutdown_signal().await;
+    eprintln!("tasker: second signal: stopping now, without waiting for work in flight");
+    std::process::exit(130);
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM.

@@ -323,7 +323,8 @@ async fn require_admin(
         .verify(token)
         .await
         .map_err(|e| unauthorized(&e.to_string()))?;
-    if !user.has_role("admin") {
+    // `org:admin` is Clerk's organisation administrator.
+    if !(user.has_role("admin") || user.has_role("org:admin")) {
         return Err((
             StatusCode::FORBIDDEN,
             "FORBIDDEN",

@@ -67,8 +67,7 @@ fn opt_time(row: &Row, column: &str) -> std::result::Result<Option<OffsetDateTim
     row.try_get(column)
 }
 
-const MIGRATIONS_TABLE_EXISTS: &str =
-    "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_name = '_sqlx_migrations')";
+const MIGRATIONS_TABLE_EXISTS: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
 
 sql_store!(
     PgStore,

@@ -115,7 +115,9 @@ fn every_key_in_env_example_is_accepted() {
             continue;
         };
         let (key, value) = assignment.split_once('=').expect("KEY=value");
-        env = env.set(&format!("TASKER_{key}"), value);
+        // Placeholders are refused on purpose (see the next test).
+        let value = value.replace("change-me", "d6f1c0a8e27b4f5e9a3c1b7d2e8f4a6c");
+        env = env.set(&format!("TASKER_{key}"), value.as_str());
         keys += 1;
     }
     assert!(keys > 60, "only {keys} keys in .env.example");
@@ -178,4 +180,50 @@ fn an_unreachable_database_stops_start_up_with_a_message() {
         "gave up after {:?}",
         started.elapsed()
     );
+}
+
+#[test]
+fn the_placeholder_secrets_of_env_example_are_refused() {
+    let stderr = refused(&Env::defaults().set(
+        "TASKER_AUTH__JWT_SECRET",
+        "change-me-to-a-random-string-of-at-least-32-characters",
+    ));
+    assert!(
+        stderr.contains("auth.jwt_secret: is still the placeholder from .env.example"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_secret_is_never_echoed_in_an_error() {
+    let stderr = refused(
+        &Env::defaults()
+            .set("TASKER_MAIL__SMTP__PASSWORD", "[1, 2]")
+            .set("TASKER_METRICS__TOKEN", "{a = 1}"),
+    );
+    assert!(
+        stderr.contains("mail.smtp.password: must be text (the value is not shown)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("1, 2"), "{stderr}");
+    // Digits are fine as a secret.
+    let output = Env::defaults()
+        .set("TASKER_MAIL__SMTP__PASSWORD", "123456")
+        .run(&["cron", "list"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn orchestrator_variables_without_a_section_are_ignored_with_a_note() {
+    let output = Env::defaults()
+        .set("TASKER_PORT", "tcp://10.0.0.7:8080")
+        .set("TASKER_SERVICE_HOST", "10.0.0.7")
+        .run(&["cron", "list"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("ignoring TASKER_PORT"), "{stderr}");
 }

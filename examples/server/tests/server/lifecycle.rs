@@ -19,13 +19,22 @@ async fn sigterm_lets_a_request_in_flight_finish() {
         .expect("connect");
     let head = format!(
         "POST /api/v1/categories HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+         Content-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\
+         Connection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.expect("head");
+    // `100 Continue` comes once the handler reads the body: the request is
+    // in flight.
+    let mut interim = [0u8; 25];
+    stream.read_exact(&mut interim).await.expect("100 Continue");
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100 Continue\r\n\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&interim)
+    );
     stream.write_all(&body[..10]).await.expect("first half");
     stream.flush().await.expect("flush");
-    tokio::time::sleep(Duration::from_millis(300)).await;
 
     server.terminate();
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -33,13 +42,16 @@ async fn sigterm_lets_a_request_in_flight_finish() {
         server.child.try_wait().expect("wait").is_none(),
         "the server must wait for the request in flight"
     );
-    // New connections are no longer served.
+    // New connections are refused at once.
     let refused = Client::new()
         .get(format!("{}/healthz", server.url))
-        .timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(5))
         .send()
         .await;
-    assert!(refused.is_err(), "a new request was served: {refused:?}");
+    assert!(
+        refused.as_ref().is_err_and(reqwest::Error::is_connect),
+        "a new connection was not refused: {refused:?}"
+    );
 
     stream.write_all(&body[10..]).await.expect("second half");
     let mut response = String::new();
@@ -84,6 +96,15 @@ async fn admin_routes_need_the_admin_role() {
         .await
         .expect("request");
     assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+
+    let clerk_admin = env.token(&["--user", "org-owner", "--role", "org:admin"]);
+    let allowed = client
+        .get(url("/admin/jobs/stats"))
+        .bearer_auth(&clerk_admin)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(allowed.status(), StatusCode::OK);
 
     let ran = client
         .post(url("/admin/cron/auto-archive"))
@@ -218,28 +239,13 @@ async fn migrate_applies_the_schema_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unmigrated_database_is_not_ready() {
     let env = Env::defaults().set("TASKER_DATABASE__MIGRATE_ON_START", "false");
-    let port = crate::support::free_port();
-    let mut child = env
-        .command(&["serve"])
-        .env("TASKER_SERVER__PORT", port.to_string())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let server = Server::spawn(&env, &["serve"], false).await;
     let client = Client::new();
-    let answer = tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            if let Ok(response) = client
-                .get(format!("http://127.0.0.1:{port}/readyz"))
-                .send()
-                .await
-            {
-                return response;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("the server answers");
+    let answer = client
+        .get(format!("{}/readyz", server.url))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: serde_json::Value = answer.json().await.expect("json");
     assert!(
@@ -250,13 +256,11 @@ async fn an_unmigrated_database_is_not_ready() {
         "{body}"
     );
     let live = client
-        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .get(format!("{}/healthz", server.url))
         .send()
         .await
         .expect("healthz");
     assert_eq!(live.status(), StatusCode::OK);
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
@@ -347,4 +351,32 @@ async fn traces_are_exported_over_otlp_and_flushed_at_shutdown() {
         "the service name is exported"
     );
     assert!(contains(b"/api/v1/todos"), "the request span is exported");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_stops_at_once() {
+    let env = Env::defaults();
+    let mut server = Server::start(&env, &[]).await;
+    let token = env.token(&["--user", "impatient"]);
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /api/v1/categories HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    let mut interim = [0u8; 25];
+    stream.read_exact(&mut interim).await.expect("100 Continue");
+
+    server.terminate();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        server.child.try_wait().expect("wait").is_none(),
+        "still draining"
+    );
+    server.terminate();
+    let status = server.wait_exit(Duration::from_secs(5)).await;
+    assert_eq!(status.code(), Some(130), "{}", server.log_text());
 }

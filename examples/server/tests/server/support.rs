@@ -86,38 +86,51 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    /// Starts `serve` on a free port and waits until `/readyz` answers 200.
+    /// Starts `serve` on a port the system picks (read back from the log)
+    /// and waits until `/readyz` answers 200.
     pub(crate) async fn start(env: &Env, args: &[&str]) -> Self {
-        let port = free_port();
-        let log = env.path().join(format!("server-{port}.log"));
+        Self::spawn(env, &[&["serve"], args].concat(), true).await
+    }
+
+    /// Starts a long-running command (`serve` or `worker --listen …`) whose
+    /// address comes from `TASKER_SERVER__PORT=0` or its own arguments, and
+    /// waits until `/readyz` answers (200 when `ready`, any status otherwise).
+    pub(crate) async fn spawn(env: &Env, args: &[&str], ready: bool) -> Self {
+        let log = env
+            .path()
+            .join(format!("{}-{}.log", args[0], uuid::Uuid::now_v7().simple()));
         let file = std::fs::File::create(&log).expect("log file");
-        let mut all = vec!["serve"];
-        all.extend_from_slice(args);
         let child = env
-            .command(&all)
-            .env("TASKER_SERVER__PORT", port.to_string())
+            .command(args)
+            .env("TASKER_SERVER__PORT", "0")
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()
             .expect("spawn tasker-server");
         let mut server = Self {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: String::new(),
             log,
         };
-        server.wait_ready().await;
+        server.wait_ready(ready).await;
         server
     }
 
-    async fn wait_ready(&mut self) {
+    async fn wait_ready(&mut self, ready: bool) {
         let client = reqwest::Client::new();
         let started = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("the server exited with {status}:\n{}", self.log_text());
             }
-            if let Ok(response) = client.get(format!("{}/readyz", self.url)).send().await
-                && response.status() == 200
+            if self.url.is_empty()
+                && let Some(url) = listening_url(&self.log_text())
+            {
+                self.url = url;
+            }
+            if !self.url.is_empty()
+                && let Ok(response) = client.get(format!("{}/readyz", self.url)).send().await
+                && (!ready || response.status() == 200)
             {
                 return;
             }
@@ -136,11 +149,7 @@ impl Server {
 
     /// Sends SIGTERM.
     pub(crate) fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
+        terminate(&self.child);
     }
 
     /// Waits for the process to exit.
@@ -167,11 +176,23 @@ impl Drop for Server {
     }
 }
 
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+/// Sends SIGTERM to `child`.
+pub(crate) fn terminate(child: &Child) {
+    let pid = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+        .expect("pid");
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+}
+
+/// The `http://127.0.0.1:PORT` the process logged it listens on.
+fn listening_url(log: &str) -> Option<String> {
+    // salvo's "listening [HTTP/1.1] on http://127.0.0.1:PORT".
+    let start = log.find(" on http://127.0.0.1:")?;
+    let rest = &log[start + " on http://127.0.0.1:".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let port: u16 = digits.parse().ok().filter(|port| *port != 0)?;
+    Some(format!("http://127.0.0.1:{port}"))
 }
 
 /// Every file under `dir` (recursively) whose name ends with `suffix`.

@@ -214,15 +214,14 @@ async fn readme_flow_on_postgres_and_redis_with_resend() {
 
     // The API alone; a separate worker process does the jobs.
     let mut api = Server::start(&env, &["--no-worker", "--no-scheduler"]).await;
-    let worker_log = env.path().join("worker.log");
-    let probes = format!("127.0.0.1:{}", crate::support::free_port());
-    let mut worker = env
-        .command(&["worker", "--no-scheduler", "--listen", &probes])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&worker_log).expect("worker log"))
-        .spawn()
-        .expect("spawn worker");
-    let worker_text = || std::fs::read_to_string(&worker_log).unwrap_or_default();
+    let mut worker = Server::spawn(
+        &env,
+        &["worker", "--no-scheduler", "--listen", "127.0.0.1:0"],
+        true,
+    )
+    .await;
+    let probes = worker.url.clone();
+    let worker_text = || worker.log_text();
 
     let token = env.token(&["--user", "alice", "--email", "alice@example.com"]);
     walk(&api, &token).await;
@@ -269,7 +268,7 @@ async fn readme_flow_on_postgres_and_redis_with_resend() {
 
     // The worker's own probes and metrics.
     let metrics = Client::new()
-        .get(format!("http://{probes}/metrics"))
+        .get(format!("{probes}/metrics"))
         .send()
         .await
         .expect("worker metrics")
@@ -281,7 +280,7 @@ async fn readme_flow_on_postgres_and_redis_with_resend() {
         "{metrics}"
     );
     let ready = Client::new()
-        .get(format!("http://{probes}/readyz"))
+        .get(format!("{probes}/readyz"))
         .send()
         .await
         .expect("worker readyz");
@@ -299,9 +298,11 @@ async fn readme_flow_on_postgres_and_redis_with_resend() {
     api.terminate();
     let status = api.wait_exit(Duration::from_secs(30)).await;
     assert!(status.success(), "exit {status}:\n{}", api.log_text());
-    let _ = std::process::Command::new("kill")
-        .args(["-TERM", &worker.id().to_string()])
-        .status();
-    let status = worker.wait().expect("worker exit");
-    assert!(status.success(), "worker exit {status}");
+    worker.terminate();
+    let status = worker.wait_exit(Duration::from_secs(30)).await;
+    assert!(
+        status.success(),
+        "worker exit {status}:\n{}",
+        worker.log_text()
+    );
 }
