@@ -3,5 +3,6 @@
 
 mod config;
 mod lifecycle;
+mod storage;
 mod support;
 mod walkthrough;
