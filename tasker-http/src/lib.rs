@@ -18,6 +18,7 @@ mod security_headers;
 mod service;
 mod settings;
 pub mod trace;
+pub mod users;
 
 pub use auth::AuthUser;
 pub use body::{Body, RequestBody};

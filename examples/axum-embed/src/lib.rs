@@ -35,7 +35,7 @@ use tasker_core::{
     service::Services,
     store::{AnyStore, StoreOptions},
 };
-use tasker_http::{AuthUser, ClientAddr, HttpSettings, TaskerApi};
+use tasker_http::{AuthUser, ClientAddr, HttpSettings, TaskerApi, users::RememberUsersLayer};
 use tasker_jobs::{
     CancellationToken, JobContext, JobQueue, JobsConfig, KnownUsers, Scheduler, Worker,
 };
@@ -197,9 +197,10 @@ impl Config {
 ///
 /// `api` must be built without an auth layer (`TaskerApi::builder(..).build()`):
 /// the identity comes from the application.
-pub fn app(api: TaskerApi, keys: ApiKeys) -> Router {
-    // The bridge runs in front of tasker only: CurrentUser → AuthUser.
-    let tasker = middleware::from_fn(tasker_identity).layer(api);
+pub fn app(api: TaskerApi, users: RememberUsersLayer<AnyStore>, keys: ApiKeys) -> Router {
+    // The bridge runs in front of tasker only: CurrentUser → AuthUser, then
+    // the user is remembered.
+    let tasker = middleware::from_fn(tasker_identity).layer(users.layer(api));
     Router::new()
         .route("/me", get(me))
         .nest_service("/tasks", tasker)
@@ -280,6 +281,9 @@ async fn tasker_identity(mut request: Request, next: Next) -> Response {
 pub struct Tasker {
     /// The REST API, without an auth layer.
     pub api: TaskerApi,
+    /// Records the users the application hands to tasker (for the worker's
+    /// user directory) and enqueues their welcome e-mail.
+    pub users: RememberUsersLayer<AnyStore>,
     /// What the worker runs with; its queue enqueues jobs.
     pub jobs: JobContext,
 }
@@ -317,8 +321,9 @@ pub async fn build(config: &Config, public_url: &str) -> Result<Tasker, Error> {
     settings.downloads.public_base_url =
         Some(format!("{}/tasks", public_url.trim_end_matches('/')));
     // No `.auth_layer(..)`: tasker reads the AuthUser our bridge inserts.
+    let users = RememberUsersLayer::new(services.jobs.clone(), Arc::new(jobs.queue().clone()));
     let api = TaskerApi::builder(services).settings(settings).build();
-    Ok(Tasker { api, jobs })
+    Ok(Tasker { api, users, jobs })
 }
 
 /// The running application: the HTTP server, the job worker and the cron
@@ -375,7 +380,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let Tasker { api, jobs } = build(&config, &public_url).await?;
+    let Tasker { api, users, jobs } = build(&config, &public_url).await?;
 
     let stop_jobs = CancellationToken::new();
     let worker = Worker::start(jobs.clone(), stop_jobs.clone());
@@ -388,7 +393,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, Err
         }
     };
 
-    let router = app(api, config.api_keys);
+    let router = app(api, users, config.api_keys);
     let stop_http = CancellationToken::new();
     let serve = axum::serve(
         listener,

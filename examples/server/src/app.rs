@@ -20,7 +20,7 @@ use tasker_http::{
 use tasker_jobs::{Chain, ClerkDirectory, JobContext, JobQueue, KnownUsers, UserDirectory};
 use tasker_mail::{AnyMailer, Templates};
 
-use crate::{config::Config, secret, storage, users::SeenUsersLayer};
+use crate::{config::Config, secret, storage};
 
 /// Start-up failed; the message names the key or the dependency.
 #[derive(Debug, thiserror::Error)]
@@ -171,7 +171,10 @@ impl App {
     pub(crate) fn api(&self) -> Result<TaskerApi, StartError> {
         let authenticator = JwtAuthenticator::new(self.jwt.clone())
             .map_err(|e| StartError::Config(format!("auth: {e}")))?;
-        let seen = SeenUsersLayer::new(self.services.jobs.clone(), Arc::new(self.queue.clone()));
+        let seen = tasker_http::users::RememberUsersLayer::new(
+            self.services.jobs.clone(),
+            Arc::new(self.queue.clone()),
+        );
         let auth = tower::ServiceBuilder::new()
             .layer(AuthLayer::new(authenticator))
             .layer(seen)

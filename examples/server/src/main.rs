@@ -11,7 +11,6 @@ mod secret;
 mod serve;
 mod storage;
 mod telemetry;
-mod users;
 mod web;
 
 use std::{path::PathBuf, process::ExitCode};

@@ -1,5 +1,26 @@
-//! Remembers each authenticated user (id and e-mail from the token) and sends
-//! the welcome e-mail the first time a user is seen.
+//! [`RememberUsersLayer`]: records each authenticated user (id and e-mail
+//! from the token) for the job worker's user directory, and enqueues the
+//! welcome e-mail the first time a user is seen.
+//!
+//! Place it where an [`AuthUser`] is already in the request extensions:
+//! behind tasker's JWT layer (stack it with the layer given to
+//! [`TaskerApiBuilder::auth_layer`](crate::TaskerApiBuilder::auth_layer)), or
+//! around a [`TaskerApi`](crate::TaskerApi) when the host inserts the
+//! `AuthUser` itself.
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use tasker_core::{queue::Enqueue, service::Services, store::AnyStore};
+//! # fn build(services: Services<AnyStore>, queue: Arc<dyn Enqueue>, authenticator: tasker_http::auth::JwtAuthenticator) {
+//! use tasker_http::{TaskerApi, auth::AuthLayer, users::RememberUsersLayer};
+//!
+//! let auth = tower::ServiceBuilder::new()
+//!     .layer(AuthLayer::new(authenticator))
+//!     .layer(RememberUsersLayer::new(services.jobs.clone(), queue))
+//!     .into_inner();
+//! let api = TaskerApi::builder(services).auth_layer(auth).build();
+//! # }
+//! ```
 
 use std::{
     collections::HashMap,
@@ -12,30 +33,49 @@ use http::Request;
 use tasker_core::{
     queue::{Enqueue, JobRequest},
     service::JobService,
-    store::AnyStore,
+    store::JobStore,
 };
-use tasker_http::AuthUser;
 use tower::{Layer, Service};
+
+use crate::AuthUser;
 
 /// How long a user is not looked at again after being recorded.
 const REFRESH: Duration = Duration::from_secs(600);
 /// Users remembered in memory before the table is emptied.
 const CAPACITY: usize = 100_000;
 
-/// A layer placed after authentication: see the module docs.
-#[derive(Clone)]
-pub(crate) struct SeenUsersLayer {
-    state: Arc<State>,
+/// A layer placed after authentication: see the [module docs](self).
+///
+/// A user is recorded at most once per ten minutes per process (and again
+/// when the token's e-mail changes), in a background task: the request is
+/// never delayed, and a failure is logged and retried on a later request.
+pub struct RememberUsersLayer<S> {
+    state: Arc<State<S>>,
 }
 
-struct State {
-    jobs: JobService<AnyStore>,
+impl<S> Clone for RememberUsersLayer<S> {
+    fn clone(&self) -> Self {
+        Self {
+            state: Arc::clone(&self.state),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for RememberUsersLayer<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RememberUsersLayer").finish_non_exhaustive()
+    }
+}
+
+struct State<S> {
+    jobs: JobService<S>,
     queue: Arc<dyn Enqueue>,
     seen: Mutex<HashMap<(String, Option<String>), Instant>>,
 }
 
-impl SeenUsersLayer {
-    pub(crate) fn new(jobs: JobService<AnyStore>, queue: Arc<dyn Enqueue>) -> Self {
+impl<S: JobStore + Clone + Send + Sync + 'static> RememberUsersLayer<S> {
+    /// Records users through `jobs` and enqueues welcome e-mails on `queue`.
+    pub fn new(jobs: JobService<S>, queue: Arc<dyn Enqueue>) -> Self {
         Self {
             state: Arc::new(State {
                 jobs,
@@ -46,31 +86,46 @@ impl SeenUsersLayer {
     }
 }
 
-impl<S> Layer<S> for SeenUsersLayer {
-    type Service = SeenUsers<S>;
+impl<S, I> Layer<I> for RememberUsersLayer<S> {
+    type Service = RememberUsers<S, I>;
 
-    fn layer(&self, inner: S) -> Self::Service {
-        SeenUsers {
+    fn layer(&self, inner: I) -> Self::Service {
+        RememberUsers {
             inner,
             state: Arc::clone(&self.state),
         }
     }
 }
 
-/// The service of [`SeenUsersLayer`].
-#[derive(Clone)]
-pub(crate) struct SeenUsers<S> {
-    inner: S,
-    state: Arc<State>,
+/// The service of [`RememberUsersLayer`].
+pub struct RememberUsers<S, I> {
+    inner: I,
+    state: Arc<State<S>>,
 }
 
-impl<S, B> Service<Request<B>> for SeenUsers<S>
+impl<S, I: Clone> Clone for RememberUsers<S, I> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            state: Arc::clone(&self.state),
+        }
+    }
+}
+
+impl<S, I> std::fmt::Debug for RememberUsers<S, I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RememberUsers").finish_non_exhaustive()
+    }
+}
+
+impl<S, I, B> Service<Request<B>> for RememberUsers<S, I>
 where
-    S: Service<Request<B>>,
+    S: JobStore + Clone + Send + Sync + 'static,
+    I: Service<Request<B>>,
 {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
+    type Response = I::Response;
+    type Error = I::Error;
+    type Future = I::Future;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -84,7 +139,7 @@ where
     }
 }
 
-impl State {
+impl<S: JobStore + Clone + Send + Sync + 'static> State<S> {
     /// Records the user in the background unless it was recorded lately with
     /// the same e-mail; never delays or fails the request.
     fn observe(self: &Arc<Self>, user: &AuthUser) {
