@@ -79,57 +79,38 @@ async fn admin_routes_need_the_admin_role() {
     let admin = env.token(&["--user", "root", "--role", "admin"]);
     let client = Client::new();
     let url = |path: &str| format!("{}{path}", server.url);
+    let call = |method: reqwest::Method, path: &str, token: Option<&str>| {
+        let request = client.request(method, url(path));
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        async move { request.send().await.expect("request") }
+    };
+    use reqwest::Method as M;
 
-    let anonymous = client
-        .get(url("/admin/jobs"))
-        .send()
-        .await
-        .expect("request");
+    let anonymous = call(M::GET, "/admin/jobs", None).await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let body: serde_json::Value = anonymous.json().await.expect("json");
     assert_eq!(body["code"], "UNAUTHORIZED");
     assert_eq!(body["status"], 401);
-    let forbidden = client
-        .get(url("/admin/jobs/stats"))
-        .bearer_auth(&user)
-        .send()
-        .await
-        .expect("request");
+    let forbidden = call(M::GET, "/admin/jobs/stats", Some(&user)).await;
     assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
 
     let clerk_admin = env.token(&["--user", "org-owner", "--role", "org:admin"]);
-    let allowed = client
-        .get(url("/admin/jobs/stats"))
-        .bearer_auth(&clerk_admin)
-        .send()
-        .await
-        .expect("request");
+    let allowed = call(M::GET, "/admin/jobs/stats", Some(&clerk_admin)).await;
     assert_eq!(allowed.status(), StatusCode::OK);
 
-    let ran = client
-        .post(url("/admin/cron/auto-archive"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .expect("request");
+    let ran = call(M::POST, "/admin/cron/auto-archive", Some(&admin)).await;
     assert_eq!(ran.status(), StatusCode::ACCEPTED);
-    let unknown = client
-        .post(url("/admin/cron/everything"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .expect("request");
+    let unknown = call(M::POST, "/admin/cron/everything", Some(&admin)).await;
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 
     // The enqueued archive run shows up on the board once the worker did it.
     let stats = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
-            let stats: serde_json::Value = client
-                .get(url("/admin/jobs/stats"))
-                .bearer_auth(&admin)
-                .send()
+            let stats: serde_json::Value = call(M::GET, "/admin/jobs/stats", Some(&admin))
                 .await
-                .expect("request")
                 .json()
                 .await
                 .expect("json");
@@ -149,22 +130,17 @@ async fn admin_routes_need_the_admin_role() {
     .expect("the auto-archive job ran");
     assert_eq!(stats["backend"], "sqlite");
 
-    let board = client
-        .get(url("/admin/jobs"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .expect("request");
+    let board = call(M::GET, "/admin/jobs", Some(&admin)).await;
     assert_eq!(board.status(), StatusCode::OK);
     let html = board.text().await.expect("html");
     assert!(html.contains("<td>critical</td>"), "{html}");
 
-    let preview = client
-        .get(url("/admin/emails/due-reminder?format=text"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .expect("request");
+    let preview = call(
+        M::GET,
+        "/admin/emails/due-reminder?format=text",
+        Some(&admin),
+    )
+    .await;
     assert_eq!(preview.status(), StatusCode::OK);
     assert!(
         preview.headers()["x-email-subject"]
@@ -172,20 +148,12 @@ async fn admin_routes_need_the_admin_role() {
             .expect("ascii")
             .starts_with("Reminder:")
     );
-    let missing = client
-        .get(url("/admin/emails/newsletter"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .expect("request");
+    let missing = call(M::GET, "/admin/emails/newsletter", Some(&admin)).await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 
     // Requests are counted by route template, never by raw path.
-    let metrics = client
-        .get(url("/metrics"))
-        .send()
+    let metrics = call(M::GET, "/metrics", None)
         .await
-        .expect("request")
         .text()
         .await
         .expect("text");

@@ -4,20 +4,17 @@
 
 use std::{
     collections::HashMap,
-    convert::Infallible,
-    net::SocketAddr,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request, Response, body::Incoming, service::service_fn};
-use hyper_util::rt::TokioIo;
+use hyper::{Method, Request, Response, body::Incoming};
 use reqwest::{Client, StatusCode, multipart};
 use serde_json::Value;
 
-use crate::support::{Env, Server};
+use crate::support::{Env, Server, fake_server};
 
 #[derive(Default)]
 struct Bucket {
@@ -29,30 +26,13 @@ struct Bucket {
 /// PUT, GET, HEAD and DELETE of `/{bucket}/{key}` and DeleteObjects
 /// (`POST /{bucket}?delete`), like S3 with path-style addressing.
 async fn fake_s3() -> (String, Arc<Mutex<Bucket>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr: SocketAddr = listener.local_addr().expect("addr");
     let bucket = Arc::new(Mutex::new(Bucket::default()));
     let shared = Arc::clone(&bucket);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let bucket = Arc::clone(&shared);
-            tokio::spawn(async move {
-                let service = service_fn(move |req| answer(Arc::clone(&bucket), req));
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    (format!("http://{addr}"), bucket)
+    let url = fake_server(move |req| answer(Arc::clone(&shared), req)).await;
+    (url, bucket)
 }
 
-async fn answer(
-    bucket: Arc<Mutex<Bucket>>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(bucket: Arc<Mutex<Bucket>>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let signed = req.headers().get("authorization").is_some_and(|v| {
         v.to_str()
             .is_ok_and(|v| v.starts_with("AWS4-HMAC-SHA256 Credential=AKIDTASKERTEST/"))
@@ -120,7 +100,7 @@ async fn answer(
             .status(405)
             .body(Full::new(Bytes::new())),
     };
-    Ok(response.expect("response"))
+    response.expect("response")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

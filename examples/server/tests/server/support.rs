@@ -232,27 +232,10 @@ pub(crate) struct FakeResend {
 
 impl FakeResend {
     pub(crate) async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr: SocketAddr = listener.local_addr().expect("addr");
         let sent = Arc::new(Mutex::new(Vec::new()));
         let shared = Arc::clone(&sent);
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let sent = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| answer(Arc::clone(&sent), req));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Self {
-            url: format!("http://{addr}"),
-            sent,
-        }
+        let url = fake_server(move |req| answer(Arc::clone(&shared), req)).await;
+        Self { url, sent }
     }
 
     pub(crate) fn sent(&self) -> Vec<Sent> {
@@ -260,10 +243,7 @@ impl FakeResend {
     }
 }
 
-async fn answer(
-    sent: Arc<Mutex<Vec<Sent>>>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(sent: Arc<Mutex<Vec<Sent>>>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let authorized = req
         .headers()
         .get("authorization")
@@ -281,12 +261,12 @@ async fn answer(
         .map(|b| b.to_bytes())
         .unwrap_or_default();
     if !authorized || path != "/emails" {
-        return Ok(Response::builder()
+        return Response::builder()
             .status(401)
             .body(Full::new(Bytes::from_static(
                 br#"{"name":"missing_api_key"}"#,
             )))
-            .expect("response"));
+            .expect("response");
     }
     let email: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let mut sent = sent.lock().expect("lock");
@@ -307,10 +287,10 @@ async fn answer(
         });
     }
     let id = format!("email_{}", sent.len());
-    Ok(Response::builder()
+    Response::builder()
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(format!(r#"{{"id":"{id}"}}"#))))
-        .expect("response"))
+        .expect("response")
 }
 
 /// One request a [`Collector`] received.
@@ -332,60 +312,69 @@ pub(crate) struct Collector {
 
 impl Collector {
     pub(crate) async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr: SocketAddr = listener.local_addr().expect("addr");
         let received = Arc::new(Mutex::new(Vec::new()));
         let shared = Arc::clone(&received);
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let received = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    let service = service_fn(move |req: Request<Incoming>| {
-                        let received = Arc::clone(&received);
-                        async move {
-                            let path = req.uri().path().to_owned();
-                            let content_type = req
-                                .headers()
-                                .get("content-type")
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or_default()
-                                .to_owned();
-                            let headers = req.headers().clone();
-                            let body = req
-                                .into_body()
-                                .collect()
-                                .await
-                                .map(|b| b.to_bytes())
-                                .unwrap_or_default();
-                            received.lock().expect("lock").push(Received {
-                                path,
-                                content_type,
-                                headers,
-                                body,
-                            });
-                            Ok::<_, Infallible>(
-                                Response::builder()
-                                    .header("content-type", "application/x-protobuf")
-                                    .body(Full::new(Bytes::new()))
-                                    .expect("response"),
-                            )
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+        let url = fake_server(move |req: Request<Incoming>| {
+            let received = Arc::clone(&shared);
+            async move {
+                let path = req.uri().path().to_owned();
+                let headers = req.headers().clone();
+                let content_type = headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let body = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
+                received.lock().expect("lock").push(Received {
+                    path,
+                    content_type,
+                    headers,
+                    body,
                 });
+                Response::builder()
+                    .header("content-type", "application/x-protobuf")
+                    .body(Full::new(Bytes::new()))
+                    .expect("response")
             }
-        });
-        Self {
-            url: format!("http://{addr}"),
-            received,
-        }
+        })
+        .await;
+        Self { url, received }
     }
 
     pub(crate) fn received(&self) -> Vec<Received> {
         self.received.lock().expect("lock").clone()
     }
+}
+
+/// Serves `answer` on a local port (a fake of a third-party HTTP API);
+/// returns its base URL.
+pub(crate) async fn fake_server<F, Fut>(answer: F) -> String
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    let answer = answer.clone();
+                    async move { Ok::<_, Infallible>(answer(req).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}")
 }
