@@ -348,3 +348,23 @@ async fn a_second_signal_stops_at_once() {
     let status = server.wait_exit(Duration::from_secs(5)).await;
     assert_eq!(status.code(), Some(130), "{}", server.log_text());
 }
+
+#[test]
+fn statements_past_the_threshold_are_logged_as_slow() {
+    let slow = Env::defaults()
+        .set("TASKER_DATABASE__SLOW_QUERY_MS", "1")
+        .set("TASKER_LOG__LEVEL", "warn")
+        .run(&["migrate"]);
+    assert!(slow.status.success());
+    // The migration scripts take longer than a millisecond.
+    let stderr = String::from_utf8_lossy(&slow.stderr);
+    assert!(stderr.contains("slow statement"), "{stderr}");
+    assert!(stderr.contains("slow_threshold"), "{stderr}");
+
+    let off = Env::defaults()
+        .set("TASKER_DATABASE__SLOW_QUERY_MS", "0")
+        .set("TASKER_LOG__LEVEL", "warn")
+        .run(&["migrate"]);
+    assert!(off.status.success());
+    assert!(!String::from_utf8_lossy(&off.stderr).contains("slow statement"));
+}
