@@ -368,3 +368,34 @@ fn statements_past_the_threshold_are_logged_as_slow() {
     assert!(off.status.success());
     assert!(!String::from_utf8_lossy(&off.stderr).contains("slow statement"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_require_a_token() {
+    let env = Env::defaults().set("TASKER_METRICS__TOKEN", "scrape-7f3a9c2e41d8b605");
+    let server = Server::start(&env, &["--no-worker", "--no-scheduler"]).await;
+    let client = Client::new();
+    let url = format!("{}/metrics", server.url);
+    let open = client.get(&url).send().await.expect("request");
+    assert_eq!(open.status(), StatusCode::UNAUTHORIZED);
+    let wrong = client
+        .get(&url)
+        .bearer_auth("scrape-7f3a9c2e41d8b606")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let right = client
+        .get(&url)
+        .bearer_auth("scrape-7f3a9c2e41d8b605")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(right.status(), StatusCode::OK);
+    assert!(
+        right
+            .text()
+            .await
+            .expect("text")
+            .contains("tasker_http_requests_total")
+    );
+}
