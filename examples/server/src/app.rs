@@ -166,11 +166,15 @@ async fn redis_connection(url: &str) -> Result<redis::aio::ConnectionManager, St
 }
 
 impl App {
+    /// The verifier of tokens, for the API and the admin routes.
+    pub(crate) fn authenticator(&self) -> Result<JwtAuthenticator, StartError> {
+        JwtAuthenticator::new(self.jwt.clone())
+            .map_err(|e| StartError::Config(format!("auth: {e}")))
+    }
+
     /// The tasker API with the JWT layer, health checks, shared rate limits
     /// and download links, as configured.
-    pub(crate) fn api(&self) -> Result<TaskerApi, StartError> {
-        let authenticator = JwtAuthenticator::new(self.jwt.clone())
-            .map_err(|e| StartError::Config(format!("auth: {e}")))?;
+    pub(crate) fn api(&self, authenticator: JwtAuthenticator) -> Result<TaskerApi, StartError> {
         let seen = tasker_http::users::RememberUsersLayer::new(
             self.services.jobs.clone(),
             Arc::new(self.queue.clone()),

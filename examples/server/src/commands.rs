@@ -16,6 +16,32 @@ use crate::{
     secret,
 };
 
+/// The cron job called `name`, or a message listing the names.
+pub(crate) fn cron_job(name: &str) -> Result<CronJob, String> {
+    CronJob::from_str(name).map_err(|_| {
+        format!(
+            "no cron job {name:?}; known jobs: {}",
+            CronJob::ALL.map(CronJob::name).join(", ")
+        )
+    })
+}
+
+/// The e-mail template called `name` (`due_reminder` or `due-reminder`), or
+/// a message listing the names.
+pub(crate) fn template_kind(name: &str) -> Result<TemplateKind, String> {
+    let wanted = name.replace('-', "_");
+    TemplateKind::ALL
+        .into_iter()
+        .find(|kind| kind.as_str() == wanted)
+        .ok_or_else(|| {
+            let known: Vec<_> = TemplateKind::ALL.iter().map(|k| k.as_str()).collect();
+            format!(
+                "no e-mail template {name:?}; known templates: {}",
+                known.join(", ")
+            )
+        })
+}
+
 /// `cron list`: every job with its schedule.
 pub(crate) fn cron_list(config: &Config) -> ExitCode {
     println!(
@@ -40,12 +66,7 @@ pub(crate) async fn cron_run(
     enqueue_only: bool,
     timeout: u64,
 ) -> Result<(), StartError> {
-    let job = CronJob::from_str(name).map_err(|_| {
-        StartError::Config(format!(
-            "no cron job {name:?}; known jobs: {}",
-            CronJob::ALL.map(CronJob::name).join(", ")
-        ))
-    })?;
+    let job = cron_job(name).map_err(StartError::Config)?;
     let migrate = config.database.migrate_on_start;
     let app = app::build(config, migrate).await?;
     let before = stats(&app.context).await?;
@@ -207,20 +228,7 @@ pub(crate) fn mail_preview(
         let dir = out.unwrap_or_else(|| config.mail.preview_dir.join("samples"));
         let kinds: Vec<TemplateKind> = match template {
             None => TemplateKind::ALL.to_vec(),
-            Some(name) => {
-                let wanted = name.replace('-', "_");
-                let kind = TemplateKind::ALL
-                    .into_iter()
-                    .find(|kind| kind.as_str() == wanted)
-                    .ok_or_else(|| {
-                        let known: Vec<_> = TemplateKind::ALL.iter().map(|k| k.as_str()).collect();
-                        format!(
-                            "no e-mail template {name:?}; known templates: {}",
-                            known.join(", ")
-                        )
-                    })?;
-                vec![kind]
-            }
+            Some(name) => vec![template_kind(name)?],
         };
         for kind in kinds {
             let files = preview::write_sample(&templates, kind, &dir).map_err(|e| e.to_string())?;

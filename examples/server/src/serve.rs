@@ -34,7 +34,13 @@ pub(crate) async fn serve(config: Config, roles: Roles) -> Result<(), StartError
     let addr = SocketAddr::new(config.server.host, config.server.port);
     let migrate = config.database.migrate_on_start;
     let app = app::build(config, migrate).await?;
-    let router = web::router(&app, app.api()?, metrics)?;
+    let authenticator = app.authenticator()?;
+    let router = web::router(
+        &app,
+        app.api(authenticator.clone())?,
+        authenticator,
+        metrics,
+    );
 
     let (acceptor, local) = bind(addr).await?;
 

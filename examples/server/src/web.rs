@@ -1,7 +1,7 @@
 //! The salvo application: the tasker API (through salvo's tower
 //! compatibility), health probes, `/metrics` and the admin pages.
 
-use std::{str::FromStr, sync::Arc, time::Instant};
+use std::{sync::Arc, time::Instant};
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use salvo::{
@@ -16,11 +16,14 @@ use tasker_http::{
     AuthUser, ClientAddr, MatchedRoute, TaskerApi,
     auth::{JwtAuthenticator, bearer_token},
 };
-use tasker_jobs::{CronJob, Priority, job_stats, job_stats_json};
-use tasker_mail::{TemplateKind, preview};
+use tasker_jobs::{Priority, job_stats, job_stats_json};
+use tasker_mail::preview;
 use tower::ServiceExt;
 
-use crate::app::{App, StartError};
+use crate::{
+    app::App,
+    commands::{cron_job, template_kind},
+};
 
 /// Shared by every handler.
 struct Web {
@@ -30,23 +33,15 @@ struct Web {
     authenticator: Option<JwtAuthenticator>,
 }
 
-/// The whole router for `serve`.
+/// The whole router for `serve`; `authenticator` guards `/admin` (the API's
+/// JWT layer uses the same one, so both share one key cache).
 pub(crate) fn router(
     app: &App,
     api: TaskerApi,
+    authenticator: JwtAuthenticator,
     metrics: Option<PrometheusHandle>,
-) -> Result<Router, StartError> {
-    let authenticator = JwtAuthenticator::new(app.jwt.clone())
-        .map_err(|e| StartError::Config(format!("auth: {e}")))?;
-    let web = Arc::new(Web {
-        app: app.clone(),
-        metrics,
-        authenticator: Some(authenticator),
-    });
-    let page = |kind| Page {
-        web: Arc::clone(&web),
-        kind,
-    };
+) -> Router {
+    let page = pages(app, Some(authenticator), metrics);
     // The API's body error is a boxed error; salvo wants a concrete one.
     let api = ServiceExt::<http::Request<ReqBody>>::map_response(
         api,
@@ -57,12 +52,7 @@ pub(crate) fn router(
     );
     let api = TowerServiceCompat::<ReqBody, _, std::convert::Infallible, _>::compat(api);
 
-    Ok(Router::new()
-        .hoop(RequestMetrics)
-        .hoop(PeerAddr)
-        .push(Router::with_path("healthz").get(page(PageKind::Healthz)))
-        .push(Router::with_path("readyz").get(page(PageKind::Readyz)))
-        .push(Router::with_path("metrics").get(page(PageKind::Metrics)))
+    with_probes(Router::new().hoop(PeerAddr), &page)
         .push(
             Router::with_path("admin")
                 .hoop(page(PageKind::RequireAdmin))
@@ -71,23 +61,34 @@ pub(crate) fn router(
                 .push(Router::with_path("emails/{template}").get(page(PageKind::EmailPreview)))
                 .push(Router::with_path("cron/{job}").post(page(PageKind::RunCron))),
         )
-        .push(Router::with_path("{**rest}").goal(api)))
+        .push(Router::with_path("{**rest}").goal(api))
 }
 
 /// `/healthz`, `/readyz` and `/metrics` alone, for a `worker` process.
 pub(crate) fn probes(app: &App, metrics: Option<PrometheusHandle>) -> Router {
-    // Nothing here verifies tokens; the authenticator only exists to share `Web`.
-    let authenticator = JwtAuthenticator::new(app.jwt.clone()).ok();
+    with_probes(Router::new(), &pages(app, None, metrics))
+}
+
+/// Makes the handler of each page, all sharing one [`Web`].
+fn pages(
+    app: &App,
+    authenticator: Option<JwtAuthenticator>,
+    metrics: Option<PrometheusHandle>,
+) -> impl Fn(PageKind) -> Page {
     let web = Arc::new(Web {
         app: app.clone(),
         metrics,
         authenticator,
     });
-    let page = |kind| Page {
+    move |kind| Page {
         web: Arc::clone(&web),
         kind,
-    };
-    Router::new()
+    }
+}
+
+/// Request metrics for everything, and the three probe routes.
+fn with_probes(router: Router, page: &impl Fn(PageKind) -> Page) -> Router {
+    router
         .hoop(RequestMetrics)
         .push(Router::with_path("healthz").get(page(PageKind::Healthz)))
         .push(Router::with_path("readyz").get(page(PageKind::Readyz)))
@@ -232,7 +233,7 @@ impl Handler for Page {
             PageKind::EmailPreview => email_preview(web, req, res),
             PageKind::RunCron => {
                 let name = req.param::<String>("job").unwrap_or_default();
-                match CronJob::from_str(&name) {
+                match cron_job(&name) {
                     Ok(job) => {
                         match job
                             .run_now(&web.app.queue, time::OffsetDateTime::now_utc())
@@ -247,15 +248,7 @@ impl Handler for Page {
                             Err(e) => internal(res, &e),
                         }
                     }
-                    Err(_) => error(
-                        res,
-                        StatusCode::NOT_FOUND,
-                        "NOT_FOUND",
-                        format!(
-                            "no cron job {name:?}; known jobs: {}",
-                            CronJob::ALL.map(CronJob::name).join(", ")
-                        ),
-                    ),
+                    Err(message) => error(res, StatusCode::NOT_FOUND, "NOT_FOUND", message),
                 }
             }
         }
@@ -340,22 +333,9 @@ async fn require_admin(
 
 fn email_preview(web: &Web, req: &Request, res: &mut Response) {
     let name = req.param::<String>("template").unwrap_or_default();
-    let wanted = name.replace('-', "_");
-    let Some(kind) = TemplateKind::ALL
-        .into_iter()
-        .find(|kind| kind.as_str() == wanted)
-    else {
-        let known: Vec<_> = TemplateKind::ALL.iter().map(|k| k.as_str()).collect();
-        error(
-            res,
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            format!(
-                "no e-mail template {name:?}; known templates: {}",
-                known.join(", ")
-            ),
-        );
-        return;
+    let kind = match template_kind(&name) {
+        Ok(kind) => kind,
+        Err(message) => return error(res, StatusCode::NOT_FOUND, "NOT_FOUND", message),
     };
     match preview::render_sample(&web.app.templates, kind) {
         Ok(email) => {
