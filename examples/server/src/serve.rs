@@ -90,33 +90,29 @@ pub(crate) async fn worker(
     };
     let stop = CancellationToken::new();
     let background = Background::start(&app, true, scheduler, &stop)?;
-    let Some((acceptor, local)) = probes else {
-        announce(&app, "no API", &background);
-        shutdown_signal().await;
-        tracing::info!("stopping: no new jobs; finishing jobs in flight");
-        stop.cancel();
-        tokio::spawn(force_on_second_signal());
-        background.wait().await;
-        app.close().await;
-        tracing::info!("stopped");
-        return Ok(());
+    // The probes keep answering until the jobs in flight are finished.
+    let probes = match probes {
+        Some((acceptor, local)) => {
+            announce(&app, &format!("probes on http://{local}"), &background);
+            let server = Server::new(acceptor);
+            let handle = server.handle();
+            let serving = tokio::spawn(server.serve(web::probes(&app, metrics)));
+            Some((handle, serving))
+        }
+        None => {
+            announce(&app, "no API", &background);
+            None
+        }
     };
-    announce(&app, &format!("probes on http://{local}"), &background);
-    let server = Server::new(acceptor);
-    let handle = server.handle();
-    let signal_stop = stop.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("stopping: no new jobs; finishing jobs in flight");
-        signal_stop.cancel();
-        force_on_second_signal().await;
-    });
-    let router = web::probes(&app, metrics);
-    let serving = tokio::spawn(server.serve(router));
-    stop.cancelled().await;
+    shutdown_signal().await;
+    tracing::info!("stopping: no new jobs; finishing jobs in flight");
+    stop.cancel();
+    tokio::spawn(force_on_second_signal());
     background.wait().await;
-    handle.stop_graceful(Some(app.config.shutdown_grace()));
-    let _ = serving.await;
+    if let Some((handle, serving)) = probes {
+        handle.stop_graceful(Some(app.config.shutdown_grace()));
+        let _ = serving.await;
+    }
     app.close().await;
     tracing::info!("stopped");
     Ok(())
