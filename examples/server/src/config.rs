@@ -270,15 +270,19 @@ impl Default for MetricsConfig {
     }
 }
 
-/// Variables with the `TASKER_` prefix that are not configuration.
-const NOT_CONFIG: &[&str] = &["config"];
-
 /// Whether `TASKER_<rest>` is configuration: every key lives in a section
 /// (`SERVER__PORT`). Anything else — the test suites' `TASKER_TEST_…`, the
 /// `TASKER_PORT`-style variables an orchestrator derives from a service name
 /// — is not read.
 fn is_config_variable(rest: &str) -> bool {
-    rest.contains("__") && !rest.to_ascii_lowercase().starts_with("test_")
+    rest.contains("__") && !is_known_other(rest)
+}
+
+/// `TASKER_` variables that are known not to be configuration, read quietly
+/// past: the test suites' own, and `TASKER_CONFIG`.
+fn is_known_other(rest: &str) -> bool {
+    let rest = rest.to_ascii_lowercase();
+    rest.starts_with("test_") || rest == "config"
 }
 
 /// Keys whose values are never repeated in an error message.
@@ -322,23 +326,18 @@ impl Config {
             Env::prefixed("TASKER_")
                 // Before `split`, which turns `SERVER__PORT` into `server.port`.
                 .filter(|key| is_config_variable(key.as_str()))
-                .split("__")
-                .ignore(NOT_CONFIG),
+                .split("__"),
         );
-        for (name, _) in std::env::vars_os()
-            .filter_map(|(name, value)| Some((name.into_string().ok()?, value)))
-            .filter(|(name, _)| {
-                name.strip_prefix("TASKER_").is_some_and(|rest| {
-                    !is_config_variable(rest)
-                        && !rest.to_ascii_lowercase().starts_with("test_")
-                        && !NOT_CONFIG.contains(&rest.to_ascii_lowercase().as_str())
-                })
-            })
-        {
-            eprintln!(
-                "tasker: ignoring {name}: configuration variables name a section and a key, \
-                 like TASKER_SERVER__PORT"
-            );
+        for name in std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()) {
+            if let Some(rest) = name.strip_prefix("TASKER_")
+                && !is_config_variable(rest)
+                && !is_known_other(rest)
+            {
+                eprintln!(
+                    "tasker: ignoring {name}: configuration variables name a section and a \
+                     key, like TASKER_SERVER__PORT"
+                );
+            }
         }
         Self::from_figment(&figment)
     }
