@@ -4,12 +4,14 @@
 //! sent; `TryFrom` turns them into a checked [`TodoQuery`] / [`CategoryQuery`]
 //! and lists every bad parameter by name.
 
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::{
-    FieldError, TodoPriority, TodoStatus, ValidationErrors, parse_uuid, timestamp,
+use crate::{
+    domain::{FieldError, TodoPriority, TodoStatus, ValidationErrors, parse_uuid, timestamp},
+    model::Todo,
 };
 
 /// Sort direction.
@@ -35,6 +37,13 @@ impl SortOrder {
         match self {
             Self::Asc => "ASC",
             Self::Desc => "DESC",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Asc => "asc",
+            Self::Desc => "desc",
         }
     }
 }
@@ -137,6 +146,17 @@ pub enum TodoSort {
 }
 
 impl TodoSort {
+    fn name(self) -> &'static str {
+        match self {
+            Self::CreatedAt => "created_at",
+            Self::UpdatedAt => "updated_at",
+            Self::Title => "title",
+            Self::Priority => "priority",
+            Self::DueDate => "due_date",
+            Self::Status => "status",
+        }
+    }
+
     fn parse(raw: &str) -> Result<Self, FieldError> {
         Ok(match raw {
             "created_at" => Self::CreatedAt,
@@ -171,6 +191,7 @@ pub enum ParentFilter {
 #[allow(missing_docs)]
 pub struct TodoListParams {
     pub page: Option<String>,
+    pub cursor: Option<String>,
     pub limit: Option<String>,
     pub sort: Option<String>,
     pub order: Option<String>,
@@ -208,8 +229,11 @@ pub struct TodoListParams {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct TodoQuery {
-    /// Page and size (default page 1, 20 per page).
+    /// Page and size (default page 1, 20 per page). With a cursor, the page
+    /// number is the one the cursor carries.
     pub page: PageRequest,
+    /// Where the page starts (keyset pagination); `None` pages by offset.
+    pub cursor: Option<PageCursor>,
     /// Sort key (default `created_at`).
     pub sort: TodoSort,
     /// Direction (default `desc`).
@@ -238,6 +262,7 @@ impl Default for TodoQuery {
     fn default() -> Self {
         Self {
             page: PageRequest { page: 1, limit: 20 },
+            cursor: None,
             sort: TodoSort::default(),
             order: SortOrder::Desc,
             search: None,
@@ -278,9 +303,28 @@ impl TryFrom<TodoListParams> for TodoQuery {
 
     fn try_from(p: TodoListParams) -> Result<Self, Self::Error> {
         let mut e = ValidationErrors::new();
-        let page = PageRequest::parse(&mut e, p.page.as_deref(), p.limit.as_deref(), 20);
-        let sort = p.sort.map(|s| e.check(TodoSort::parse(&s)));
-        let order = p.order.map(|o| e.check(SortOrder::parse(&o)));
+        let mut page = PageRequest::parse(&mut e, p.page.as_deref(), p.limit.as_deref(), 20);
+        let mut sort = p.sort.map(|s| e.check(TodoSort::parse(&s)));
+        let mut order = p.order.map(|o| e.check(SortOrder::parse(&o)));
+        let cursor = p.cursor.and_then(|c| e.check(PageCursor::decode(&c)));
+        if let Some(cursor) = &cursor {
+            if p.page.is_some() {
+                e.push(FieldError::new("page", "cannot be combined with cursor"));
+            }
+            if sort.flatten().is_some_and(|s| s != cursor.sort)
+                || order.flatten().is_some_and(|o| o != cursor.order)
+            {
+                e.push(FieldError::new(
+                    "cursor",
+                    "belongs to a list in another sort order: send the sort and order it was made for, or none",
+                ));
+            }
+            sort = Some(Some(cursor.sort));
+            order = Some(Some(cursor.order));
+            if let Some(page) = &mut page {
+                page.page = cursor.page;
+            }
+        }
         let search = p.search.map(|s| e.check(parse_search(&s)));
         let status = p
             .status
@@ -305,6 +349,7 @@ impl TryFrom<TodoListParams> for TodoQuery {
         }
         e.finish(|| Self {
             page: page.expect("checked"),
+            cursor,
             sort: sort.flatten().unwrap_or_default(),
             order: order.flatten().unwrap_or(SortOrder::Desc),
             search: search.flatten(),
@@ -318,6 +363,168 @@ impl TryFrom<TodoListParams> for TodoQuery {
             due_to: due_to.flatten(),
             overdue: overdue.flatten(),
             completed: completed.flatten(),
+        })
+    }
+}
+
+/// Where the next page of a todo list starts: the sort key and id of the last
+/// todo shown, with the sort order and the number of the page that follows
+/// (keyset pagination).
+///
+/// A page of a todo list carries the cursor of the page after it as
+/// `nextCursor`; sending it back as `cursor` returns that page, read from the
+/// index where the last one ended instead of counting past every row before
+/// it. Cursors are opaque to clients; they hold no user data beyond the sort
+/// key, and every filter of the request still applies.
+///
+/// ```
+/// use tasker_core::query::{TodoListParams, TodoQuery};
+///
+/// let errors = TodoQuery::try_from(TodoListParams {
+///     cursor: Some("not-a-cursor".into()),
+///     ..Default::default()
+/// })
+/// .unwrap_err();
+/// assert!(errors.has("cursor"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageCursor {
+    sort: TodoSort,
+    order: SortOrder,
+    page: u32,
+    id: Uuid,
+    key: CursorKey,
+}
+
+/// The sort key of the last todo of a page.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum CursorKey {
+    /// `created_at` or `updated_at`.
+    Time(OffsetDateTime),
+    /// `due_date`, which may be empty.
+    OptTime(Option<OffsetDateTime>),
+    /// `priority` or `status`, as their rank.
+    Rank(i16),
+    /// The lowercased title.
+    Text(String),
+}
+
+const CURSOR_VERSION: &str = "1";
+
+impl PageCursor {
+    /// The cursor of the page that follows the one `query` asked for, whose
+    /// last todo is `last`.
+    pub fn after(query: &TodoQuery, last: &Todo) -> Self {
+        let key = match query.sort {
+            TodoSort::CreatedAt => CursorKey::Time(last.created_at),
+            TodoSort::UpdatedAt => CursorKey::Time(last.updated_at),
+            TodoSort::Title => CursorKey::Text(last.title.as_str().to_lowercase()),
+            TodoSort::Priority => CursorKey::Rank(last.priority.rank()),
+            TodoSort::DueDate => CursorKey::OptTime(last.due_date),
+            TodoSort::Status => CursorKey::Rank(last.status.rank()),
+        };
+        Self {
+            sort: query.sort,
+            order: query.order,
+            page: query
+                .page
+                .page()
+                .saturating_add(1)
+                .min(PageRequest::MAX_PAGE),
+            id: last.id,
+            key,
+        }
+    }
+
+    /// The id of the last todo before the page.
+    pub fn id(&self) -> Uuid {
+        self.id
+    }
+
+    pub(crate) fn key(&self) -> &CursorKey {
+        &self.key
+    }
+
+    /// The cursor as sent to clients: URL-safe base64, no padding.
+    pub fn encode(&self) -> String {
+        let key = match &self.key {
+            CursorKey::Time(t) | CursorKey::OptTime(Some(t)) => {
+                t.unix_timestamp_nanos().to_string()
+            }
+            CursorKey::OptTime(None) => String::new(),
+            CursorKey::Rank(r) => r.to_string(),
+            CursorKey::Text(s) => s.clone(),
+        };
+        let raw = format!(
+            "{CURSOR_VERSION}|{}|{}|{}|{}|{key}",
+            self.sort.name(),
+            self.order.name(),
+            self.page,
+            self.id
+        );
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// Reads a cursor made by [`encode`](Self::encode).
+    ///
+    /// # Errors
+    /// A [`FieldError`] on `cursor` for anything else.
+    pub fn decode(raw: &str) -> Result<Self, FieldError> {
+        let bad = || {
+            FieldError::new(
+                "cursor",
+                "is not a cursor from a previous page's nextCursor",
+            )
+        };
+        let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
+        let text = String::from_utf8(bytes).map_err(|_| bad())?;
+        let mut parts = text.splitn(6, '|');
+        let mut next = || parts.next().ok_or_else(bad);
+        if next()? != CURSOR_VERSION {
+            return Err(bad());
+        }
+        let sort = TodoSort::parse(next()?).map_err(|_| bad())?;
+        let order = SortOrder::parse(next()?).map_err(|_| bad())?;
+        let page = next()?
+            .parse::<u32>()
+            .ok()
+            .filter(|p| (2..=PageRequest::MAX_PAGE).contains(p))
+            .ok_or_else(bad)?;
+        let id = Uuid::parse_str(next()?).map_err(|_| bad())?;
+        let key = next()?;
+        let time = |k: &str| {
+            k.parse::<i128>()
+                .ok()
+                .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
+                .ok_or_else(bad)
+        };
+        let key = match sort {
+            TodoSort::CreatedAt | TodoSort::UpdatedAt => CursorKey::Time(time(key)?),
+            TodoSort::DueDate if key.is_empty() => CursorKey::OptTime(None),
+            TodoSort::DueDate => CursorKey::OptTime(Some(time(key)?)),
+            TodoSort::Priority => CursorKey::Rank(
+                key.parse::<i16>()
+                    .ok()
+                    .and_then(TodoPriority::from_rank)
+                    .ok_or_else(bad)?
+                    .rank(),
+            ),
+            TodoSort::Status => CursorKey::Rank(
+                key.parse::<i16>()
+                    .ok()
+                    .and_then(TodoStatus::from_rank)
+                    .ok_or_else(bad)?
+                    .rank(),
+            ),
+            TodoSort::Title if key.len() <= 4096 => CursorKey::Text(key.to_owned()),
+            TodoSort::Title => return Err(bad()),
+        };
+        Ok(Self {
+            sort,
+            order,
+            page,
+            id,
+            key,
         })
     }
 }

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One page of results: `{data, page, limit, total, totalPages}`.
+/// One page of results: `{data, page, limit, total, totalPages}`, and
+/// `nextCursor` where the list pages by cursor.
 ///
 /// ```
 /// use tasker_core::model::Page;
@@ -24,6 +25,10 @@ pub struct Page<T> {
     pub total: u64,
     /// `ceil(total / limit)`; 0 when nothing matches.
     pub total_pages: u64,
+    /// Where the next page starts, for lists that page by cursor (todo lists);
+    /// absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 impl<T> Page<T> {
@@ -36,7 +41,14 @@ impl<T> Page<T> {
             limit,
             total,
             total_pages,
+            next_cursor: None,
         }
+    }
+
+    /// The same page with `next_cursor` set.
+    pub fn with_next_cursor(mut self, cursor: Option<String>) -> Self {
+        self.next_cursor = cursor;
+        self
     }
 
     /// The same page with each row converted.
@@ -47,6 +59,7 @@ impl<T> Page<T> {
             limit: self.limit,
             total: self.total,
             total_pages: self.total_pages,
+            next_cursor: self.next_cursor,
         }
     }
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{TodoMetadata, TodoStatus},
-    query::{CategoryQuery, CategorySort, ParentFilter, TodoQuery, TodoSort},
+    query::{CategoryQuery, CategorySort, CursorKey, ParentFilter, TodoQuery, TodoSort},
 };
 
 /// What differs between the SQL of the two backends.
@@ -237,18 +237,57 @@ pub(crate) fn todo_list_where(sql: &mut Sql, user: &str, q: &TodoQuery, now: Off
     }
 }
 
-/// The `ORDER BY` of a todo list. Ties break by id in the same direction, so
-/// pages never repeat or skip a row; todos without a due date come last.
-pub(crate) fn todo_list_order(q: &TodoQuery) -> String {
-    let dir = q.order.sql();
-    let key = match q.sort {
+/// The sort column of a todo list.
+fn todo_sort_column(sort: TodoSort) -> &'static str {
+    match sort {
         TodoSort::CreatedAt => "t.created_at",
         TodoSort::UpdatedAt => "t.updated_at",
         TodoSort::Title => "t.title_key",
         TodoSort::Priority => "t.priority",
         TodoSort::DueDate => "t.due_date",
         TodoSort::Status => "t.status",
+    }
+}
+
+/// Keeps only the rows after the query's cursor in `todo_list_order`: a row
+/// comparison on (sort key, id) that the list index answers as a range.
+/// Empty due dates sort last in both directions.
+pub(crate) fn todo_list_after_cursor(sql: &mut Sql, q: &TodoQuery) {
+    let Some(cursor) = &q.cursor else {
+        return;
     };
+    let column = todo_sort_column(q.sort);
+    let op = match q.order {
+        crate::query::SortOrder::Asc => ">",
+        crate::query::SortOrder::Desc => "<",
+    };
+    let key = match cursor.key() {
+        CursorKey::Time(t) => Arg::Time(*t),
+        CursorKey::OptTime(Some(t)) => Arg::Time(*t),
+        CursorKey::Rank(r) => Arg::I16(*r),
+        CursorKey::Text(s) => Arg::Text(s.clone()),
+        CursorKey::OptTime(None) => {
+            sql.push(&format!(" AND {column} IS NULL AND t.id {op} "))
+                .bind(Arg::Uuid(cursor.id()));
+            return;
+        }
+    };
+    sql.push(&format!(" AND (({column}, t.id) {op} ("))
+        .bind(key)
+        .push(", ")
+        .bind(Arg::Uuid(cursor.id()))
+        .push(")");
+    if q.sort == TodoSort::DueDate {
+        sql.push(&format!(" OR {column} IS NULL"));
+    }
+    sql.push(")");
+}
+
+/// The `ORDER BY` of a todo list. Ties break by id in the same direction, so
+/// pages never repeat or skip a row; todos without a due date come last.
+pub(crate) fn todo_list_order(q: &TodoQuery) -> String {
+    let dir = q.order.sql();
+    let key = todo_sort_column(q.sort);
     let nulls = if q.sort == TodoSort::DueDate {
         " NULLS LAST"
     } else {

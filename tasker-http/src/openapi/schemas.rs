@@ -221,6 +221,10 @@ pub struct TodoPage {
     /// Number of pages.
     #[schema(value_type = f64)]
     pub total_pages: u64,
+    /// Where the next page starts: send it back as `cursor`. Absent on the
+    /// last page. (Not in the Go service.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// One page of categories.
@@ -516,9 +520,15 @@ pub enum SortDirection {
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct TodoListQuery {
-    /// Page number (default 1).
+    /// Page number (default 1). Not with `cursor`.
     #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u32>,
+    /// The `nextCursor` of the previous page: keyset pagination, as fast on
+    /// the 500th page as on the first. It carries the sort order and the page
+    /// number; `sort` and `order`, if sent, must match it. Not with `page`.
+    /// (Not in the Go service.)
+    #[param(min_length = 1, max_length = 8192)]
+    pub cursor: Option<String>,
     /// Page size (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,

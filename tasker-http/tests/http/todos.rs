@@ -132,6 +132,20 @@ async fn listing_filters_sorts_and_pages(app: App) {
     assert_eq!(titles, ["a high", "b low"]);
     assert_eq!(response.json["total"], 3);
     assert_eq!(response.json["totalPages"], 2);
+    // The same list by cursor: the second page follows the first.
+    let cursor = response.json["nextCursor"].as_str().expect("nextCursor");
+    let next = app
+        .get("alice", &format!("/api/v1/todos?cursor={cursor}&limit=2"))
+        .await;
+    assert_eq!(next.status, StatusCode::OK);
+    assert_eq!(next.json["data"][0]["title"], "c medium");
+    assert_eq!(next.json["page"], 2);
+    assert!(next.json.get("nextCursor").is_none(), "{}", next.json);
+    let both = app
+        .get("alice", &format!("/api/v1/todos?cursor={cursor}&page=2"))
+        .await;
+    assert_error(&both, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    assert_eq!(error_fields(&both), ["page"]);
     let high = app.get("alice", "/api/v1/todos?priority=high").await;
     assert_eq!(high.json["total"], 1);
     let search = app.get("alice", "/api/v1/todos?search=MEDIUM").await;
@@ -142,12 +156,12 @@ async fn bad_query_parameters_are_named(app: App) {
     let response = app
         .get(
             "alice",
-            "/api/v1/todos?limit=500&sort=colour&overdue=maybe&status=done",
+            "/api/v1/todos?limit=500&sort=colour&overdue=maybe&status=done&cursor=nope",
         )
         .await;
     assert_error(&response, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
     let fields = error_fields(&response);
-    for field in ["limit", "sort", "overdue", "status"] {
+    for field in ["limit", "sort", "overdue", "status", "cursor"] {
         assert!(
             fields.contains(&field.to_owned()),
             "{field} missing in {fields:?}"

@@ -124,7 +124,7 @@ macro_rules! sql_store {
                 Attachment, Category, CategoryPatch, Comment, JobRun, JobRunCounts, KnownUser,
                 Page, PopulatedTodo, Todo, TodoStats, WeeklyStats,
             },
-            query::{CategoryQuery, TodoQuery},
+            query::{CategoryQuery, PageCursor, PageRequest, TodoQuery},
             store::{
                 TodoChanges, TodoCursor, TodoNotificationKind,
                 sql::{self, Arg, Sql},

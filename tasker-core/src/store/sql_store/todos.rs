@@ -205,7 +205,10 @@ macro_rules! todo_store {
                 let total = count(OP, &self.fetch_one(&self.pool, total, OP).await?, "n")?;
 
                 let page = q.page;
-                if page.offset() >= total {
+                // With a cursor the page starts after it; by page number, after
+                // `offset` rows (nothing to read past the end).
+                let offset = if q.cursor.is_some() { 0 } else { page.offset() };
+                if q.cursor.is_none() && offset >= total {
                     return Ok(Page::new(Vec::new(), page.page(), page.limit(), total));
                 }
                 let mut rows = self.sql(&format!(
@@ -215,12 +218,20 @@ macro_rules! todo_store {
                     sql::JOINED_CATEGORY_COLUMNS
                 ));
                 sql::todo_list_where(&mut rows, user.as_str(), q, now);
+                sql::todo_list_after_cursor(&mut rows, q);
                 rows.push(&sql::todo_list_order(q));
-                sql::push_page(&mut rows, page.limit(), page.offset());
+                // One row more than the page shows whether another page follows.
+                sql::push_page(&mut rows, page.limit() + 1, offset);
                 let rows = self.fetch_all(&self.pool, rows, OP).await?;
-                let todos = decode_all(OP, &rows, Self::todo_with_category)?;
+                let mut todos = decode_all(OP, &rows, Self::todo_with_category)?;
+                let more = todos.len() > page.limit() as usize;
+                todos.truncate(page.limit() as usize);
+                let next = todos
+                    .last()
+                    .filter(|_| more && page.page() < PageRequest::MAX_PAGE)
+                    .map(|(last, _)| PageCursor::after(q, last).encode());
                 let data = self.populate(todos).await?;
-                Ok(Page::new(data, page.page(), page.limit(), total))
+                Ok(Page::new(data, page.page(), page.limit(), total).with_next_cursor(next))
             }
 
             async fn todo_stats(&self, user: &UserId, now: OffsetDateTime) -> Result<TodoStats> {
