@@ -613,13 +613,13 @@ mod tests {
     proptest! {
         #[test]
         fn any_query_string_parses_or_names_its_fields(
-            values in proptest::collection::vec(proptest::option::of("\\PC{0,30}|[0-9]{1,12}|9999-12-31T23:59:59[+-]0[0-9]:00"), 13)
+            values in proptest::collection::vec(proptest::option::of("\\PC{0,30}|[0-9]{1,12}|9999-12-31T23:59:59[+-]0[0-9]:00"), 14)
         ) {
             let v = |i: usize| values[i].clone();
             let params = TodoListParams {
                 page: v(0), limit: v(1), sort: v(2), order: v(3), search: v(4), status: v(5),
                 priority: v(6), category_id: v(7), parent_todo_id: v(8), due_from: v(9),
-                due_to: v(10), overdue: v(11), completed: v(12),
+                due_to: v(10), overdue: v(11), completed: v(12), cursor: v(13),
             };
             if let Err(errors) = TodoQuery::try_from(params) {
                 prop_assert!(!errors.is_empty());
@@ -627,6 +627,34 @@ mod tests {
                     prop_assert!(!e.field().is_empty() && !e.error().is_empty());
                 }
             }
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_for_every_key() {
+        let id = Uuid::now_v7();
+        let at = time::macros::datetime!(2026-11-25 12:34:56.123456 UTC);
+        for key in [
+            CursorKey::Time(at),
+            CursorKey::OptTime(Some(at)),
+            CursorKey::OptTime(None),
+            CursorKey::Rank(2),
+            CursorKey::Text("a|b ü".into()),
+        ] {
+            let sort = match key {
+                CursorKey::Time(_) => TodoSort::UpdatedAt,
+                CursorKey::OptTime(_) => TodoSort::DueDate,
+                CursorKey::Rank(_) => TodoSort::Priority,
+                CursorKey::Text(_) => TodoSort::Title,
+            };
+            let cursor = PageCursor {
+                sort,
+                order: SortOrder::Asc,
+                page: 7,
+                id,
+                key,
+            };
+            assert_eq!(PageCursor::decode(&cursor.encode()).unwrap(), cursor);
         }
     }
 
