@@ -69,6 +69,7 @@ impl TaskerApi {
             auth: None,
             downloads: None,
             health: HealthChecks::default(),
+            standard_layers: true,
             #[cfg(feature = "redis")]
             redis_limits: None,
         }
@@ -103,6 +104,7 @@ pub struct TaskerApiBuilder<S> {
     auth: Option<AuthWrap>,
     downloads: Option<DownloadLinks>,
     health: HealthChecks,
+    standard_layers: bool,
     #[cfg(feature = "redis")]
     redis_limits: Option<(redis::aio::ConnectionManager, String)>,
 }
@@ -114,6 +116,7 @@ impl<S> fmt::Debug for TaskerApiBuilder<S> {
             .field("auth", &self.auth.is_some())
             .field("downloads", &self.downloads)
             .field("health", &self.health)
+            .field("standard_layers", &self.standard_layers)
             .finish_non_exhaustive()
     }
 }
@@ -175,6 +178,15 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
         self
     }
 
+    /// Leaves out the request-id, trace-span, security-header and CORS
+    /// layers, for a host that adds its own (or to measure what they cost).
+    /// Routing, timeouts, error bodies, authentication and the rate limits
+    /// (as `settings.rate_limit.enabled` says) stay.
+    pub fn without_standard_layers(mut self) -> Self {
+        self.standard_layers = false;
+        self
+    }
+
     /// The finished service.
     pub fn build(self) -> TaskerApi {
         let settings = self.settings;
@@ -228,6 +240,21 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
             inner = skip_auth_on_public_routes(inner.clone(), wrap(inner));
         }
         let (ip_rate, ip_burst) = limits.per_ip();
+        let per_ip = limits.enabled.then(|| {
+            placed(RateLimitLayer::per_ip(
+                ip_rate,
+                ip_burst,
+                limits.trusted_proxies.clone(),
+            ))
+        });
+        if !self.standard_layers {
+            // Panics still become 500s.
+            let catching = crate::trace::CatchPanic(inner);
+            let stack = ServiceBuilder::new().option_layer(per_ip).service(catching);
+            return TaskerApi {
+                inner: BoxCloneSyncService::new(stack.map_err(|never| match never {})),
+            };
+        }
         let security = SecurityHeaders::new(settings.hsts_max_age_seconds);
         // Security headers and CORS wrap everything, the panic response too.
         let stack = ServiceBuilder::new()
@@ -235,13 +262,7 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
             .option_layer(cors(&settings))
             .layer(RequestIdLayer)
             .layer(TraceLayer)
-            .option_layer(limits.enabled.then(|| {
-                placed(RateLimitLayer::per_ip(
-                    ip_rate,
-                    ip_burst,
-                    limits.trusted_proxies.clone(),
-                ))
-            }))
+            .option_layer(per_ip)
             .service(inner);
         TaskerApi {
             inner: BoxCloneSyncService::new(stack.map_err(|never| match never {})),

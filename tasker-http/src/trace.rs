@@ -31,14 +31,16 @@ impl<S> Layer<S> for TraceLayer {
     type Service = Trace<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Trace { inner }
+        Trace {
+            inner: CatchPanic(inner),
+        }
     }
 }
 
 /// The service made by [`TraceLayer`].
 #[derive(Debug, Clone)]
 pub struct Trace<S> {
-    inner: S,
+    inner: CatchPanic<S>,
 }
 
 impl<S, B> Service<Request<B>> for Trace<S>
@@ -70,35 +72,64 @@ where
             user_id = Empty,
         );
         let started = Instant::now();
-        // A panic while building the future is caught like one inside it.
         let future = {
             let _entered = span.enter();
-            std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))
+            self.inner.call(request)
         };
         Box::pin(
             async move {
-                let outcome = match future {
-                    Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
-                    Err(panic) => Err(panic),
-                };
-                let response = match outcome {
-                    Ok(Ok(response)) => response,
-                    Ok(Err(never)) => match never {},
-                    Err(panic) => {
-                        let message = panic
-                            .downcast_ref::<&str>()
-                            .map(|s| (*s).to_owned())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_else(|| "unknown panic".into());
-                        ApiError::Panic(message).into_response()
-                    }
-                };
+                let response = future.await?;
                 log_response(&response, started);
                 Ok(response)
             }
             .instrument(span),
         )
     }
+}
+
+/// Only the panic → `500` part of [`Trace`], for a stack without spans.
+#[derive(Debug, Clone)]
+pub struct CatchPanic<S>(pub(crate) S);
+
+impl<S, B> Service<Request<B>> for CatchPanic<S>
+where
+    S: Service<Request<B>, Response = Response<Body>, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        // A panic while building the future is caught like one inside it.
+        let future = std::panic::catch_unwind(AssertUnwindSafe(|| self.0.call(request)));
+        Box::pin(async move {
+            let outcome = match future {
+                Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
+                Err(panic) => Err(panic),
+            };
+            Ok(match outcome {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(panic) => panic_response(panic),
+            })
+        })
+    }
+}
+
+/// The `500` answer to a caught panic.
+pub(crate) fn panic_response(panic: Box<dyn std::any::Any + Send>) -> Response<Body> {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    ApiError::Panic(message).into_response()
 }
 
 /// The path as it may be logged: a signed download link is a credential, so

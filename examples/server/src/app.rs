@@ -9,11 +9,12 @@ use std::{
 
 use tasker_core::{
     clock::SystemClock,
+    domain::UserId,
     service::Services,
     store::{AnyStore, StoreOptions},
 };
 use tasker_http::{
-    TaskerApi,
+    AuthUser, TaskerApi,
     auth::{AuthLayer, JwtAuthenticator, JwtConfig, JwtSecret},
     download::DownloadLinks,
 };
@@ -179,19 +180,47 @@ impl App {
             self.services.jobs.clone(),
             Arc::new(self.queue.clone()),
         );
-        let auth = tower::ServiceBuilder::new()
-            .layer(AuthLayer::new(authenticator))
-            .layer(seen)
-            .into_inner();
+        let mut builder = TaskerApi::builder(self.services.clone());
+        match &self.config.bench.user {
+            // Benchmarks only (loopback, checked by the configuration): every
+            // request is this user's, no token is read.
+            Some(user) => {
+                tracing::warn!(%user, "bench.user is set: authentication is OFF, every request acts as this user");
+                let caller = AuthUser::new(
+                    UserId::parse(user)
+                        .map_err(|e| StartError::Config(format!("bench.user: {e}")))?,
+                );
+                let auth = tower::ServiceBuilder::new()
+                    .map_request(move |mut request: http::Request<_>| {
+                        request.extensions_mut().insert(caller.clone());
+                        request
+                    })
+                    .layer(seen)
+                    .into_inner();
+                builder = builder.auth_layer(auth);
+            }
+            None => {
+                let auth = tower::ServiceBuilder::new()
+                    .layer(AuthLayer::new(authenticator))
+                    .layer(seen)
+                    .into_inner();
+                builder = builder.auth_layer(auth);
+            }
+        }
+        if self.config.bench.bare {
+            tracing::warn!(
+                "bench.bare is set: no request ids, trace spans, security headers or CORS"
+            );
+            builder = builder.without_standard_layers();
+        }
         let ttl = Duration::from_secs(self.config.http.downloads.link_ttl_seconds);
         let links = match storage::presigner(&self.config)? {
             Some(signer) => DownloadLinks::Presigned { signer, ttl },
             None => DownloadLinks::signed(self.link_key(), ttl),
         };
         let store = self.store.clone();
-        let mut builder = TaskerApi::builder(self.services.clone())
+        let mut builder = builder
             .settings(self.config.http.clone())
-            .auth_layer(auth)
             .download_links(links)
             .health_check("database", move || {
                 let store = store.clone();

@@ -68,6 +68,19 @@ pub(crate) struct Config {
     pub(crate) log: LogConfig,
     pub(crate) telemetry: TelemetryConfig,
     pub(crate) metrics: MetricsConfig,
+    pub(crate) bench: BenchConfig,
+}
+
+/// `bench.*`: switches for measuring what the layer stack costs (`bench/run`).
+/// Never for production.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct BenchConfig {
+    /// Every API request acts as this user and no token is checked. Refused
+    /// unless `server.host` is a loopback address.
+    pub(crate) user: Option<String>,
+    /// Leave out the request-id, trace-span, security-header and CORS layers.
+    pub(crate) bare: bool,
 }
 
 /// `server.*`: where to listen and where local state lives.
@@ -368,6 +381,17 @@ impl Config {
             .jwt_secret
             .as_ref()
             .is_some_and(|s| !s.expose().is_empty());
+        if let Some(user) = &self.bench.user {
+            if !self.server.host.is_loopback() {
+                errors.push(ConfigError::new(
+                    "bench.user",
+                    "turns authentication off, so it is only accepted with a loopback server.host",
+                ));
+            }
+            if let Err(e) = tasker_core::domain::UserId::parse(user) {
+                errors.push(ConfigError::new("bench.user", e.to_string()));
+            }
+        }
         if !self.server.host.is_loopback() && !has_secret && auth.jwks_url.is_none() {
             errors.push(ConfigError::new(
                 "server.host",

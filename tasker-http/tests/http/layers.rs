@@ -30,6 +30,41 @@ async fn a_request_id_is_generated_propagated_or_replaced_when_unsafe() {
 }
 
 #[tokio::test]
+async fn without_standard_layers_the_api_answers_bare_and_still_authenticates() {
+    let app = App::sqlite().await;
+    let bare = tasker_http::TaskerApi::builder(app.services.clone())
+        .settings(quiet_settings())
+        .auth_layer(crate::support::auth_layer())
+        .without_standard_layers()
+        .build();
+    let created = crate::support::send_to(
+        &bare,
+        request(
+            Method::POST,
+            "/api/v1/todos",
+            Some("alice"),
+            Some(serde_json::json!({"title": "bare"})),
+        ),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    for name in [
+        "x-request-id",
+        "x-content-type-options",
+        "content-security-policy",
+    ] {
+        assert!(!created.headers.contains_key(name), "{name} is set");
+    }
+    let anonymous =
+        crate::support::send_to(&bare, request(Method::GET, "/api/v1/todos", None, None)).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    // The full stack over the same store sees the todo and adds its headers.
+    let full = app.get("alice", "/api/v1/todos").await;
+    assert_eq!(full.json["total"], 1);
+    assert!(full.headers.contains_key("x-request-id"));
+}
+
+#[tokio::test]
 async fn security_headers_are_on_every_response_and_hsts_when_configured() {
     let app = App::sqlite().await;
     for path in ["/status", "/api/v1/nothing"] {

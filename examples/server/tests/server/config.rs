@@ -48,6 +48,12 @@ fn a_public_address_needs_a_secret_or_a_jwks_url() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // Authentication off for benchmarks is never accepted on the network.
+    let stderr = refused(&ok.set("TASKER_BENCH__USER", "bench"));
+    assert!(
+        stderr.contains("bench.user: turns authentication off"),
+        "{stderr}"
+    );
 }
 
 #[test]
