@@ -231,11 +231,24 @@ impl JobQueue {
                 .push_task(task)
                 .await
                 .map_err(|e| QueueError::new("redis", e))?,
-            Storages::Sqlite { queues, .. } => queues[i]
-                .clone()
-                .push_task(task)
-                .await
-                .map_err(|e| QueueError::new("sqlite", e))?,
+            Storages::Sqlite { queues, .. } => {
+                // A write transaction that loses a race with another writer
+                // (another push, the worker fetching) fails at once with
+                // "database is locked", without waiting for the busy timeout:
+                // such a push is tried again.
+                let mut attempt = 0u32;
+                loop {
+                    match queues[i].clone().push_task(task.clone()).await {
+                        Ok(_) => break,
+                        Err(e) if attempt < SQLITE_PUSH_RETRIES && is_locked(&e) => {
+                            attempt += 1;
+                            tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(20))))
+                                .await;
+                        }
+                        Err(e) => return Err(QueueError::new("sqlite", e)),
+                    }
+                }
+            }
         }
         metrics::counter!("tasker_jobs_enqueued_total", "queue" => priority.as_str(), "kind" => kind)
             .increment(1);
@@ -311,6 +324,22 @@ pub(crate) fn index(priority: Priority) -> usize {
         Priority::Default => 1,
         Priority::Low => 2,
     }
+}
+
+/// How often a push to the SQLite queue is tried again after losing a
+/// write race (with pauses of 1, 2, … 20 ms: about 4 s in all).
+const SQLITE_PUSH_RETRIES: u32 = 200;
+
+/// SQLite's `SQLITE_BUSY` ("database is locked"), in whatever error wraps it.
+fn is_locked(error: &dyn std::error::Error) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.to_string().contains("database is locked") {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 pub(crate) fn queue_name(config: &JobsConfig, priority: Priority) -> String {

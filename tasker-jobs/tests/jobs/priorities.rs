@@ -6,7 +6,43 @@ use tasker_jobs::{Job, Priority, PushOptions, Worker};
 
 use crate::support::{Backend, World, both, eventually};
 
-both!(a_critical_job_starts_within_one_slot_under_a_low_backlog);
+both!(
+    a_critical_job_starts_within_one_slot_under_a_low_backlog,
+    concurrent_pushes_while_the_worker_runs_all_land
+);
+
+async fn concurrent_pushes_while_the_worker_runs_all_land(backend: Backend) {
+    let w = World::new(backend).await;
+    let stop = tasker_jobs::CancellationToken::new();
+    let worker = Worker::start(w.context.clone(), stop.clone());
+    // Eight pushers at once, while the worker fetches: on SQLite every push is
+    // a write transaction racing the others.
+    let pushers: Vec<_> = (0..8)
+        .map(|_| {
+            let queue = w.queue.clone();
+            tokio::spawn(async move {
+                for _ in 0..40 {
+                    queue.push(Job::Noop).await.expect("every push lands");
+                }
+            })
+        })
+        .collect();
+    for pusher in pushers {
+        pusher.await.expect("pusher");
+    }
+    let context = w.context.clone();
+    eventually(Duration::from_secs(30), "320 no-op jobs done", || {
+        let context = context.clone();
+        async move {
+            let stats = tasker_jobs::job_stats(&context, 1).await.ok()?;
+            let done: u64 = stats.queues.iter().map(|q| q.done).sum();
+            (done == 320).then_some(())
+        }
+    })
+    .await;
+    stop.cancel();
+    worker.wait().await;
+}
 
 async fn a_critical_job_starts_within_one_slot_under_a_low_backlog(backend: Backend) {
     let w = World::new(backend).await;
