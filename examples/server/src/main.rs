@@ -2,6 +2,11 @@
 //! small CLI. `cargo run -p tasker-server` serves on 127.0.0.1:8080 with
 //! everything under `./data`; see the README and `docs/configuration.md`.
 
+/// mimalloc instead of the system allocator: glibc's arenas contend under
+/// load on few cores (see docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod app;
 mod board;
 mod commands;

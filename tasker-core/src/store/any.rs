@@ -56,6 +56,12 @@ pub struct StoreOptions {
     /// Statements slower than this are logged at `WARN` with their SQL
     /// (target `sqlx::query`); `None` turns the warning off (default 500 ms).
     pub slow_statement_threshold: Option<Duration>,
+    /// A pooled connection idle for longer than this is pinged before it is
+    /// handed out, and replaced if the ping fails (default 30 s). A busy
+    /// connection is not: a ping per statement would double the round
+    /// trips. A connection that broke while busy fails its next statement
+    /// and is discarded.
+    pub ping_after_idle: Duration,
 }
 
 impl Default for StoreOptions {
@@ -65,11 +71,30 @@ impl Default for StoreOptions {
             acquire_timeout: Duration::from_secs(5),
             busy_timeout: Duration::from_secs(5),
             slow_statement_threshold: Some(Duration::from_millis(500)),
+            ping_after_idle: Duration::from_secs(30),
         }
     }
 }
 
 impl StoreOptions {
+    /// Pool options from these settings: size, acquire timeout, and a ping
+    /// only for connections idle longer than `ping_after_idle`.
+    pub(crate) fn pool<DB: sqlx::Database>(&self) -> sqlx::pool::PoolOptions<DB> {
+        let idle = self.ping_after_idle;
+        sqlx::pool::PoolOptions::new()
+            .max_connections(self.max_connections)
+            .acquire_timeout(self.acquire_timeout)
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > idle {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
+    }
+
     /// The same options with another pool size.
     #[must_use]
     pub fn with_max_connections(mut self, max_connections: u32) -> Self {

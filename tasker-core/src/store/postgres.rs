@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use sqlx::{
     AssertSqlSafe,
-    postgres::{PgArguments, PgConnectOptions, PgPoolOptions},
+    postgres::{PgArguments, PgConnectOptions},
     query::Query,
 };
 
@@ -29,9 +29,8 @@ impl PgStore {
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self> {
         const OP: &str = "connect to PostgreSQL";
         let connect = PgConnectOptions::from_str(url).map_err(|e| Error::storage(OP, e))?;
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout)
+        let pool = options
+            .pool()
             .connect_with(options.logging(connect))
             .await
             .map_err(|e| Error::storage(OP, e))?;

@@ -5,10 +5,7 @@ use std::str::FromStr;
 use sqlx::{
     AssertSqlSafe,
     query::Query,
-    sqlite::{
-        SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions,
-        SqliteSynchronous,
-    },
+    sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
 };
 use time::{UtcOffset, format_description::well_known::Rfc3339, macros::format_description};
 
@@ -47,9 +44,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(options.busy_timeout);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout)
+        let pool = options
+            .pool()
             .connect_with(options.logging(connect))
             .await
             .map_err(|e| Error::storage(OP, e))?;

@@ -388,9 +388,23 @@ macro_rules! sql_store {
                 tx.commit().await.map_err(|e| Error::storage(operation, e))
             }
 
+            /// One pooled connection for the statements of one read: each
+            /// statement on the pool itself would take a connection and give
+            /// it back (a task spawned per release) every time.
+            async fn connection(
+                &self,
+                operation: &'static str,
+            ) -> Result<sqlx::pool::PoolConnection<Db>> {
+                self.pool
+                    .acquire()
+                    .await
+                    .map_err(|e| Error::storage(operation, e))
+            }
+
             /// Children, comments and attachments of `ids`: three statements.
             async fn populate(
                 &self,
+                conn: &mut <Db as sqlx::Database>::Connection,
                 todos: Vec<(Todo, Option<Category>)>,
             ) -> Result<Vec<PopulatedTodo>> {
                 const OP: &str = "load todo details";
@@ -409,7 +423,7 @@ macro_rules! sql_store {
                     .push(" AND ")
                     .push_in("parent_todo_id", &ids);
                 children.push(" ORDER BY sort_order, id");
-                let children = self.fetch_all(&self.pool, children, OP).await?;
+                let children = self.fetch_all(&mut *conn, children, OP).await?;
 
                 let mut comments = self.sql(&format!(
                     "SELECT {} FROM comments WHERE ",
@@ -418,7 +432,7 @@ macro_rules! sql_store {
                 comments
                     .push_in("todo_id", &ids)
                     .push(" ORDER BY created_at, id");
-                let comments = self.fetch_all(&self.pool, comments, OP).await?;
+                let comments = self.fetch_all(&mut *conn, comments, OP).await?;
 
                 let mut attachments = self.sql(&format!(
                     "SELECT {} FROM attachments WHERE ",
@@ -427,7 +441,7 @@ macro_rules! sql_store {
                 attachments
                     .push_in("todo_id", &ids)
                     .push(" ORDER BY created_at, id");
-                let attachments = self.fetch_all(&self.pool, attachments, OP).await?;
+                let attachments = self.fetch_all(&mut *conn, attachments, OP).await?;
 
                 Ok(assemble(
                     todos,

@@ -58,11 +58,12 @@ macro_rules! todo_store {
                     sql::JOINED_CATEGORY_COLUMNS
                 ));
                 sql.bind(Arg::Uuid(id)).push(" AND t.user_id = ").bind(Arg::Text(user.as_str().to_owned()));
-                let row = self.fetch_optional(&self.pool, sql, OP).await?;
+                let mut conn = self.connection(OP).await?;
+                let row = self.fetch_optional(&mut *conn, sql, OP).await?;
                 let Some(todo) = decode_one(OP, row, Self::todo_with_category)? else {
                     return Ok(None);
                 };
-                Ok(self.populate(vec![todo]).await?.pop())
+                Ok(self.populate(&mut conn, vec![todo]).await?.pop())
             }
 
             async fn count_children(&self, user: &UserId, id: Uuid) -> Result<u64> {
@@ -200,9 +201,10 @@ macro_rules! todo_store {
                 now: OffsetDateTime,
             ) -> Result<Page<PopulatedTodo>> {
                 const OP: &str = "list todos";
+                let mut conn = self.connection(OP).await?;
                 let mut total = self.sql("SELECT COUNT(*) AS n FROM todos t");
                 sql::todo_list_where(&mut total, user.as_str(), q, now);
-                let total = count(OP, &self.fetch_one(&self.pool, total, OP).await?, "n")?;
+                let total = count(OP, &self.fetch_one(&mut *conn, total, OP).await?, "n")?;
 
                 let page = q.page;
                 // With a cursor the page starts after it; by page number, after
@@ -222,7 +224,7 @@ macro_rules! todo_store {
                 rows.push(&sql::todo_list_order(q));
                 // One row more than the page shows whether another page follows.
                 sql::push_page(&mut rows, page.limit() + 1, offset);
-                let rows = self.fetch_all(&self.pool, rows, OP).await?;
+                let rows = self.fetch_all(&mut *conn, rows, OP).await?;
                 let mut todos = decode_all(OP, &rows, Self::todo_with_category)?;
                 let more = todos.len() > page.limit() as usize;
                 todos.truncate(page.limit() as usize);
@@ -230,7 +232,7 @@ macro_rules! todo_store {
                     .last()
                     .filter(|_| more && page.page() < PageRequest::MAX_PAGE)
                     .map(|(last, _)| PageCursor::after(q, last).encode());
-                let data = self.populate(todos).await?;
+                let data = self.populate(&mut conn, todos).await?;
                 Ok(Page::new(data, page.page(), page.limit(), total).with_next_cursor(next))
             }
 
