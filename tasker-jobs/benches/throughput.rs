@@ -157,7 +157,7 @@ async fn noop(backend: &str, jobs: usize) -> f64 {
     for pusher in pushers {
         pusher.await.expect("pusher");
     }
-    let elapsed = until_done(&s.context, jobs as u64, start, Duration::from_millis(5)).await;
+    let elapsed = until_done(&s.context, jobs as u64, start, Duration::from_millis(20)).await;
     stop.cancel();
     worker.wait().await;
     jobs as f64 / elapsed.as_secs_f64()
@@ -216,7 +216,7 @@ async fn reminders(backend: &str) -> f64 {
         .expect("push");
     // The scan plus one digest per user.
     let jobs = DIGEST_USERS as u64 + 1;
-    let elapsed = until_done(&s.context, jobs, start, Duration::from_millis(5)).await;
+    let elapsed = until_done(&s.context, jobs, start, Duration::from_millis(20)).await;
     stop.cancel();
     worker.wait().await;
     jobs as f64 / elapsed.as_secs_f64()

@@ -18,7 +18,8 @@ pub struct JobsConfig {
     pub queue_prefix: String,
     /// Worker slots per queue.
     pub capacity: Capacity,
-    /// How often an idle worker looks for new jobs, in milliseconds (SQLite).
+    /// How often an idle worker looks for new jobs, in milliseconds (default
+    /// 50): the wait of a job pushed onto an idle queue.
     pub poll_interval_ms: u64,
     /// Worker heartbeat, in seconds: a worker silent for twice this long is
     /// presumed dead and its jobs go back to the queue.
@@ -43,7 +44,7 @@ impl Default for JobsConfig {
         Self {
             queue_prefix: "tasker".into(),
             capacity: Capacity::default(),
-            poll_interval_ms: 100,
+            poll_interval_ms: 50,
             heartbeat_seconds: 5,
             retry: RetryConfig::default(),
             timeout_seconds: 30,

@@ -5,7 +5,9 @@ use std::{fmt, path::Path, sync::Arc, time::Duration};
 use apalis::prelude::{Metrics, TaskBuilder, TaskSink};
 use apalis_redis::{ConnectionManager, RedisStorage};
 use apalis_sqlite::SqliteStorage;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use tasker_core::queue::{Enqueue, EnqueueError, EnqueueFuture, JobRequest};
 
 use crate::{
@@ -152,6 +154,10 @@ impl JobQueue {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
+            // With WAL, NORMAL syncs at checkpoints, not at every commit: a
+            // crash of the process loses nothing; a power cut may lose the
+            // last pushes.
+            .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)

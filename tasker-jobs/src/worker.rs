@@ -95,7 +95,10 @@ async fn run(context: JobContext, stop: CancellationToken) {
         let poll = std::time::Duration::from_millis(config.poll_interval_ms.max(1));
         let task: JoinHandle<()> = match context.queue.storages() {
             Storages::Redis { queues, .. } => {
-                let backend = queues[i].clone();
+                use apalis::prelude::BackendExt;
+                // Without a poll strategy an idle Redis worker only looks
+                // again at its next heartbeat (seconds).
+                let backend = queues[i].clone().poll_with_interval(poll);
                 tokio::spawn(async move {
                     let worker = WorkerBuilder::new(name.clone())
                         .backend(backend)
@@ -200,22 +203,32 @@ async fn execute(
         attempt += 1;
         record.attempts = attempt;
         record.status = JobRunStatus::Running;
-        save(shared, &record).await;
-        let outcome = tokio::select! {
-            result = tokio::time::timeout(timeout, context.run(&job)) => match result {
-                Ok(result) => result,
-                Err(_) => Err(JobError::retryable(format!(
-                    "timed out after {} s", timeout.as_secs()
-                ))),
-            },
-            () = shared.hard_stop.cancelled() => {
-                // Interrupted by the shutdown: back to the queue, no attempt used.
-                record.status = JobRunStatus::Retrying;
-                record.last_error = Some("interrupted by shutdown; returned to the queue".into());
+        let work = tokio::time::timeout(timeout, context.run(&job));
+        tokio::pin!(work);
+        // A job that finishes quickly is recorded once, when it ends; one
+        // still running after a moment is recorded as running first.
+        let quick = tokio::select! {
+            biased;
+            result = &mut work => Some(result),
+            () = tokio::time::sleep(RECORD_RUNNING_AFTER) => None,
+            () = shared.hard_stop.cancelled() => return Err(interrupted(shared, &mut record).await),
+        };
+        let result = match quick {
+            Some(result) => result,
+            None => {
                 save(shared, &record).await;
-                return Err("interrupted by shutdown".into());
+                tokio::select! {
+                    result = &mut work => result,
+                    () = shared.hard_stop.cancelled() => return Err(interrupted(shared, &mut record).await),
+                }
             }
         };
+        let outcome = result.unwrap_or_else(|_| {
+            Err(JobError::retryable(format!(
+                "timed out after {} s",
+                timeout.as_secs()
+            )))
+        });
         let error = match outcome {
             Ok(()) => {
                 finish(shared, &mut record, JobRunStatus::Done, None, started).await;
@@ -248,6 +261,18 @@ async fn execute(
             }
         }
     }
+}
+
+/// How long a job runs before it is recorded as running (quicker jobs are
+/// recorded once, when they end).
+const RECORD_RUNNING_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Interrupted by the shutdown: back to the queue, no attempt used.
+async fn interrupted(shared: &Shared, record: &mut JobRun) -> BoxDynError {
+    record.status = JobRunStatus::Retrying;
+    record.last_error = Some("interrupted by shutdown; returned to the queue".into());
+    save(shared, record).await;
+    "interrupted by shutdown".into()
 }
 
 /// Records the final failure; the [`AbortError`] tells the queue to keep the

@@ -8,8 +8,42 @@ use crate::support::{Backend, World, both, eventually};
 
 both!(
     a_critical_job_starts_within_one_slot_under_a_low_backlog,
-    concurrent_pushes_while_the_worker_runs_all_land
+    concurrent_pushes_while_the_worker_runs_all_land,
+    a_job_pushed_onto_an_idle_queue_starts_within_the_poll_interval
 );
+
+async fn a_job_pushed_onto_an_idle_queue_starts_within_the_poll_interval(backend: Backend) {
+    // A long heartbeat: an idle worker must not wait for it to look again.
+    let mut config = crate::support::test_config();
+    config.heartbeat_seconds = 5;
+    config.poll_interval_ms = 50;
+    let w = World::with_config(backend, config).await;
+    let stop = tasker_jobs::CancellationToken::new();
+    let worker = Worker::start(w.context.clone(), stop.clone());
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    for n in 1..=3u64 {
+        let pushed = std::time::Instant::now();
+        w.queue.push(Job::Noop).await.unwrap();
+        let context = w.context.clone();
+        eventually(Duration::from_secs(10), "the no-op job", || {
+            let context = context.clone();
+            async move {
+                let stats = tasker_jobs::job_stats(&context, 1).await.ok()?;
+                let done: u64 = stats.queues.iter().map(|q| q.done).sum();
+                (done == n).then_some(())
+            }
+        })
+        .await;
+        let waited = pushed.elapsed();
+        assert!(
+            waited < Duration::from_millis(1_000),
+            "job {n} waited {waited:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    stop.cancel();
+    worker.wait().await;
+}
 
 async fn concurrent_pushes_while_the_worker_runs_all_land(backend: Backend) {
     let w = World::new(backend).await;
