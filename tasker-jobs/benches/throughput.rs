@@ -157,6 +157,9 @@ async fn noop(backend: &str, jobs: usize) -> f64 {
     for pusher in pushers {
         pusher.await.expect("pusher");
     }
+    let pushed = start.elapsed();
+    let done_then = done(&s.context).await;
+    eprintln!("{backend}: {jobs} pushed in {pushed:.2?} ({done_then} done by then)");
     let elapsed = until_done(&s.context, jobs as u64, start, Duration::from_millis(20)).await;
     stop.cancel();
     worker.wait().await;

@@ -65,6 +65,9 @@ pub(crate) enum Storages {
     Sqlite {
         pool: SqlitePool,
         queues: [SqliteStorage<Job>; 3],
+        /// Pushes of this process one at a time: concurrent ones would only
+        /// make each other fail with "database is locked".
+        pushing: tokio::sync::Mutex<()>,
     },
 }
 
@@ -159,14 +162,34 @@ impl JobQueue {
             // last pushes.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        let pool = |connections: u32| {
+            SqlitePoolOptions::new()
+                .max_connections(connections)
+                .connect_with(options.clone())
+        };
+        let setup = pool(1).await.map_err(|e| QueueError::new("sqlite", e))?;
+        SqliteStorage::<()>::setup(&setup)
             .await
             .map_err(|e| QueueError::new("sqlite", e))?;
-        SqliteStorage::<()>::setup(&pool)
-            .await
-            .map_err(|e| QueueError::new("sqlite", e))?;
+        // apalis-sqlite acknowledges finished jobs with an `UPDATE … FROM
+        // json_each(…)` that SQLite, without statistics, runs as a walk over
+        // every job the worker ever locked: each acknowledgement slows down as
+        // the table grows. These statistics (a worker's jobs are many, an id is
+        // unique) make it look each job up by id.
+        sqlx::raw_sql(
+            "ANALYZE Jobs; \
+             DELETE FROM sqlite_stat1 WHERE tbl = 'Jobs' AND idx IN ('LIdx', 'sqlite_autoindex_Jobs_1'); \
+             INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES \
+               ('Jobs', 'LIdx', '100000 50000'), ('Jobs', 'sqlite_autoindex_Jobs_1', '100000 1'); \
+             ANALYZE sqlite_schema;",
+        )
+        .execute(&setup)
+        .await
+        .map_err(|e| QueueError::new("sqlite", e))?;
+        // Connections load statistics when they open: the working pool opens
+        // after they are written.
+        setup.close().await;
+        let pool = pool(4).await.map_err(|e| QueueError::new("sqlite", e))?;
         let storage = |p: Priority| {
             let cfg = apalis_sqlite::Config::default()
                 .queue(queue_name(config, p))
@@ -176,7 +199,11 @@ impl JobQueue {
         };
         let queues = Priority::ALL.map(storage);
         Ok(Self::from_storages(
-            Storages::Sqlite { pool, queues },
+            Storages::Sqlite {
+                pool,
+                queues,
+                pushing: tokio::sync::Mutex::new(()),
+            },
             config,
         ))
     }
@@ -237,9 +264,12 @@ impl JobQueue {
                 .push_task(task)
                 .await
                 .map_err(|e| QueueError::new("redis", e))?,
-            Storages::Sqlite { queues, .. } => {
+            Storages::Sqlite {
+                queues, pushing, ..
+            } => {
+                let _one_at_a_time = pushing.lock().await;
                 // A write transaction that loses a race with another writer
-                // (another push, the worker fetching) fails at once with
+                // (the worker fetching, another process) fails at once with
                 // "database is locked", without waiting for the busy timeout:
                 // such a push is tried again.
                 let mut attempt = 0u32;
@@ -382,5 +412,47 @@ impl Enqueue for JobQueue {
             .await
             .map_err(Into::into)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The acknowledgement statement of apalis-sqlite (queries/task/ack.sql).
+    const ACK: &str = "EXPLAIN QUERY PLAN WITH j AS (SELECT value ->> 'task_id' AS task_id, \
+        value ->> 'attempt' AS attempt, value ->> 'result' AS result, value ->> 'status' AS status \
+        FROM json_each(?1)) UPDATE Jobs SET status = j.status, attempts = j.attempt, \
+        last_result = j.result, done_at = strftime('%s', 'now') FROM j \
+        WHERE Jobs.id = j.task_id AND Jobs.lock_by = ?2";
+
+    #[tokio::test]
+    async fn acknowledgements_look_jobs_up_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = JobQueue::sqlite(dir.path().join("jobs.db"), &JobsConfig::default())
+            .await
+            .unwrap();
+        let Storages::Sqlite { pool, .. } = &queue.inner.storages else {
+            unreachable!("a SQLite queue")
+        };
+        // Every connection of the pool, not just the one that wrote them.
+        let mut connections = Vec::new();
+        for _ in 0..4 {
+            connections.push(pool.acquire().await.unwrap());
+        }
+        for conn in &mut connections {
+            let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(ACK)
+                .bind("[]")
+                .bind("worker")
+                .fetch_all(&mut **conn)
+                .await
+                .unwrap();
+            let plan: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
+            assert!(
+                plan.iter()
+                    .any(|step| step.contains("Jobs USING INDEX sqlite_autoindex_Jobs_1 (id=?)")),
+                "{plan:?}"
+            );
+        }
     }
 }
