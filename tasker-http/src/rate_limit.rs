@@ -85,6 +85,11 @@ enum Buckets {
 pub struct RateLimitLayer {
     buckets: Buckets,
     key_by: KeyBy,
+    /// Per-IP Redis buckets only: on routes for which this says `false`, the
+    /// IP bucket is counted together with the user's by the per-user layer
+    /// (one Redis round trip instead of two), or after the response if the
+    /// request never got there (refused by authentication).
+    defer_ip: Option<fn(&str) -> bool>,
     /// The sustained rate (the local buckets keep it in their quota).
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     per_second: u32,
@@ -124,6 +129,7 @@ impl RateLimitLayer {
                 checks: Arc::new(AtomicU64::new(0)),
             },
             key_by,
+            defer_ip: None,
             per_second: per_second.max(1),
             limit: burst.max(1),
         }
@@ -134,6 +140,16 @@ impl RateLimitLayer {
     #[cfg(feature = "redis")]
     pub fn with_redis(mut self, connection: redis::aio::ConnectionManager, prefix: &str) -> Self {
         self.buckets = Buckets::Redis(redis_buckets::RedisBuckets::new(connection, prefix));
+        self
+    }
+
+    /// Per-IP Redis buckets: count the IP with the user's bucket, in one
+    /// Redis round trip, on routes where `counted_at_once(path)` is false.
+    #[cfg(feature = "redis")]
+    pub(crate) fn deferring_ip_checks(mut self, counted_at_once: fn(&str) -> bool) -> Self {
+        if matches!(self.buckets, Buckets::Redis(_)) && matches!(self.key_by, KeyBy::Ip { .. }) {
+            self.defer_ip = Some(counted_at_once);
+        }
         self
     }
 
@@ -229,7 +245,34 @@ where
             let Some(key) = layer.key(&request) else {
                 return inner.call(request).await;
             };
-            match layer.check(&key).await {
+            let mut request = request;
+            if let Some(counted_at_once) = layer.defer_ip
+                && !counted_at_once(request.uri().path())
+            {
+                let pending = Arc::new(DeferredIpCheck {
+                    key: key.clone(),
+                    per_second: layer.per_second,
+                    limit: layer.limit,
+                    counted: std::sync::atomic::AtomicBool::new(false),
+                });
+                request.extensions_mut().insert(Arc::clone(&pending));
+                let response = inner.call(request).await?;
+                if pending.counted.load(Ordering::Acquire) {
+                    return Ok(response);
+                }
+                // Refused before the per-user layer (no or a bad token): the
+                // IP bucket still counts it, and a flood gets 429s.
+                return Ok(match layer.check(&key).await {
+                    Ok(_) => response,
+                    Err(error) => error.into_response(),
+                });
+            }
+            let checked = match request.extensions().get::<Arc<DeferredIpCheck>>() {
+                #[cfg(feature = "redis")]
+                Some(ip) => layer.check_with_ip(&key, ip).await,
+                _ => layer.check(&key).await,
+            };
+            match checked {
                 Ok(remaining) => {
                     let mut response = inner.call(request).await?;
                     let headers = response.headers_mut();
@@ -245,6 +288,36 @@ where
                 }
             }
         })
+    }
+}
+
+/// An IP bucket the per-IP layer left to the per-user layer to count.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+struct DeferredIpCheck {
+    key: String,
+    per_second: u32,
+    limit: u32,
+    counted: std::sync::atomic::AtomicBool,
+}
+
+impl RateLimitLayer {
+    /// This (per-user) bucket and the deferred IP bucket in one Redis script
+    /// call; the IP bucket is counted first, as if the layers had each
+    /// checked in turn.
+    #[cfg(feature = "redis")]
+    async fn check_with_ip(&self, key: &str, ip: &DeferredIpCheck) -> Result<u32, ApiError> {
+        let Buckets::Redis(buckets) = &self.buckets else {
+            return self.check(key).await;
+        };
+        ip.counted.store(true, Ordering::Release);
+        buckets
+            .check_pair(
+                (&ip.key, ip.per_second, ip.limit),
+                (key, self.per_second, self.limit),
+            )
+            .await
+            .map_err(|(retry_after, limit)| ApiError::RateLimited { retry_after, limit })
     }
 }
 
@@ -273,11 +346,35 @@ redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_
 return {1, 0, math.floor((window - (new_tat - now)) / interval)}
 ";
 
+    /// Two buckets in one call: the first, then (if admitted) the second.
+    /// Returns `{admitted, retry_after_us, remaining, refused_by}` with
+    /// `refused_by` 1 or 2 (0 when admitted).
+    const GCRA_PAIR: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local remaining = 0
+for i = 1, 2 do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local burst = tonumber(ARGV[2 * i])
+  local tat = tonumber(redis.call('GET', KEYS[i]) or now)
+  if tat < now then tat = now end
+  local new_tat = tat + interval
+  local window = burst * interval
+  if new_tat - now > window then
+    return {0, new_tat - now - window, 0, i}
+  end
+  redis.call('SET', KEYS[i], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+  remaining = math.floor((window - (new_tat - now)) / interval)
+end
+return {1, 0, remaining, 0}
+";
+
     #[derive(Clone)]
     pub(super) struct RedisBuckets {
         connection: redis::aio::ConnectionManager,
         prefix: Arc<str>,
         script: Arc<redis::Script>,
+        pair: Arc<redis::Script>,
     }
 
     impl fmt::Debug for RedisBuckets {
@@ -294,6 +391,41 @@ return {1, 0, math.floor((window - (new_tat - now)) / interval)}
                 connection,
                 prefix: prefix.into(),
                 script: Arc::new(redis::Script::new(GCRA)),
+                pair: Arc::new(redis::Script::new(GCRA_PAIR)),
+            }
+        }
+
+        /// Two buckets `(key, per_second, burst)` in one round trip:
+        /// `Ok(remaining of the second)`, or `Err((retry_after, burst))` of the
+        /// bucket that refused.
+        pub(super) async fn check_pair(
+            &self,
+            first: (&str, u32, u32),
+            second: (&str, u32, u32),
+        ) -> Result<u32, (Duration, u32)> {
+            let interval = |per_second: u32| (1_000_000 / u64::from(per_second.max(1))).max(1);
+            let mut connection = self.connection.clone();
+            let outcome: redis::RedisResult<(i64, i64, i64, i64)> = self
+                .pair
+                .key(format!("{}{}", self.prefix, first.0))
+                .key(format!("{}{}", self.prefix, second.0))
+                .arg(interval(first.1))
+                .arg(first.2.max(1))
+                .arg(interval(second.1))
+                .arg(second.2.max(1))
+                .invoke_async(&mut connection)
+                .await;
+            match outcome {
+                Ok((1, _, remaining, _)) => Ok(u32::try_from(remaining).unwrap_or(0)),
+                Ok((_, retry_after_us, _, refused_by)) => Err((
+                    Duration::from_micros(u64::try_from(retry_after_us).unwrap_or(0)),
+                    if refused_by == 1 { first.2 } else { second.2 }.max(1),
+                )),
+                Err(error) => {
+                    // Fail open, as for one bucket.
+                    tracing::warn!(%error, "rate limit check failed in Redis; request let through");
+                    Ok(second.2)
+                }
             }
         }
 

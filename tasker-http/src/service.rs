@@ -236,16 +236,27 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
                 .service(routed)
                 .map_err(|never| match never {}),
         );
+        #[cfg(feature = "redis")]
+        let has_auth = self.auth.is_some();
         if let Some(wrap) = self.auth {
             inner = skip_auth_on_public_routes(inner.clone(), wrap(inner));
         }
         let (ip_rate, ip_burst) = limits.per_ip();
         let per_ip = limits.enabled.then(|| {
-            placed(RateLimitLayer::per_ip(
+            let layer = placed(RateLimitLayer::per_ip(
                 ip_rate,
                 ip_burst,
                 limits.trusted_proxies.clone(),
-            ))
+            ));
+            // With an auth layer, every routed request passes the per-user
+            // layer, which counts both Redis buckets in one round trip.
+            #[cfg(feature = "redis")]
+            let layer = if has_auth {
+                layer.deferring_ip_checks(is_public)
+            } else {
+                layer
+            };
+            layer
         });
         if !self.standard_layers {
             // Panics still become 500s.

@@ -231,3 +231,87 @@ async fn a_failing_redis_check_lets_requests_through() {
         .await
         .unwrap();
 }
+
+/// A request from `ip` to `path`, as `user` (a valid token), with `token`
+/// (any string) or anonymous.
+fn as_from(
+    ip: &str,
+    path: &str,
+    user: Option<&str>,
+    token: Option<&str>,
+) -> http::Request<tasker_http::Body> {
+    let mut req = request(Method::GET, path, user, None);
+    req.extensions_mut()
+        .insert(ClientAddr(format!("{ip}:5000").parse().unwrap()));
+    if let Some(token) = token {
+        req.headers_mut().insert(
+            header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+    }
+    req
+}
+
+#[tokio::test]
+async fn with_redis_and_auth_ip_and_user_buckets_are_both_counted() {
+    let app = App::sqlite().await;
+    let prefix = format!("tasker-test:{}:", uuid::Uuid::now_v7().simple());
+    let mut settings = limited(1, 3);
+    settings.rate_limit.per_user_per_second = Some(1);
+    settings.rate_limit.per_user_burst = Some(4);
+    let api = tasker_http::TaskerApi::builder(app.services.clone())
+        .settings(settings)
+        .auth_layer(crate::support::auth_layer())
+        .redis_rate_limits(redis().await, &prefix)
+        .build();
+    let send = |req| crate::support::send_to(&api, req);
+    // Authenticated: the IP bucket (burst 3) and alice's (burst 4) count together.
+    for _ in 0..3 {
+        let ok = send(as_from("10.6.6.1", "/api/v1/todos", Some("alice"), None)).await;
+        assert_eq!(ok.status, StatusCode::OK, "{}", ok.json);
+        assert_eq!(
+            ok.headers["ratelimit-limit"], "4",
+            "the user's bucket is shown"
+        );
+    }
+    // The IP bucket is empty, whoever asks from it.
+    let bob = send(as_from("10.6.6.1", "/api/v1/todos", Some("bob"), None)).await;
+    assert_error(&bob, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    assert_eq!(bob.headers["ratelimit-limit"], "3");
+    // alice has one request left from another address, then her bucket is empty.
+    let ok = send(as_from("10.6.6.2", "/api/v1/todos", Some("alice"), None)).await;
+    assert_eq!(ok.status, StatusCode::OK);
+    let alice = send(as_from("10.6.6.3", "/api/v1/todos", Some("alice"), None)).await;
+    assert_error(&alice, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    assert_eq!(alice.headers["ratelimit-limit"], "4");
+    // Refused by authentication: the IP bucket still counts, then refuses.
+    for _ in 0..3 {
+        let bad = send(as_from(
+            "10.6.6.4",
+            "/api/v1/todos",
+            None,
+            Some("not-a-token"),
+        ))
+        .await;
+        assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    }
+    let flood = send(as_from(
+        "10.6.6.4",
+        "/api/v1/todos",
+        None,
+        Some("not-a-token"),
+    ))
+    .await;
+    assert_error(&flood, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    // Public routes are counted before they run.
+    for _ in 0..3 {
+        assert_eq!(
+            send(as_from("10.6.6.5", "/status", None, None))
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+    let status = send(as_from("10.6.6.5", "/status", None, None)).await;
+    assert_error(&status, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+}
