@@ -25,7 +25,13 @@ struct Shared {
     queue: Priority,
     /// Fired when the grace period is over: jobs still running go back to the queue.
     hard_stop: CancellationToken,
+    /// Final job records being written in the background (one permit each).
+    records: Arc<tokio::sync::Semaphore>,
 }
+
+/// Final job records written at once in the background, at most: a slot is
+/// free for the next job as soon as its job is done, not when its record is.
+const RECORDS_IN_FLIGHT: u32 = 64;
 
 /// The job worker: one apalis worker per queue, with the configured slots.
 ///
@@ -70,12 +76,14 @@ async fn run(context: JobContext, stop: CancellationToken) {
     let config = context.config.clone();
     let hard_stop = CancellationToken::new();
     let instance = uuid::Uuid::now_v7().simple().to_string();
+    let records = Arc::new(tokio::sync::Semaphore::new(RECORDS_IN_FLIGHT as usize));
     let mut workers = Vec::new();
     for priority in Priority::ALL {
         let shared = Arc::new(Shared {
             context: context.clone(),
             queue: priority,
             hard_stop: hard_stop.clone(),
+            records: Arc::clone(&records),
         });
         let name = format!(
             "{}:{}:{}",
@@ -143,6 +151,8 @@ async fn run(context: JobContext, stop: CancellationToken) {
             }
         }
     }
+    // The last job records are written before the worker counts as stopped.
+    let _all = records.acquire_many(RECORDS_IN_FLIGHT).await;
 }
 
 /// The apalis handler: one delivery of one job.
@@ -299,7 +309,20 @@ async fn finish(
     if let Some(error) = error {
         record.last_error = Some(error.to_string());
     }
-    save(shared, record).await;
+    match Arc::clone(&shared.records).acquire_owned().await {
+        Ok(permit) => {
+            let context = shared.context.clone();
+            let record = record.clone();
+            tokio::spawn(
+                async move {
+                    save_with(&context, &record).await;
+                    drop(permit);
+                }
+                .in_current_span(),
+            );
+        }
+        Err(_) => save(shared, record).await,
+    }
     let outcome = match status {
         JobRunStatus::Done => "done",
         _ => "failed",
@@ -314,7 +337,11 @@ async fn finish(
 
 /// Job records are for monitoring: failing to write one never fails the job.
 async fn save(shared: &Shared, record: &JobRun) {
-    if let Err(error) = shared.context.jobs.record_job_run(record).await {
+    save_with(&shared.context, record).await;
+}
+
+async fn save_with(context: &JobContext, record: &JobRun) {
+    if let Err(error) = context.jobs.record_job_run(record).await {
         tracing::warn!(%error, "could not record the job run");
     }
 }
