@@ -328,32 +328,17 @@ mod redis_buckets {
 
     use std::{fmt, sync::Arc, time::Duration};
 
-    /// Admits a request when its new theoretical arrival time stays within
-    /// `burst` intervals of now. Returns `{admitted, retry_after_us, remaining}`.
+    /// Admits a request when, in each bucket `KEYS[i]` in turn (interval
+    /// `ARGV[2i-1]` µs, burst `ARGV[2i]`), its new theoretical arrival time
+    /// stays within `burst` intervals of now; stops at the first bucket that
+    /// refuses. Returns `{admitted, retry_after_us, remaining in the last
+    /// bucket, refused_by}` (`refused_by` is the bucket's number, 0 when
+    /// admitted).
     const GCRA: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local new_tat = tat + interval
-local window = burst * interval
-if new_tat - now > window then
-  return {0, new_tat - now - window, 0}
-end
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
-return {1, 0, math.floor((window - (new_tat - now)) / interval)}
-";
-
-    /// Two buckets in one call: the first, then (if admitted) the second.
-    /// Returns `{admitted, retry_after_us, remaining, refused_by}` with
-    /// `refused_by` 1 or 2 (0 when admitted).
-    const GCRA_PAIR: &str = r"
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local remaining = 0
-for i = 1, 2 do
+for i = 1, #KEYS do
   local interval = tonumber(ARGV[2 * i - 1])
   local burst = tonumber(ARGV[2 * i])
   local tat = tonumber(redis.call('GET', KEYS[i]) or now)
@@ -374,7 +359,6 @@ return {1, 0, remaining, 0}
         connection: redis::aio::ConnectionManager,
         prefix: Arc<str>,
         script: Arc<redis::Script>,
-        pair: Arc<redis::Script>,
     }
 
     impl fmt::Debug for RedisBuckets {
@@ -391,69 +375,58 @@ return {1, 0, remaining, 0}
                 connection,
                 prefix: prefix.into(),
                 script: Arc::new(redis::Script::new(GCRA)),
-                pair: Arc::new(redis::Script::new(GCRA_PAIR)),
             }
         }
 
-        /// Two buckets `(key, per_second, burst)` in one round trip:
-        /// `Ok(remaining of the second)`, or `Err((retry_after, burst))` of the
-        /// bucket that refused.
-        pub(super) async fn check_pair(
-            &self,
-            first: (&str, u32, u32),
-            second: (&str, u32, u32),
-        ) -> Result<u32, (Duration, u32)> {
-            let interval = |per_second: u32| (1_000_000 / u64::from(per_second.max(1))).max(1);
-            let mut connection = self.connection.clone();
-            let outcome: redis::RedisResult<(i64, i64, i64, i64)> = self
-                .pair
-                .key(format!("{}{}", self.prefix, first.0))
-                .key(format!("{}{}", self.prefix, second.0))
-                .arg(interval(first.1))
-                .arg(first.2.max(1))
-                .arg(interval(second.1))
-                .arg(second.2.max(1))
-                .invoke_async(&mut connection)
-                .await;
-            match outcome {
-                Ok((1, _, remaining, _)) => Ok(u32::try_from(remaining).unwrap_or(0)),
-                Ok((_, retry_after_us, _, refused_by)) => Err((
-                    Duration::from_micros(u64::try_from(retry_after_us).unwrap_or(0)),
-                    if refused_by == 1 { first.2 } else { second.2 }.max(1),
-                )),
-                Err(error) => {
-                    // Fail open, as for one bucket.
-                    tracing::warn!(%error, "rate limit check failed in Redis; request let through");
-                    Ok(second.2)
-                }
-            }
-        }
-
-        /// `Ok(remaining)`, or `Err(retry_after)` when over the limit.
+        /// One bucket `(key, per_second, burst)`: `Ok(remaining)`, or
+        /// `Err(retry_after)` when over the limit.
         pub(super) async fn check(
             &self,
             key: &str,
             per_second: u32,
             burst: u32,
         ) -> Result<u32, Duration> {
-            let interval_us = 1_000_000 / u64::from(per_second.max(1));
+            self.check_all(&[(key, per_second, burst)])
+                .await
+                .map_err(|(retry_after, _)| retry_after)
+        }
+
+        /// Two buckets in one round trip: `Ok(remaining of the second)`, or
+        /// `Err((retry_after, burst))` of the bucket that refused.
+        pub(super) async fn check_pair(
+            &self,
+            first: (&str, u32, u32),
+            second: (&str, u32, u32),
+        ) -> Result<u32, (Duration, u32)> {
+            self.check_all(&[first, second]).await
+        }
+
+        async fn check_all(&self, buckets: &[(&str, u32, u32)]) -> Result<u32, (Duration, u32)> {
+            let mut invocation = self.script.prepare_invoke();
+            for (key, per_second, burst) in buckets {
+                let interval_us = (1_000_000 / u64::from((*per_second).max(1))).max(1);
+                invocation
+                    .key(format!("{}{key}", self.prefix))
+                    .arg(interval_us)
+                    .arg((*burst).max(1));
+            }
             let mut connection = self.connection.clone();
-            let outcome: redis::RedisResult<(i64, i64, i64)> = self
-                .script
-                .key(format!("{}{key}", self.prefix))
-                .arg(interval_us.max(1))
-                .arg(burst.max(1))
-                .invoke_async(&mut connection)
-                .await;
+            let outcome: redis::RedisResult<(i64, i64, i64, usize)> =
+                invocation.invoke_async(&mut connection).await;
+            let last_burst = buckets.last().map_or(1, |b| b.2);
             match outcome {
-                Ok((1, _, remaining)) => Ok(u32::try_from(remaining).unwrap_or(0)),
-                Ok((_, retry_after_us, _)) => Err(Duration::from_micros(
-                    u64::try_from(retry_after_us).unwrap_or(0),
+                Ok((1, _, remaining, _)) => Ok(u32::try_from(remaining).unwrap_or(0)),
+                Ok((_, retry_after_us, _, refused_by)) => Err((
+                    Duration::from_micros(u64::try_from(retry_after_us).unwrap_or(0)),
+                    buckets
+                        .get(refused_by.saturating_sub(1))
+                        .map_or(last_burst, |b| b.2)
+                        .max(1),
                 )),
                 Err(error) => {
                     // Fail open: an unreachable limiter must not take the API down.
                     tracing::warn!(%error, "rate limit check failed in Redis; request let through");
-                    Ok(burst)
+                    Ok(last_burst)
                 }
             }
         }
