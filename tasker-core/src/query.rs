@@ -498,24 +498,19 @@ impl PageCursor {
                 .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
                 .ok_or_else(bad)
         };
+        let rank = |valid: fn(i16) -> bool| {
+            key.parse::<i16>()
+                .ok()
+                .filter(|r| valid(*r))
+                .map(CursorKey::Rank)
+                .ok_or_else(bad)
+        };
         let key = match sort {
             TodoSort::CreatedAt | TodoSort::UpdatedAt => CursorKey::Time(time(key)?),
             TodoSort::DueDate if key.is_empty() => CursorKey::OptTime(None),
             TodoSort::DueDate => CursorKey::OptTime(Some(time(key)?)),
-            TodoSort::Priority => CursorKey::Rank(
-                key.parse::<i16>()
-                    .ok()
-                    .and_then(TodoPriority::from_rank)
-                    .ok_or_else(bad)?
-                    .rank(),
-            ),
-            TodoSort::Status => CursorKey::Rank(
-                key.parse::<i16>()
-                    .ok()
-                    .and_then(TodoStatus::from_rank)
-                    .ok_or_else(bad)?
-                    .rank(),
-            ),
+            TodoSort::Priority => rank(|r| TodoPriority::from_rank(r).is_some())?,
+            TodoSort::Status => rank(|r| TodoStatus::from_rank(r).is_some())?,
             TodoSort::Title if key.len() <= 4096 => CursorKey::Text(key.to_owned()),
             TodoSort::Title => return Err(bad()),
         };

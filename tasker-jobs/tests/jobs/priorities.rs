@@ -24,16 +24,7 @@ async fn a_job_pushed_onto_an_idle_queue_starts_within_the_poll_interval(backend
     for n in 1..=3u64 {
         let pushed = std::time::Instant::now();
         w.queue.push(Job::Noop).await.unwrap();
-        let context = w.context.clone();
-        eventually(Duration::from_secs(10), "the no-op job", || {
-            let context = context.clone();
-            async move {
-                let stats = tasker_jobs::job_stats(&context, 1).await.ok()?;
-                let done: u64 = stats.queues.iter().map(|q| q.done).sum();
-                (done == n).then_some(())
-            }
-        })
-        .await;
+        done_reaches(&w, n, Duration::from_secs(10)).await;
         let waited = pushed.elapsed();
         assert!(
             waited < Duration::from_millis(1_000),
@@ -43,6 +34,20 @@ async fn a_job_pushed_onto_an_idle_queue_starts_within_the_poll_interval(backend
     }
     stop.cancel();
     worker.wait().await;
+}
+
+/// Waits until `n` job runs are recorded done.
+async fn done_reaches(w: &World, n: u64, limit: Duration) {
+    let context = w.context.clone();
+    eventually(limit, &format!("{n} jobs done"), || {
+        let context = context.clone();
+        async move {
+            let stats = tasker_jobs::job_stats(&context, 1).await.ok()?;
+            let done: u64 = stats.queues.iter().map(|q| q.done).sum();
+            (done == n).then_some(())
+        }
+    })
+    .await;
 }
 
 async fn concurrent_pushes_while_the_worker_runs_all_land(backend: Backend) {
@@ -64,16 +69,7 @@ async fn concurrent_pushes_while_the_worker_runs_all_land(backend: Backend) {
     for pusher in pushers {
         pusher.await.expect("pusher");
     }
-    let context = w.context.clone();
-    eventually(Duration::from_secs(30), "320 no-op jobs done", || {
-        let context = context.clone();
-        async move {
-            let stats = tasker_jobs::job_stats(&context, 1).await.ok()?;
-            let done: u64 = stats.queues.iter().map(|q| q.done).sum();
-            (done == 320).then_some(())
-        }
-    })
-    .await;
+    done_reaches(&w, 320, Duration::from_secs(30)).await;
     stop.cancel();
     worker.wait().await;
 }
