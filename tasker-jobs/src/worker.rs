@@ -226,7 +226,7 @@ async fn execute(
         let result = match quick {
             Some(result) => result,
             None => {
-                save(shared, &record).await;
+                save(&shared.context, &record).await;
                 tokio::select! {
                     result = &mut work => result,
                     () = shared.hard_stop.cancelled() => return Err(interrupted(shared, &mut record).await),
@@ -263,7 +263,7 @@ async fn execute(
             .increment(1);
         record.status = JobRunStatus::Retrying;
         record.last_error = Some(error.to_string());
-        save(shared, &record).await;
+        save(&shared.context, &record).await;
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = shared.hard_stop.cancelled() => {
@@ -281,7 +281,7 @@ const RECORD_RUNNING_AFTER: std::time::Duration = std::time::Duration::from_mill
 async fn interrupted(shared: &Shared, record: &mut JobRun) -> BoxDynError {
     record.status = JobRunStatus::Retrying;
     record.last_error = Some("interrupted by shutdown; returned to the queue".into());
-    save(shared, record).await;
+    save(&shared.context, record).await;
     "interrupted by shutdown".into()
 }
 
@@ -315,13 +315,13 @@ async fn finish(
             let record = record.clone();
             tokio::spawn(
                 async move {
-                    save_with(&context, &record).await;
+                    save(&context, &record).await;
                     drop(permit);
                 }
                 .in_current_span(),
             );
         }
-        Err(_) => save(shared, record).await,
+        Err(_) => save(&shared.context, record).await,
     }
     let outcome = match status {
         JobRunStatus::Done => "done",
@@ -336,11 +336,7 @@ async fn finish(
 }
 
 /// Job records are for monitoring: failing to write one never fails the job.
-async fn save(shared: &Shared, record: &JobRun) {
-    save_with(&shared.context, record).await;
-}
-
-async fn save_with(context: &JobContext, record: &JobRun) {
+async fn save(context: &JobContext, record: &JobRun) {
     if let Err(error) = context.jobs.record_job_run(record).await {
         tracing::warn!(%error, "could not record the job run");
     }
