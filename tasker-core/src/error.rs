@@ -87,6 +87,31 @@ impl Error {
         }
     }
 
+    /// Whether the database could not be reached or no connection was free
+    /// in time: the pool timed out or is closed, a connection broke or was
+    /// refused, or the server is shutting down or restarting. Such a request
+    /// is worth retrying shortly (HTTP `503`); other storage errors are not.
+    pub fn is_unavailable(&self) -> bool {
+        let Self::Storage { source, .. } = self else {
+            return false;
+        };
+        match source.downcast_ref::<sqlx::Error>() {
+            Some(
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            // SQLSTATE class 08 (connection exception) and 57 (operator
+            // intervention: admin shutdown, crash shutdown, cannot connect now).
+            Some(sqlx::Error::Database(e)) => e
+                .code()
+                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+            _ => false,
+        }
+    }
+
     /// A validation error on one field.
     pub fn invalid(field: &str, error: impl Into<String>) -> Self {
         Self::Validation(crate::domain::FieldError::new(field, error).into())

@@ -126,7 +126,9 @@ impl TestStore {
             admin: Box::new(admin.clone()),
             name: name.clone(),
         };
-        let pool = sqlx::postgres::PgPoolOptions::new()
+        // The pool the stores make (pings only after idle), smaller.
+        let pool = crate::store::StoreOptions::default()
+            .pool::<sqlx::Postgres>()
             .max_connections(5)
             .connect_with(admin.database(&name))
             .await

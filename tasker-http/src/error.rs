@@ -93,6 +93,9 @@ pub enum ApiError {
     Internal(#[source] BoxError),
 }
 
+/// `Retry-After` (seconds) of a `503` when the database is unreachable.
+const UNAVAILABLE_RETRY_AFTER: u64 = 1;
+
 /// One entry of the `errors` list of the error body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldErrorBody {
@@ -159,6 +162,7 @@ impl ApiError {
                 StatusCode::PRECONDITION_FAILED
             }
             Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Core(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Core(_) | Self::Panic(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -189,6 +193,7 @@ impl ApiError {
             Self::PreconditionFailed | Self::Core(Core::Stale(_)) => "PRECONDITION_FAILED",
             Self::InvalidDownloadLink => "DOWNLOAD_LINK_INVALID",
             Self::Timeout(_) => "TIMEOUT",
+            Self::Core(e) if e.is_unavailable() => "SERVICE_UNAVAILABLE",
             Self::Core(_) | Self::Panic(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -224,6 +229,9 @@ impl ApiError {
             }
             Self::InvalidDownloadLink => "This download link is invalid or has expired".into(),
             Self::Timeout(_) => "The request took too long".into(),
+            Self::Core(e) if e.is_unavailable() => {
+                "The service is briefly unavailable, try again shortly".into()
+            }
             Self::Core(_) | Self::Panic(_) | Self::Internal(_) => {
                 "Something went wrong on our side".into()
             }
@@ -309,6 +317,12 @@ impl ApiError {
             }
             Self::Unauthorized { .. } => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::Core(e) if e.is_unavailable() => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(UNAVAILABLE_RETRY_AFTER),
+                );
             }
             _ => {}
         }

@@ -106,6 +106,12 @@ impl Modify for StandardErrors {
                         ("400", "Invalid input (`VALIDATION_FAILED`, `INVALID_JSON`)"),
                         ("401", "Missing or invalid token (`UNAUTHORIZED`)"),
                         ("404", "Not found, or another user's (`…_NOT_FOUND`)"),
+                        (
+                            "503",
+                            "The database is unreachable or has no free connection \
+                             (`SERVICE_UNAVAILABLE`, with `Retry-After`), or the request \
+                             timed out (`TIMEOUT`)",
+                        ),
                     ]);
                 }
                 if has_body {

@@ -150,7 +150,7 @@ async fn a_panic_becomes_a_500_that_tells_nothing_internal() {
 }
 
 #[tokio::test]
-async fn a_failing_database_is_a_500_and_a_503_status() {
+async fn a_closed_pool_is_a_503_with_retry_after() {
     let app = App::sqlite().await;
     // Close the pool underneath the service: every query now fails.
     if let tasker_core::store::AnyStore::Sqlite(store) = &app.test_store.store {
@@ -159,12 +159,51 @@ async fn a_failing_database_is_a_500_and_a_503_status() {
     let response = app.get("alice", "/api/v1/todos").await;
     assert_error(
         &response,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "INTERNAL_SERVER_ERROR",
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SERVICE_UNAVAILABLE",
     );
-    assert_eq!(response.json["message"], "Something went wrong on our side");
+    assert_eq!(response.headers[header::RETRY_AFTER], "1");
     assert!(!response.bytes.windows(6).any(|w| w == b"sqlite"));
     let status = app.send(request(Method::GET, "/status", None, None)).await;
     assert_eq!(status.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(status.json["status"], "unhealthy");
+}
+
+#[tokio::test]
+async fn connections_cut_by_postgresql_give_503_then_recover() {
+    let Some(app) = App::postgres().await else {
+        return;
+    };
+    let warm = app.get("alice", "/api/v1/todos").await;
+    assert_eq!(warm.status, StatusCode::OK);
+    // Cut every connection of the test database, as a restart would.
+    let url = std::env::var("TASKER_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+        .await
+        .expect("admin connection");
+    let cut: Vec<(bool,)> =
+        sqlx::query_as("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(app.test_store.database_name().expect("a PostgreSQL store"))
+            .fetch_all(&mut admin)
+            .await
+            .expect("terminate");
+    assert!(!cut.is_empty(), "the pool had connections to cut");
+    let failed = app.get("alice", "/api/v1/todos").await;
+    assert_error(
+        &failed,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SERVICE_UNAVAILABLE",
+    );
+    assert_eq!(failed.headers[header::RETRY_AFTER], "1");
+    // The pool drops the broken connections and opens new ones.
+    let mut answers = Vec::new();
+    for _ in 0..10 {
+        let response = app.get("alice", "/api/v1/todos").await;
+        answers.push(response.status);
+        if response.status == StatusCode::OK {
+            return;
+        }
+    }
+    panic!("never recovered: {answers:?}");
 }
