@@ -29,6 +29,16 @@ contract!(
     cursor_requests_are_checked,
 );
 
+/// Every sort key of the list.
+const SORTS: [&str; 6] = [
+    "created_at",
+    "updated_at",
+    "title",
+    "priority",
+    "status",
+    "due_date",
+];
+
 fn query(params: TodoListParams) -> TodoQuery {
     TodoQuery::try_from(params).expect("valid query")
 }
@@ -85,14 +95,7 @@ async fn ties_break_by_id_so_pages_never_repeat_or_skip(ctx: Ctx) {
     for _ in 0..23 {
         all.insert(ctx.todo(&alice, "Same title").await.id);
     }
-    for sort in [
-        "created_at",
-        "updated_at",
-        "title",
-        "priority",
-        "status",
-        "due_date",
-    ] {
+    for sort in SORTS {
         for order in ["asc", "desc"] {
             let mut seen = Vec::new();
             for page in 1..=5 {
@@ -573,14 +576,7 @@ async fn cursor_pages_match_offset_pages_in_every_sort(ctx: Ctx) {
         }
     }
     ctx.todo(&user("bob"), "not alice's").await;
-    for sort in [
-        "created_at",
-        "updated_at",
-        "title",
-        "priority",
-        "status",
-        "due_date",
-    ] {
+    for sort in SORTS {
         for order in ["asc", "desc"] {
             let base = TodoListParams {
                 limit: Some("4".into()),
