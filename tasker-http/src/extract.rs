@@ -90,8 +90,47 @@ pub(crate) async fn json<T: DeserializeOwned>(
     parse_json(&bytes)
 }
 
+/// How deeply arrays and objects may nest in a request body. No request type
+/// nests more than three levels; the limit refuses pathological bodies
+/// before they are parsed.
+const MAX_JSON_DEPTH: usize = 64;
+
+/// Whether arrays and objects in `bytes` nest deeper than `max` (brackets
+/// inside strings do not count).
+fn nests_deeper_than(bytes: &[u8], max: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in bytes {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Parses JSON bytes into `T`, naming the field of a type error.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    if nests_deeper_than(bytes, MAX_JSON_DEPTH) {
+        return Err(ApiError::MalformedJson {
+            detail: format!("arrays and objects nest deeper than {MAX_JSON_DEPTH} levels"),
+        });
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -124,5 +163,25 @@ fn describe(error: &serde_json::Error) -> String {
         }
     } else {
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nests_deeper_than;
+
+    #[test]
+    fn nesting_is_counted_outside_strings_only() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(!nests_deeper_than(deep(64).as_bytes(), 64));
+        assert!(nests_deeper_than(deep(65).as_bytes(), 64));
+        // Brackets in strings, and escaped quotes that do not end them.
+        let text = format!(
+            r#"{{"title": "{} \" {}"}}"#,
+            "[".repeat(100),
+            "{".repeat(100)
+        );
+        assert!(!nests_deeper_than(text.as_bytes(), 64));
+        assert!(nests_deeper_than(br#"{"a": {"b": [1]}}"#, 2));
     }
 }

@@ -17,7 +17,21 @@ cases!(
     completing_sets_completed_at_and_stats_count_it,
     deleting_a_todo_returns_204_then_404,
     malformed_ids_are_a_validation_error,
+    a_body_nested_deeper_than_64_levels_is_refused,
 );
+
+async fn a_body_nested_deeper_than_64_levels_is_refused(app: App) {
+    let deep = format!("{}1{}", "[".repeat(70), "]".repeat(70));
+    let body: serde_json::Value = serde_json::from_str(&format!(
+        r#"{{"title": "deep", "metadata": {{"tags": {deep}}}}}"#
+    ))
+    .unwrap();
+    let response = app.post("alice", "/api/v1/todos", body).await;
+    assert_error(&response, StatusCode::BAD_REQUEST, "INVALID_JSON");
+    assert_eq!(error_fields(&response), ["body"]);
+    let listed = app.get("alice", "/api/v1/todos").await;
+    assert_eq!(listed.json["total"], 0, "nothing was written");
+}
 
 async fn creating_a_todo_returns_201_with_the_contract_shape(app: App) {
     let todo = app
