@@ -79,6 +79,12 @@ pub enum ApiError {
     /// `If-Match` named a representation that is no longer current.
     #[error("precondition failed: the resource has changed")]
     PreconditionFailed,
+    /// An `Idempotency-Key` whose first request is still running.
+    #[error("a request with this idempotency key is still running")]
+    IdempotencyKeyInUse,
+    /// An `Idempotency-Key` already used with a different request.
+    #[error("the idempotency key was used with a different request")]
+    IdempotencyKeyReused,
     /// A signed download link is invalid or expired.
     #[error("download link invalid or expired")]
     InvalidDownloadLink,
@@ -150,7 +156,10 @@ impl ApiError {
             Self::Core(Core::NotFound(_)) | Self::RouteNotFound | Self::InvalidDownloadLink => {
                 StatusCode::NOT_FOUND
             }
-            Self::Core(Core::CategoryNameTaken { .. }) => StatusCode::CONFLICT,
+            Self::Core(Core::CategoryNameTaken { .. }) | Self::IdempotencyKeyInUse => {
+                StatusCode::CONFLICT
+            }
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyRead(_) => StatusCode::BAD_REQUEST,
@@ -192,6 +201,8 @@ impl ApiError {
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::PreconditionFailed | Self::Core(Core::Stale(_)) => "PRECONDITION_FAILED",
             Self::InvalidDownloadLink => "DOWNLOAD_LINK_INVALID",
+            Self::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
+            Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::Timeout(_) => "TIMEOUT",
             Self::Core(e) if e.is_unavailable() => "SERVICE_UNAVAILABLE",
             Self::Core(_) | Self::Panic(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
@@ -228,6 +239,12 @@ impl ApiError {
                 "The resource has changed since you read it (If-Match)".into()
             }
             Self::InvalidDownloadLink => "This download link is invalid or has expired".into(),
+            Self::IdempotencyKeyInUse => {
+                "A request with this Idempotency-Key is still running, retry shortly".into()
+            }
+            Self::IdempotencyKeyReused => {
+                "This Idempotency-Key was already used with a different request".into()
+            }
             Self::Timeout(_) => "The request took too long".into(),
             Self::Core(e) if e.is_unavailable() => {
                 "The service is briefly unavailable, try again shortly".into()
@@ -246,6 +263,12 @@ impl ApiError {
                 return Some(vec![FieldErrorBody {
                     field: "name".into(),
                     error: "already taken".into(),
+                }]);
+            }
+            Self::IdempotencyKeyReused => {
+                return Some(vec![FieldErrorBody {
+                    field: "Idempotency-Key".into(),
+                    error: "already used with a different request".into(),
                 }]);
             }
             Self::MalformedJson { detail } => {
@@ -319,6 +342,12 @@ impl ApiError {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             Self::Core(e) if e.is_unavailable() => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(UNAVAILABLE_RETRY_AFTER),
+                );
+            }
+            Self::IdempotencyKeyInUse => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(UNAVAILABLE_RETRY_AFTER),

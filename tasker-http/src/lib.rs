@@ -9,6 +9,7 @@ pub mod download;
 mod error;
 mod extract;
 pub mod health;
+pub mod idempotency;
 pub mod openapi;
 pub mod rate_limit;
 pub mod request_id;

@@ -162,7 +162,12 @@ pub(crate) async fn dispatch<S: Store + 'static>(
     }
     let method = request.method().clone();
     let mut response = if methods.contains(&method) {
-        let result = api::handle(&state, *route, &method, params, request).await;
+        let result = if crate::idempotency::applies_to(&method) {
+            let state = Arc::clone(&state);
+            crate::idempotency::handle(state, *route, method.clone(), params, request).await
+        } else {
+            api::handle(&state, *route, &method, params, request).await
+        };
         result.unwrap_or_else(ApiError::into_response)
     } else {
         ApiError::MethodNotAllowed {

@@ -336,11 +336,13 @@ fn cors(settings: &HttpSettings) -> Option<CorsLayer> {
             header::CONTENT_TYPE,
             header::IF_MATCH,
             header::IF_NONE_MATCH,
+            crate::idempotency::IDEMPOTENCY_KEY,
             http::HeaderName::from_static("x-request-id"),
         ])
         .expose_headers([
             header::ETAG,
             header::RETRY_AFTER,
+            crate::idempotency::REPLAYED,
             http::HeaderName::from_static("x-request-id"),
             http::HeaderName::from_static("ratelimit-limit"),
             http::HeaderName::from_static("ratelimit-remaining"),

@@ -339,9 +339,11 @@ impl JobContext {
             .jobs
             .prune_job_runs(Duration::days(i64::from(settings.keep_job_records_days)))
             .await?;
+        let expired_keys = self.jobs.prune_idempotency_keys().await?;
         tracing::info!(
             archived,
             pruned_job_records = pruned,
+            pruned_idempotency_keys = expired_keys,
             "auto-archive finished"
         );
         Ok(())

@@ -242,6 +242,20 @@ impl<S: JobStore> JobService<S> {
             .await
     }
 
+    /// Deletes the responses kept for `Idempotency-Key` retries once they
+    /// are older than [`IDEMPOTENCY_TTL`](crate::store::IDEMPOTENCY_TTL).
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage).
+    pub async fn prune_idempotency_keys(&self) -> Result<u64>
+    where
+        S: crate::store::IdempotencyStore,
+    {
+        self.store
+            .prune_idempotency_keys(self.clock.now() - crate::store::IDEMPOTENCY_TTL)
+            .await
+    }
+
     /// The keys among `keys` that an attachment still refers to.
     ///
     /// # Errors

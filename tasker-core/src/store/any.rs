@@ -16,8 +16,8 @@ use super::PgStore;
 #[cfg(feature = "sqlite")]
 use super::SqliteStore;
 use super::{
-    AttachmentStore, CategoryStore, CommentStore, JobStore, TodoChanges, TodoCursor,
-    TodoNotificationKind, TodoStore,
+    AttachmentStore, CategoryStore, CommentStore, IdempotencyClaim, IdempotencyStore, JobStore,
+    StoredResponse, TodoChanges, TodoCursor, TodoNotificationKind, TodoStore,
 };
 use crate::{
     Error, Result,
@@ -454,6 +454,36 @@ impl JobStore for AnyStore {
         limit: u32,
     ) -> Result<u64> {
         dispatch!(self, s => s.archive_completed_batch(before, now, limit).await)
+    }
+}
+
+impl IdempotencyStore for AnyStore {
+    async fn claim_idempotency_key(
+        &self,
+        user: &UserId,
+        key: &str,
+        fingerprint: &str,
+        now: OffsetDateTime,
+        expired_before: OffsetDateTime,
+        abandoned_before: OffsetDateTime,
+    ) -> Result<IdempotencyClaim> {
+        dispatch!(self, s => s
+            .claim_idempotency_key(user, key, fingerprint, now, expired_before, abandoned_before)
+            .await)
+    }
+    async fn complete_idempotency_key(
+        &self,
+        user: &UserId,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<()> {
+        dispatch!(self, s => s.complete_idempotency_key(user, key, response).await)
+    }
+    async fn release_idempotency_key(&self, user: &UserId, key: &str) -> Result<()> {
+        dispatch!(self, s => s.release_idempotency_key(user, key).await)
+    }
+    async fn prune_idempotency_keys(&self, before: OffsetDateTime) -> Result<u64> {
+        dispatch!(self, s => s.prune_idempotency_keys(before).await)
     }
 }
 

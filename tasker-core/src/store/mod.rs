@@ -7,8 +7,9 @@
 //! | [`CommentStore`] | comments |
 //! | [`AttachmentStore`] | attachment records (blobs live in [`BlobStore`](crate::blob::BlobStore)) |
 //! | [`JobStore`] | the batch queries background jobs run, and the notification ledger |
+//! | [`IdempotencyStore`] | responses kept for `Idempotency-Key` retries |
 //!
-//! [`Store`] is all five. [`PgStore`] (PostgreSQL) and [`SqliteStore`] implement
+//! [`Store`] is all six. [`PgStore`] (PostgreSQL) and [`SqliteStore`] implement
 //! them with the same statements and pass the same contract suite;
 //! [`AnyStore`] picks one at run time from a database URL.
 //!
@@ -375,6 +376,76 @@ pub trait JobStore: Send + Sync {
     ) -> impl Future<Output = Result<u64>> + Send;
 }
 
+/// How long a response is kept for `Idempotency-Key` retries: 24 hours.
+pub const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
+
+/// A response kept for an idempotency key, replayed byte for byte.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The headers that belong to the representation (`content-type`,
+    /// `location`, `etag`, ...), in order.
+    pub headers: Vec<(String, String)>,
+    /// The body, as sent.
+    pub body: Vec<u8>,
+}
+
+/// What [`IdempotencyStore::claim_idempotency_key`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdempotencyClaim {
+    /// The key is new (or its earlier use expired or was abandoned): the
+    /// caller runs the request, then completes or releases the key.
+    Claimed,
+    /// A request with this key and the same fingerprint is still running.
+    InProgress,
+    /// The key was used with a different request (another fingerprint).
+    Mismatch,
+    /// The key's request finished: here is its response.
+    Completed(StoredResponse),
+}
+
+/// Responses kept for `Idempotency-Key` retries, per user and key.
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` for the user's request with `fingerprint` at `now`, in
+    /// one transaction. A row created before `expired_before`, or a claim
+    /// without a response made before `abandoned_before`, no longer counts:
+    /// it is replaced. Two concurrent claims of one key: exactly one gets
+    /// [`IdempotencyClaim::Claimed`].
+    fn claim_idempotency_key(
+        &self,
+        user: &UserId,
+        key: &str,
+        fingerprint: &str,
+        now: OffsetDateTime,
+        expired_before: OffsetDateTime,
+        abandoned_before: OffsetDateTime,
+    ) -> impl Future<Output = Result<IdempotencyClaim>> + Send;
+
+    /// Stores the response of the user's claimed `key`.
+    fn complete_idempotency_key(
+        &self,
+        user: &UserId,
+        key: &str,
+        response: &StoredResponse,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Forgets the user's claimed `key` (the request failed in a way a
+    /// retry should repeat); a completed key is left alone.
+    fn release_idempotency_key(
+        &self,
+        user: &UserId,
+        key: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Deletes keys created before `before`; returns how many.
+    fn prune_idempotency_keys(
+        &self,
+        before: OffsetDateTime,
+    ) -> impl Future<Output = Result<u64>> + Send;
+}
+
 /// Everything a tasker service needs from storage.
 pub trait Store:
     TodoStore
@@ -382,6 +453,7 @@ pub trait Store:
     + CommentStore
     + AttachmentStore
     + JobStore
+    + IdempotencyStore
     + Clone
     + Send
     + Sync
@@ -395,6 +467,7 @@ impl<S> Store for S where
         + CommentStore
         + AttachmentStore
         + JobStore
+        + IdempotencyStore
         + Clone
         + Send
         + Sync

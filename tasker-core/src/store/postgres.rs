@@ -53,6 +53,7 @@ fn query(sql: Sql) -> Query<'static, Db, PgArguments> {
             Arg::I64(v) => q.bind(v),
             Arg::OptI64(v) => q.bind(v),
             Arg::Metadata(v) => q.bind(v.map(Json)),
+            Arg::Bytes(v) => q.bind(v),
         };
     }
     q

@@ -67,6 +67,7 @@ pub(crate) enum Arg {
     I64(i64),
     OptI64(Option<i64>),
     Metadata(Option<TodoMetadata>),
+    Bytes(Vec<u8>),
 }
 
 /// A statement under construction: text plus its arguments in placeholder order.

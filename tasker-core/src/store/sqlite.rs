@@ -86,6 +86,7 @@ fn query(sql: Sql) -> Query<'static, Db, SqliteArguments> {
             Arg::I64(v) => q.bind(v),
             Arg::OptI64(v) => q.bind(v),
             Arg::Metadata(v) => q.bind(v.map(Json)),
+            Arg::Bytes(v) => q.bind(v),
         };
     }
     q

@@ -12,6 +12,7 @@ mod support;
 mod attachments;
 mod categories;
 mod comments;
+mod idempotency;
 mod isolation;
 mod jobs;
 mod json_shape;

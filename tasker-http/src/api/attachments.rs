@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// Room for multipart boundaries and part headers on top of the file itself.
-const MULTIPART_OVERHEAD: usize = 64 * 1024;
+pub(crate) const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
 pub(super) async fn upload<S: Store>(
     state: &AppState<S>,

@@ -11,6 +11,7 @@ use std::{future::Future, pin::Pin};
 use http::{Method, Request, Response};
 use tasker_core::{service::Services, store::Store};
 
+pub(crate) use attachments::MULTIPART_OVERHEAD;
 pub(crate) use system::HealthChecks;
 
 use crate::{

@@ -120,8 +120,36 @@ impl Modify for StandardErrors {
                         ("415", "Wrong content type (`UNSUPPORTED_MEDIA_TYPE`)"),
                     ]);
                 }
+                let is_write = !public
+                    && operation
+                        .operation_id
+                        .as_deref()
+                        .is_some_and(|id| !id.starts_with("get") && !id.starts_with("download"));
                 if path.starts_with("/api/v1/categories") && has_body {
-                    codes.push(("409", "Category name taken (`CATEGORY_NAME_TAKEN`)"));
+                    codes.push((
+                        "409",
+                        "Category name taken (`CATEGORY_NAME_TAKEN`), or a request with this \
+                         `Idempotency-Key` is still running (`IDEMPOTENCY_KEY_IN_USE`, with \
+                         `Retry-After`)",
+                    ));
+                }
+                if is_write {
+                    codes.extend([
+                        (
+                            "409",
+                            "A request with this `Idempotency-Key` is still running \
+                             (`IDEMPOTENCY_KEY_IN_USE`, with `Retry-After`)",
+                        ),
+                        (
+                            "422",
+                            "This `Idempotency-Key` was used with a different request \
+                             (`IDEMPOTENCY_KEY_REUSED`)",
+                        ),
+                    ]);
+                    operation
+                        .parameters
+                        .get_or_insert_with(Vec::new)
+                        .push(RefOr::T(idempotency_key_parameter()));
                 }
                 if operation
                     .operation_id
@@ -148,6 +176,27 @@ impl Modify for StandardErrors {
             }
         }
     }
+}
+
+/// The optional `Idempotency-Key` header of every write.
+fn idempotency_key_parameter() -> openapi::path::Parameter {
+    openapi::path::ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(openapi::path::ParameterIn::Header)
+        .required(openapi::Required::False)
+        .description(Some(
+            "Makes a retry safe: the first response is kept for 24 hours per user and \
+             key and replayed byte for byte (with `Idempotent-Replayed: true`) to a retry \
+             with the same key and request.",
+        ))
+        .schema(Some(
+            openapi::ObjectBuilder::new()
+                .schema_type(openapi::Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .pattern(Some("^[!-~]+$")),
+        ))
+        .build()
 }
 
 /// The OpenAPI document of the API.

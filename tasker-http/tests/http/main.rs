@@ -8,6 +8,7 @@ mod comments;
 mod conditional;
 mod document;
 mod errors;
+mod idempotency;
 mod isolation;
 mod layers;
 mod mounting;

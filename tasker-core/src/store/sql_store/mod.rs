@@ -13,12 +13,14 @@
 mod attachments;
 mod categories;
 mod comments;
+mod idempotency;
 mod jobs;
 mod todos;
 
 pub(crate) use attachments::attachment_store;
 pub(crate) use categories::category_store;
 pub(crate) use comments::comment_store;
+pub(crate) use idempotency::idempotency_store;
 pub(crate) use jobs::job_store;
 pub(crate) use todos::todo_store;
 
@@ -126,7 +128,7 @@ macro_rules! sql_store {
             },
             query::{CategoryQuery, PageCursor, PageRequest, TodoQuery},
             store::{
-                TodoChanges, TodoCursor, TodoNotificationKind,
+                IdempotencyClaim, StoredResponse, TodoChanges, TodoCursor, TodoNotificationKind,
                 sql::{self, Arg, Sql},
                 sql_store::{assemble, classify, is_deadlock, todo_fk_target},
             },
@@ -463,6 +465,7 @@ macro_rules! sql_store {
         $crate::store::sql_store::comment_store!($store);
         $crate::store::sql_store::attachment_store!($store);
         $crate::store::sql_store::job_store!($store);
+        $crate::store::sql_store::idempotency_store!($store);
     };
 }
 

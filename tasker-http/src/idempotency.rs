@@ -1,0 +1,315 @@
+//! `Idempotency-Key`: a write retried with the same key runs once.
+//!
+//! A `POST`, `PATCH` or `DELETE` that carries `Idempotency-Key` is claimed in
+//! the store under the caller and the key, with a fingerprint of the request
+//! (method, path and query, content type, body). Then:
+//!
+//! - a new key runs the request and keeps its response for
+//!   [`IDEMPOTENCY_TTL`] (24 h); a `5xx` releases the key instead, so that a
+//!   retry runs the request again;
+//! - the same key with the same request replays the kept response byte for
+//!   byte, with `Idempotent-Replayed: true`;
+//! - the same key with a different request is `422 IDEMPOTENCY_KEY_REUSED`;
+//! - while the first request still runs, a duplicate gets
+//!   `409 IDEMPOTENCY_KEY_IN_USE` with `Retry-After`.
+//!
+//! The request runs in a task of its own: a client that disconnects, or a
+//! request timeout, does not cut it off between its write and the record of
+//! its response. A claim whose process died before it recorded a response is
+//! taken over after [`ABANDONED_AFTER`].
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use sha2::{Digest, Sha256};
+use tasker_core::{
+    domain::FieldError,
+    store::{IDEMPOTENCY_TTL, IdempotencyClaim, IdempotencyStore, Store, StoredResponse},
+};
+use tracing::Instrument;
+
+use crate::{
+    api::{self, AppState},
+    body::{Body, RequestBody, boxed_request, full, read_limited},
+    error::ApiError,
+    router::{PathParams, Route},
+};
+
+/// The request header.
+pub(crate) const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
+/// The response header set on a replayed response.
+pub(crate) const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// A claim without a response older than this belongs to a request that
+/// died (its process stopped): a retry takes the key over.
+pub const ABANDONED_AFTER: time::Duration = time::Duration::minutes(5);
+
+/// The longest key accepted.
+const MAX_KEY_LEN: usize = 255;
+
+/// Response headers kept with the body: the ones that describe it.
+const KEPT_HEADERS: [HeaderName; 5] = [
+    header::CONTENT_TYPE,
+    header::LOCATION,
+    header::ETAG,
+    header::LAST_MODIFIED,
+    header::CACHE_CONTROL,
+];
+
+/// Whether `method` honours `Idempotency-Key`.
+pub(crate) fn applies_to(method: &Method) -> bool {
+    matches!(*method, Method::POST | Method::PATCH | Method::DELETE)
+}
+
+/// The key, checked: 1–255 visible ASCII characters.
+fn key_of(request: &Request<RequestBody>) -> Result<Option<String>, ApiError> {
+    let Some(value) = request.headers().get(&IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let invalid = || {
+        ApiError::Validation(
+            FieldError::new(
+                "Idempotency-Key",
+                format!("must be 1 to {MAX_KEY_LEN} visible ASCII characters"),
+            )
+            .into(),
+        )
+    };
+    let bytes = value.as_bytes();
+    if bytes.is_empty() || bytes.len() > MAX_KEY_LEN || !bytes.iter().all(|b| b.is_ascii_graphic())
+    {
+        return Err(invalid());
+    }
+    Ok(Some(value.to_str().map_err(|_| invalid())?.to_owned()))
+}
+
+/// Runs a write that may carry `Idempotency-Key` (see the module docs);
+/// without the header, or without a caller, it is handled as usual.
+pub(crate) async fn handle<S: Store + 'static>(
+    state: Arc<AppState<S>>,
+    route: Route,
+    method: Method,
+    params: PathParams,
+    request: Request<RequestBody>,
+) -> Result<Response<Body>, ApiError> {
+    let key = key_of(&request)?;
+    let user = request
+        .extensions()
+        .get::<crate::AuthUser>()
+        .map(|user| user.user_id.clone());
+    let (Some(key), Some(user)) = (key, user) else {
+        return api::handle(&state, route, &method, params, request).await;
+    };
+    let (parts, body) = request.into_parts();
+    let limit = match route {
+        Route::TodoAttachments => state
+            .settings
+            .upload_limit
+            .saturating_add(api::MULTIPART_OVERHEAD),
+        _ => state.settings.json_body_limit,
+    };
+    let body = read_limited(&parts.headers, body, limit).await?;
+    let fingerprint = fingerprint(&parts, &body);
+    let store = state.services.store().clone();
+    let now = state.services.clock().now();
+    let claim = store
+        .claim_idempotency_key(
+            &user,
+            &key,
+            &fingerprint,
+            now,
+            now - IDEMPOTENCY_TTL,
+            now - ABANDONED_AFTER,
+        )
+        .await?;
+    match claim {
+        IdempotencyClaim::Claimed => {}
+        IdempotencyClaim::InProgress => return Err(ApiError::IdempotencyKeyInUse),
+        IdempotencyClaim::Mismatch => return Err(ApiError::IdempotencyKeyReused),
+        IdempotencyClaim::Completed(stored) => return Ok(replay(stored)),
+        _ => return Err(ApiError::IdempotencyKeyInUse),
+    }
+    let request = Request::from_parts(parts, boxed_request(http_body_util::Full::new(body)));
+    // Detached: the write and the record of its response are not separated
+    // by a disconnect or a timeout of the caller.
+    let task = tokio::spawn(
+        async move {
+            let response = api::handle(&state, route, &method, params, request)
+                .await
+                .unwrap_or_else(ApiError::into_response);
+            record(&store, &user, &key, response).await
+        }
+        .in_current_span(),
+    );
+    match task.await {
+        Ok(response) => Ok(response),
+        Err(error) => Err(ApiError::Panic(error.to_string())),
+    }
+}
+
+/// Keeps a response below `500` under the key, or releases the key, and
+/// returns the response with its body intact.
+async fn record<S: IdempotencyStore>(
+    store: &S,
+    user: &tasker_core::domain::UserId,
+    key: &str,
+    response: Response<Body>,
+) -> Response<Body> {
+    let (parts, body) = response.into_parts();
+    let bytes = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            release(store, user, key).await;
+            return ApiError::Internal(error).into_response();
+        }
+    };
+    if parts.status.is_server_error() {
+        release(store, user, key).await;
+    } else {
+        let stored = StoredResponse {
+            status: parts.status.as_u16(),
+            headers: KEPT_HEADERS
+                .iter()
+                .filter_map(|name| {
+                    let value = parts.headers.get(name)?.to_str().ok()?;
+                    Some((name.as_str().to_owned(), value.to_owned()))
+                })
+                .collect(),
+            body: bytes.to_vec(),
+        };
+        if let Err(error) = store.complete_idempotency_key(user, key, &stored).await {
+            // The write happened; a retry gets 409 until the claim is abandoned.
+            tracing::warn!(%error, "the response for an idempotency key was not stored");
+        }
+    }
+    Response::from_parts(parts, full(bytes))
+}
+
+async fn release<S: IdempotencyStore>(store: &S, user: &tasker_core::domain::UserId, key: &str) {
+    if let Err(error) = store.release_idempotency_key(user, key).await {
+        tracing::warn!(%error, "an idempotency key was not released");
+    }
+}
+
+/// The kept response, as first sent, marked as a replay.
+fn replay(stored: StoredResponse) -> Response<Body> {
+    let mut response = Response::new(full(Bytes::from(stored.body)));
+    *response.status_mut() =
+        StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    for (name, value) in stored.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    headers.insert(REPLAYED, HeaderValue::from_static("true"));
+    response
+}
+
+/// What makes two requests "the same": method, path and query, content type
+/// and body.
+fn fingerprint(parts: &http::request::Parts, body: &[u8]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(parts.method.as_str());
+    hash.update([0]);
+    hash.update(
+        parts
+            .uri
+            .path_and_query()
+            .map_or("", |p| p.as_str())
+            .as_bytes(),
+    );
+    hash.update([0]);
+    if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE) {
+        hash.update(content_type.as_bytes());
+    }
+    hash.update([0]);
+    hash.update(body);
+    hex(&hash.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_key(value: &[u8]) -> Request<RequestBody> {
+        Request::builder()
+            .method(Method::POST)
+            .header(IDEMPOTENCY_KEY, HeaderValue::from_bytes(value).unwrap())
+            .body(crate::body::boxed_request(
+                http_body_util::Empty::<Bytes>::new(),
+            ))
+            .unwrap()
+    }
+
+    #[test]
+    fn keys_are_one_to_255_visible_ascii_characters() {
+        assert_eq!(
+            key_of(&with_key(b"abc-123")).unwrap().as_deref(),
+            Some("abc-123")
+        );
+        assert!(key_of(&with_key(&[b'k'; 255])).unwrap().is_some());
+        for bad in [
+            &b""[..],
+            &[b'k'; 256][..],
+            b"two words",
+            b"tab\there",
+            b"\xe9t\xe9",
+        ] {
+            let error = key_of(&with_key(bad)).unwrap_err();
+            assert_eq!(error.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+            let body = error.body();
+            assert_eq!(body.errors.unwrap()[0].field, "Idempotency-Key");
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_covers_method_path_type_and_body() {
+        let parts = |method: Method, uri: &str, ct: &str| {
+            Request::builder()
+                .method(method)
+                .uri(uri)
+                .header(header::CONTENT_TYPE, ct)
+                .body(())
+                .unwrap()
+                .into_parts()
+                .0
+        };
+        let base = fingerprint(&parts(Method::POST, "/a", "application/json"), b"{}");
+        assert_eq!(base.len(), 64);
+        assert_eq!(
+            base,
+            fingerprint(&parts(Method::POST, "/a", "application/json"), b"{}")
+        );
+        assert_ne!(
+            base,
+            fingerprint(&parts(Method::PATCH, "/a", "application/json"), b"{}")
+        );
+        assert_ne!(
+            base,
+            fingerprint(&parts(Method::POST, "/b", "application/json"), b"{}")
+        );
+        assert_ne!(
+            base,
+            fingerprint(&parts(Method::POST, "/a", "text/plain"), b"{}")
+        );
+        assert_ne!(
+            base,
+            fingerprint(&parts(Method::POST, "/a", "application/json"), b"{ }")
+        );
+    }
+}

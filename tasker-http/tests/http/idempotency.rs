@@ -1,0 +1,343 @@
+//! `Idempotency-Key`: retries replay, other requests with the key are
+//! refused, concurrent duplicates never make two todos.
+
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+use tasker_core::clock::Clock;
+use time::Duration;
+
+use crate::support::{App, T0, assert_error, cases, error_fields, request};
+
+cases!(
+    a_retried_create_replays_the_first_response_byte_for_byte,
+    the_same_key_with_another_body_is_422_and_changes_nothing,
+    concurrent_duplicates_make_one_todo,
+    keys_are_per_user,
+    a_refused_request_is_kept_too,
+    delete_and_patch_retries_replay,
+    a_key_expires_after_24_hours,
+    a_bad_key_is_400_naming_the_header,
+    an_upload_retry_stores_one_attachment,
+);
+
+fn keyed(
+    method: Method,
+    path: &str,
+    user: &str,
+    key: &str,
+    body: Option<Value>,
+) -> http::Request<tasker_http::Body> {
+    let mut request = request(method, path, Some(user), body);
+    request
+        .headers_mut()
+        .insert("idempotency-key", key.parse().unwrap());
+    request
+}
+
+async fn count_todos(app: &App, user: &str) -> u64 {
+    let page = app.get(user, "/api/v1/todos?limit=100").await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.json["total"].as_u64().unwrap()
+}
+
+async fn a_retried_create_replays_the_first_response_byte_for_byte(app: App) {
+    let body = json!({"title": "pay rent"});
+    let first = app
+        .send(keyed(
+            Method::POST,
+            "/api/v1/todos",
+            "alice",
+            "k-1",
+            Some(body.clone()),
+        ))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    // Later, when a replay could not be told apart by a fresh timestamp.
+    app.clock.advance(Duration::minutes(3));
+    let again = app
+        .send(keyed(
+            Method::POST,
+            "/api/v1/todos",
+            "alice",
+            "k-1",
+            Some(body),
+        ))
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED);
+    assert_eq!(again.bytes, first.bytes);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.headers["content-type"], first.headers["content-type"]);
+    assert_eq!(count_todos(&app, "alice").await, 1);
+    // A new key is a new request.
+    let other = app
+        .send(keyed(
+            Method::POST,
+            "/api/v1/todos",
+            "alice",
+            "k-2",
+            Some(json!({"title": "pay rent"})),
+        ))
+        .await;
+    assert_eq!(other.status, StatusCode::CREATED);
+    assert_ne!(other.json["id"], first.json["id"]);
+    assert_eq!(count_todos(&app, "alice").await, 2);
+}
+
+async fn the_same_key_with_another_body_is_422_and_changes_nothing(app: App) {
+    let first = app
+        .send(keyed(
+            Method::POST,
+            "/api/v1/todos",
+            "alice",
+            "k",
+            Some(json!({"title": "one"})),
+        ))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let other = app
+        .send(keyed(
+            Method::POST,
+            "/api/v1/todos",
+            "alice",
+            "k",
+            Some(json!({"title": "two"})),
+        ))
+        .await;
+    assert_error(
+        &other,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "IDEMPOTENCY_KEY_REUSED",
+    );
+    assert_eq!(error_fields(&other), ["Idempotency-Key"]);
+    // The key on another route is another request too.
+    let category = app
+        .send(keyed(
+            Method::POST,
+            "/api/v1/categories",
+            "alice",
+            "k",
+            Some(json!({"name": "home", "color": "#112233"})),
+        ))
+        .await;
+    assert_error(
+        &category,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "IDEMPOTENCY_KEY_REUSED",
+    );
+    assert_eq!(count_todos(&app, "alice").await, 1);
+    let categories = app.get("alice", "/api/v1/categories").await;
+    assert_eq!(categories.json["total"], 0);
+}
+
+async fn concurrent_duplicates_make_one_todo(app: App) {
+    // Eight copies in flight at once (each write runs in a task of its own).
+    let responses = futures_util::future::join_all((0..8).map(|_| {
+        app.send(keyed(
+            Method::POST,
+            "/api/v1/todos",
+            "alice",
+            "same",
+            Some(json!({"title": "once"})),
+        ))
+    }))
+    .await;
+    let mut created = Vec::new();
+    let mut busy = 0;
+    for response in responses {
+        match response.status {
+            StatusCode::CREATED => created.push(response),
+            StatusCode::CONFLICT => {
+                assert_error(&response, StatusCode::CONFLICT, "IDEMPOTENCY_KEY_IN_USE");
+                assert_eq!(response.headers["retry-after"], "1");
+                busy += 1;
+            }
+            other => panic!("unexpected {other}: {}", response.json),
+        }
+    }
+    assert!(!created.is_empty());
+    assert_eq!(created.len() + busy, 8);
+    // Every 201 is the same todo: the first response or its replay.
+    assert!(created.iter().all(|r| r.bytes == created[0].bytes));
+    assert_eq!(count_todos(&app, "alice").await, 1);
+}
+
+async fn keys_are_per_user(app: App) {
+    let body = json!({"title": "mine"});
+    let alice = app
+        .send(keyed(
+            Method::POST,
+            "/api/v1/todos",
+            "alice",
+            "k",
+            Some(body.clone()),
+        ))
+        .await;
+    let bob = app
+        .send(keyed(Method::POST, "/api/v1/todos", "bob", "k", Some(body)))
+        .await;
+    assert_eq!(alice.status, StatusCode::CREATED);
+    assert_eq!(bob.status, StatusCode::CREATED);
+    assert!(bob.headers.get("idempotent-replayed").is_none());
+    assert_ne!(alice.json["id"], bob.json["id"]);
+    assert_eq!(bob.json["userId"], "bob");
+    assert_eq!(count_todos(&app, "bob").await, 1);
+}
+
+async fn a_refused_request_is_kept_too(app: App) {
+    let bad = json!({"title": ""});
+    let first = app
+        .send(keyed(
+            Method::POST,
+            "/api/v1/todos",
+            "alice",
+            "k",
+            Some(bad.clone()),
+        ))
+        .await;
+    assert_error(&first, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    let again = app
+        .send(keyed(
+            Method::POST,
+            "/api/v1/todos",
+            "alice",
+            "k",
+            Some(bad),
+        ))
+        .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    assert_eq!(again.bytes, first.bytes);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(count_todos(&app, "alice").await, 0);
+}
+
+async fn delete_and_patch_retries_replay(app: App) {
+    let todo = app.todo("alice", json!({"title": "draft"})).await;
+    let path = format!("/api/v1/todos/{}", todo["id"].as_str().unwrap());
+    let patch = json!({"title": "final"});
+    let first = app
+        .send(keyed(
+            Method::PATCH,
+            &path,
+            "alice",
+            "p",
+            Some(patch.clone()),
+        ))
+        .await;
+    assert_eq!(first.status, StatusCode::OK);
+    app.clock.advance(Duration::minutes(1));
+    let again = app
+        .send(keyed(Method::PATCH, &path, "alice", "p", Some(patch)))
+        .await;
+    assert_eq!(
+        again.bytes, first.bytes,
+        "the same updatedAt: not written twice"
+    );
+    let deleted = app
+        .send(keyed(Method::DELETE, &path, "alice", "d", None))
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let retried = app
+        .send(keyed(Method::DELETE, &path, "alice", "d", None))
+        .await;
+    assert_eq!(retried.status, StatusCode::NO_CONTENT, "not 404: a replay");
+    assert_eq!(retried.headers["idempotent-replayed"], "true");
+    // Without the key the todo is simply gone.
+    let plain = app.delete("alice", &path).await;
+    assert_error(&plain, StatusCode::NOT_FOUND, "TODO_NOT_FOUND");
+}
+
+async fn a_key_expires_after_24_hours(app: App) {
+    let body = json!({"title": "daily"});
+    let first = app
+        .send(keyed(
+            Method::POST,
+            "/api/v1/todos",
+            "alice",
+            "k",
+            Some(body.clone()),
+        ))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    app.clock.advance(Duration::hours(23));
+    let replay = app
+        .send(keyed(
+            Method::POST,
+            "/api/v1/todos",
+            "alice",
+            "k",
+            Some(body.clone()),
+        ))
+        .await;
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+    app.clock.advance(Duration::hours(1) + Duration::seconds(1));
+    let fresh = app
+        .send(keyed(
+            Method::POST,
+            "/api/v1/todos",
+            "alice",
+            "k",
+            Some(body),
+        ))
+        .await;
+    assert_eq!(fresh.status, StatusCode::CREATED);
+    assert!(fresh.headers.get("idempotent-replayed").is_none());
+    assert_eq!(count_todos(&app, "alice").await, 2);
+    assert_eq!(
+        app.clock.now(),
+        T0 + Duration::hours(24) + Duration::seconds(1)
+    );
+}
+
+async fn a_bad_key_is_400_naming_the_header(app: App) {
+    for key in ["", &"k".repeat(256), "has space"] {
+        let mut request = request(
+            Method::POST,
+            "/api/v1/todos",
+            Some("alice"),
+            Some(json!({"title": "x"})),
+        );
+        request
+            .headers_mut()
+            .insert("idempotency-key", key.parse().unwrap());
+        let response = app.send(request).await;
+        assert_error(&response, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+        assert_eq!(error_fields(&response), ["Idempotency-Key"], "{key:?}");
+    }
+    assert_eq!(count_todos(&app, "alice").await, 0);
+}
+
+async fn an_upload_retry_stores_one_attachment(app: App) {
+    let todo = app.todo("alice", json!({"title": "with file"})).await;
+    let path = format!("/api/v1/todos/{}/attachments", todo["id"].as_str().unwrap());
+    let boundary = "XBOUNDARYX";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\
+         Content-Type: text/plain\r\n\r\nhello\r\n--{boundary}--\r\n"
+    );
+    let upload = || {
+        let mut request = request(Method::POST, &path, Some("alice"), None);
+        request.headers_mut().insert(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}")
+                .parse()
+                .unwrap(),
+        );
+        request
+            .headers_mut()
+            .insert("idempotency-key", "upload-1".parse().unwrap());
+        *request.body_mut() = tasker_http::body::full(body.clone());
+        request
+    };
+    let first = app.send(upload()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.json);
+    let again = app.send(upload()).await;
+    assert_eq!(again.bytes, first.bytes);
+    let read = app
+        .get(
+            "alice",
+            &format!("/api/v1/todos/{}", todo["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(read.json["attachments"].as_array().unwrap().len(), 1);
+}
