@@ -703,6 +703,74 @@ async fn api4_an_endless_body_is_cut_off_at_the_limit(app: App) {
     assert_eq!(todos.json["total"], 1);
 }
 
+#[tokio::test]
+async fn api4_a_body_of_many_unknown_keys_gets_a_bounded_answer() {
+    let app = App::sqlite().await;
+    let todo = id(&app.todo("alice", json!({"title": "T"})).await);
+    // Just under the default 1 MiB JSON limit: 60,000 keys.
+    let many = |base: Value| {
+        let mut body = base.as_object().unwrap().clone();
+        for n in 0..60_000 {
+            body.insert(format!("k{n}"), json!(0));
+        }
+        Value::Object(body)
+    };
+    let mut metadata = serde_json::Map::new();
+    for n in 0..60_000 {
+        metadata.insert(format!("k{n}"), json!(0));
+    }
+    let cases = [
+        (
+            Method::POST,
+            "/api/v1/todos".to_owned(),
+            many(json!({"title": ""})),
+            "title",
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/todos/{todo}"),
+            many(json!({"title": ""})),
+            "title",
+        ),
+        (
+            Method::POST,
+            "/api/v1/todos".to_owned(),
+            json!({"title": "", "metadata": metadata}),
+            "title",
+        ),
+        (
+            Method::POST,
+            "/api/v1/categories".to_owned(),
+            many(json!({"name": ""})),
+            "name",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/todos/{todo}/comments"),
+            many(json!({"content": ""})),
+            "content",
+        ),
+    ];
+    for (method, path, body, first) in cases {
+        let size = body.to_string().len();
+        assert!(size < 1024 * 1024, "{size}");
+        let response = app
+            .send(request(method.clone(), &path, Some("alice"), Some(body)))
+            .await;
+        assert_error(&response, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+        let fields = error_fields(&response);
+        assert_eq!(fields.len(), 50, "{method} {path}");
+        // The errors of real fields come first and are kept.
+        assert_eq!(fields[0], first);
+        assert!(
+            response.bytes.len() < 16 * 1024,
+            "{method} {path}: {size} bytes answered with {}",
+            response.bytes.len()
+        );
+    }
+    assert_eq!(app.get("alice", "/api/v1/todos").await.json["total"], 1);
+}
+
 fn limited(per_second: u32, burst: u32) -> HttpSettings {
     let mut settings = quiet_settings();
     settings.rate_limit.enabled = true;
