@@ -102,6 +102,11 @@ pub enum ApiError {
 /// `Retry-After` (seconds) of a `503` when the database is unreachable.
 const UNAVAILABLE_RETRY_AFTER: u64 = 1;
 
+/// Most field errors an error body lists. Every valid request has far fewer;
+/// without a bound, a body of many unknown keys would be answered with one
+/// error per key, many times the size of the request.
+const MAX_FIELD_ERRORS: usize = 50;
+
 /// One entry of the `errors` list of the error body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldErrorBody {
@@ -281,6 +286,7 @@ impl ApiError {
         };
         Some(
             list.iter()
+                .take(MAX_FIELD_ERRORS)
                 .map(|e| FieldErrorBody {
                     field: e.field().to_owned(),
                     error: e.error().to_owned(),

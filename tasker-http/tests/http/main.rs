@@ -2,6 +2,7 @@
 //! service (and over TCP in `mounting`), one module per concern.
 
 mod attachments;
+mod attacks;
 mod auth;
 mod categories;
 mod comments;

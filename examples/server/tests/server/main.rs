@@ -1,6 +1,7 @@
 //! End-to-end tests of the `tasker-server` binary: spawned on a free port,
 //! driven over HTTP and through its commands.
 
+mod attacks;
 mod config;
 mod lifecycle;
 mod storage;
