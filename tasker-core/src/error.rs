@@ -112,6 +112,25 @@ impl Error {
         }
     }
 
+    /// Whether this is a file-store failure because the disk (or quota) is
+    /// full: `ENOSPC` or `EDQUOT` somewhere in its causes.
+    pub fn is_storage_full(&self) -> bool {
+        let Self::Blob { source, .. } = self else {
+            return false;
+        };
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
+        while let Some(error) = cause {
+            if let Some(io) = error.downcast_ref::<std::io::Error>()
+                && (io.kind() == std::io::ErrorKind::StorageFull
+                    || io.kind() == std::io::ErrorKind::QuotaExceeded)
+            {
+                return true;
+            }
+            cause = error.source();
+        }
+        false
+    }
+
     /// A validation error on one field.
     pub fn invalid(field: &str, error: impl Into<String>) -> Self {
         Self::Validation(crate::domain::FieldError::new(field, error).into())

@@ -130,7 +130,12 @@ impl TestStore {
         let pool = crate::store::StoreOptions::default()
             .pool::<sqlx::Postgres>()
             .max_connections(5)
-            .connect_with(admin.database(&name))
+            .connect_with(
+                admin
+                    .clone()
+                    .database(&name)
+                    .application_name(crate::store::APPLICATION_NAME),
+            )
             .await
             .expect("connect to test database");
         let store = PgStore::from_pool(pool);

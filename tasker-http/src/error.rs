@@ -177,6 +177,8 @@ impl ApiError {
             }
             Self::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Core(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Core(e) if e.is_storage_full() => StatusCode::INSUFFICIENT_STORAGE,
+            Self::Core(Core::Blob { .. }) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Core(_) | Self::Panic(_) | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -210,6 +212,8 @@ impl ApiError {
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::Timeout(_) => "TIMEOUT",
             Self::Core(e) if e.is_unavailable() => "SERVICE_UNAVAILABLE",
+            Self::Core(e) if e.is_storage_full() => "INSUFFICIENT_STORAGE",
+            Self::Core(Core::Blob { .. }) => "FILE_STORAGE_UNAVAILABLE",
             Self::Core(_) | Self::Panic(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -253,6 +257,12 @@ impl ApiError {
             Self::Timeout(_) => "The request took too long".into(),
             Self::Core(e) if e.is_unavailable() => {
                 "The service is briefly unavailable, try again shortly".into()
+            }
+            Self::Core(e) if e.is_storage_full() => {
+                "The file store is full; nothing was saved".into()
+            }
+            Self::Core(Core::Blob { .. }) => {
+                "The file store is unavailable; nothing was saved".into()
             }
             Self::Core(_) | Self::Panic(_) | Self::Internal(_) => {
                 "Something went wrong on our side".into()

@@ -51,7 +51,7 @@ mod sqlite;
 
 pub use any::{AnyStore, PoolStats, StoreOptions};
 #[cfg(feature = "postgres")]
-pub use postgres::PgStore;
+pub use postgres::{APPLICATION_NAME, PgStore};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 

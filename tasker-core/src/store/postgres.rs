@@ -13,6 +13,9 @@ use super::{StoreOptions, any::StatementCounter, sql::Dialect, sql_store::sql_st
 type Db = sqlx::Postgres;
 const DIALECT: Dialect = Dialect::Postgres;
 
+/// The `application_name` of the store's connections, unless the URL sets one.
+pub const APPLICATION_NAME: &str = "tasker";
+
 /// The PostgreSQL store: production storage, shared by any number of API and
 /// worker processes.
 #[derive(Debug, Clone)]
@@ -28,7 +31,12 @@ impl PgStore {
     /// [`Error::Storage`] when the URL is invalid or the server cannot be reached.
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self> {
         const OP: &str = "connect to PostgreSQL";
-        let connect = PgConnectOptions::from_str(url).map_err(|e| Error::storage(OP, e))?;
+        let mut connect = PgConnectOptions::from_str(url).map_err(|e| Error::storage(OP, e))?;
+        // Named in `pg_stat_activity`, so an operator can find (or cut) the
+        // pool's connections; a name given in the URL wins.
+        if connect.get_application_name().is_none() {
+            connect = connect.application_name(APPLICATION_NAME);
+        }
         let pool = options
             .pool()
             .connect_with(options.logging(connect))

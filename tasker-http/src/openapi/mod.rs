@@ -101,6 +101,15 @@ impl Modify for StandardErrors {
                 if path.starts_with("/docs/") {
                     codes.push(("404", "No such asset (`ROUTE_NOT_FOUND`)"));
                 }
+                if path.starts_with("/api/v1/files/") {
+                    codes.push(("503", "The file store failed (`FILE_STORAGE_UNAVAILABLE`)"));
+                }
+                if path.ends_with("/attachments") && has_body {
+                    codes.push((
+                        "507",
+                        "The file store is full; nothing was saved (`INSUFFICIENT_STORAGE`)",
+                    ));
+                }
                 if !public {
                     codes.extend([
                         ("400", "Invalid input (`VALIDATION_FAILED`, `INVALID_JSON`)"),
@@ -109,8 +118,9 @@ impl Modify for StandardErrors {
                         (
                             "503",
                             "The database is unreachable or has no free connection \
-                             (`SERVICE_UNAVAILABLE`, with `Retry-After`), or the request \
-                             timed out (`TIMEOUT`)",
+                             (`SERVICE_UNAVAILABLE`, with `Retry-After`), the file store \
+                             failed (`FILE_STORAGE_UNAVAILABLE`), or the request timed out \
+                             (`TIMEOUT`)",
                         ),
                     ]);
                 }

@@ -9,6 +9,7 @@ mod comments;
 mod conditional;
 mod document;
 mod errors;
+mod faults;
 mod idempotency;
 mod isolation;
 mod layers;
