@@ -354,11 +354,20 @@ end
 return {1, 0, remaining, 0}
 ";
 
+    /// How long a request waits for Redis before it is let through.
+    const BUDGET: Duration = Duration::from_millis(250);
+
+    /// After a failure, how long requests skip Redis (and are let through)
+    /// before the next one tries it again.
+    const BACK_OFF: Duration = Duration::from_secs(1);
+
     #[derive(Clone)]
     pub(super) struct RedisBuckets {
         connection: redis::aio::ConnectionManager,
         prefix: Arc<str>,
         script: Arc<redis::Script>,
+        /// Until when Redis is skipped after a failure.
+        down_until: Arc<std::sync::Mutex<Option<std::time::Instant>>>,
     }
 
     impl fmt::Debug for RedisBuckets {
@@ -375,6 +384,7 @@ return {1, 0, remaining, 0}
                 connection,
                 prefix: prefix.into(),
                 script: Arc::new(redis::Script::new(GCRA)),
+                down_until: Arc::new(std::sync::Mutex::new(None)),
             }
         }
 
@@ -410,10 +420,33 @@ return {1, 0, remaining, 0}
                     .arg(interval_us)
                     .arg((*burst).max(1));
             }
-            let mut connection = self.connection.clone();
-            let outcome: redis::RedisResult<(i64, i64, i64, usize)> =
-                invocation.invoke_async(&mut connection).await;
             let last_burst = buckets.last().map_or(1, |b| b.2);
+            let now = std::time::Instant::now();
+            {
+                let mut down = self.down_until.lock().unwrap_or_else(|e| e.into_inner());
+                match *down {
+                    // Fail open at once while Redis is known to be down.
+                    Some(until) if now < until => return Ok(last_burst),
+                    Some(_) => *down = None,
+                    None => {}
+                }
+            }
+            let mut connection = self.connection.clone();
+            let outcome: redis::RedisResult<(i64, i64, i64, usize)> = match tokio::time::timeout(
+                BUDGET,
+                invocation.invoke_async(&mut connection),
+            )
+            .await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => Err(redis::RedisError::from((
+                    redis::ErrorKind::Io,
+                    "no answer within the rate-limit budget",
+                ))),
+            };
+            if outcome.is_err() {
+                *self.down_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(now + BACK_OFF);
+            }
             match outcome {
                 Ok((1, _, remaining, _)) => Ok(u32::try_from(remaining).unwrap_or(0)),
                 Ok((_, retry_after_us, _, refused_by)) => Err((
@@ -424,8 +457,9 @@ return {1, 0, remaining, 0}
                         .max(1),
                 )),
                 Err(error) => {
-                    // Fail open: an unreachable limiter must not take the API down.
-                    tracing::warn!(%error, "rate limit check failed in Redis; request let through");
+                    // Fail open: an unreachable limiter must not take the API
+                    // down, nor slow it: requests skip Redis for a second.
+                    tracing::warn!(%error, "rate limit check failed in Redis; requests let through for 1 s");
                     Ok(last_burst)
                 }
             }

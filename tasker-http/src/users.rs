@@ -140,6 +140,14 @@ where
 }
 
 impl<S: JobStore + Clone + Send + Sync + 'static> State<S> {
+    /// Drops the user from the recently-seen table.
+    fn forget(&self, user: &AuthUser) {
+        self.seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(user.user_id.as_str().to_owned(), user.email.clone()));
+    }
+
     /// Records the user in the background unless it was recorded lately with
     /// the same e-mail; never delays or fails the request.
     fn observe(self: &Arc<Self>, user: &AuthUser) {
@@ -174,17 +182,20 @@ impl<S: JobStore + Clone + Send + Sync + 'static> State<S> {
                         })
                         .await
                     {
-                        tracing::warn!(user_id = %user.user_id.as_str(), error = %e, "welcome e-mail not enqueued");
+                        // Not lost: the user is forgotten, so the next
+                        // request (after the queue is back) is a first
+                        // sighting again and enqueues the welcome.
+                        tracing::warn!(user_id = %user.user_id.as_str(), error = %e, "welcome e-mail not enqueued; will retry on the next request");
+                        if let Err(e) = state.jobs.forget_user(&user.user_id).await {
+                            tracing::warn!(user_id = %user.user_id.as_str(), error = %e, "could not forget the user");
+                        }
+                        state.forget(&user);
                     }
                 }
                 Ok(false) => {}
                 Err(e) => {
                     // Forget it, so the next request tries again.
-                    state
-                        .seen
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(&(user.user_id.as_str().to_owned(), user.email.clone()));
+                    state.forget(&user);
                     tracing::warn!(user_id = %user.user_id.as_str(), error = %e, "could not record the user");
                 }
             }

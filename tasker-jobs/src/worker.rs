@@ -92,46 +92,52 @@ async fn run(context: JobContext, stop: CancellationToken) {
             &instance[20..]
         );
         let slots = config.capacity.of(priority);
-        let signal = {
-            let stop = stop.clone();
-            async move {
-                stop.cancelled().await;
-                Ok::<(), std::io::Error>(())
-            }
-        };
         let i = index(priority);
         let poll = std::time::Duration::from_millis(config.poll_interval_ms.max(1));
+        let stop = stop.clone();
+        // A worker whose backend fails (Redis restarted empty, a database
+        // error) is built again after a pause, until the stop signal.
+        macro_rules! supervised {
+            ($queues:expr) => {{
+                let queues = $queues.clone();
+                tokio::spawn(async move {
+                    let mut pause = std::time::Duration::from_millis(500);
+                    loop {
+                        use apalis::prelude::BackendExt;
+                        // Without a poll strategy an idle Redis worker only
+                        // looks again at its next heartbeat (seconds).
+                        let backend = queues[i].clone().poll_with_interval(poll);
+                        let worker = WorkerBuilder::new(name.clone())
+                            .backend(backend)
+                            .concurrency(slots)
+                            .data(Arc::clone(&shared))
+                            .build(handle);
+                        let signal = {
+                            let stop = stop.clone();
+                            async move {
+                                stop.cancelled().await;
+                                Ok::<(), std::io::Error>(())
+                            }
+                        };
+                        match worker.run_until(signal).await {
+                            Ok(()) => return,
+                            Err(_) if stop.is_cancelled() => return,
+                            Err(error) => {
+                                tracing::error!(worker = %name, %error, ?pause, "job worker stopped with an error; starting it again");
+                            }
+                        }
+                        tokio::select! {
+                            () = stop.cancelled() => return,
+                            () = tokio::time::sleep(pause) => {}
+                        }
+                        pause = (pause * 2).min(std::time::Duration::from_secs(10));
+                    }
+                })
+            }};
+        }
         let task: JoinHandle<()> = match context.queue.storages() {
-            Storages::Redis { queues, .. } => {
-                use apalis::prelude::BackendExt;
-                // Without a poll strategy an idle Redis worker only looks
-                // again at its next heartbeat (seconds).
-                let backend = queues[i].clone().poll_with_interval(poll);
-                tokio::spawn(async move {
-                    let worker = WorkerBuilder::new(name.clone())
-                        .backend(backend)
-                        .concurrency(slots)
-                        .data(shared)
-                        .build(handle);
-                    if let Err(error) = worker.run_until(signal).await {
-                        tracing::error!(worker = %name, %error, "job worker stopped with an error");
-                    }
-                })
-            }
-            Storages::Sqlite { queues, .. } => {
-                use apalis::prelude::BackendExt;
-                let backend = queues[i].clone().poll_with_interval(poll);
-                tokio::spawn(async move {
-                    let worker = WorkerBuilder::new(name.clone())
-                        .backend(backend)
-                        .concurrency(slots)
-                        .data(shared)
-                        .build(handle);
-                    if let Err(error) = worker.run_until(signal).await {
-                        tracing::error!(worker = %name, %error, "job worker stopped with an error");
-                    }
-                })
-            }
+            Storages::Redis { queues, .. } => supervised!(queues),
+            Storages::Sqlite { queues, .. } => supervised!(queues),
         };
         workers.push(task);
     }

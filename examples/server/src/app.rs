@@ -242,11 +242,12 @@ impl App {
                 .health_check("redis", move || {
                     let mut conn = ping.clone();
                     async move {
-                        redis::cmd("PING")
-                            .query_async::<String>(&mut conn)
-                            .await
-                            .map(drop)
-                            .map_err(|_| "unreachable".to_owned())
+                        let command = redis::cmd("PING");
+                        let ping = command.query_async::<String>(&mut conn);
+                        match tokio::time::timeout(Duration::from_secs(1), ping).await {
+                            Ok(Ok(_)) => Ok(()),
+                            Ok(Err(_)) | Err(_) => Err("unreachable".to_owned()),
+                        }
                     }
                 });
         }

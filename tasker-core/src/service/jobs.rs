@@ -178,6 +178,15 @@ impl<S: JobStore> JobService<S> {
             .await
     }
 
+    /// Forgets a recorded user: the next [`remember_user`](Self::remember_user)
+    /// is the first again.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage).
+    pub async fn forget_user(&self, user: &UserId) -> Result<()> {
+        self.store.forget_user(user).await
+    }
+
     /// Records that `user` was seen (with the e-mail and name their token
     /// carried, when it did); `true` the first time.
     ///

@@ -416,6 +416,9 @@ impl JobStore for AnyStore {
     ) -> Result<bool> {
         dispatch!(self, s => s.remember_user(user, email, name, at).await)
     }
+    async fn forget_user(&self, user: &UserId) -> Result<()> {
+        dispatch!(self, s => s.forget_user(user).await)
+    }
     async fn known_user(&self, user: &UserId) -> Result<Option<KnownUser>> {
         dispatch!(self, s => s.known_user(user).await)
     }

@@ -329,6 +329,11 @@ pub trait JobStore: Send + Sync {
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<bool>> + Send;
 
+    /// Forgets a user recorded by [`remember_user`](Self::remember_user),
+    /// so that the next sighting counts as the first again (used when the
+    /// welcome e-mail of a first sighting could not be enqueued).
+    fn forget_user(&self, user: &UserId) -> impl Future<Output = Result<()>> + Send;
+
     /// A user recorded by [`remember_user`](Self::remember_user).
     fn known_user(&self, user: &UserId) -> impl Future<Output = Result<Option<KnownUser>>> + Send;
 

@@ -3,6 +3,7 @@
 
 mod attacks;
 mod config;
+mod faults;
 mod lifecycle;
 mod storage;
 mod support;

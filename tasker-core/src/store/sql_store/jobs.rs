@@ -156,6 +156,14 @@ macro_rules! job_store {
                 Ok(first)
             }
 
+            async fn forget_user(&self, user: &UserId) -> Result<()> {
+                const OP: &str = "forget a user";
+                let mut sql = self.sql("DELETE FROM known_users WHERE user_id = ");
+                sql.bind(Arg::Text(user.as_str().to_owned()));
+                self.execute(&self.pool, sql, OP).await?;
+                Ok(())
+            }
+
             async fn known_user(&self, user: &UserId) -> Result<Option<KnownUser>> {
                 const OP: &str = "find a user";
                 let mut sql = self.sql("SELECT user_id, email, name, first_seen_at FROM known_users WHERE user_id = ");
