@@ -52,7 +52,12 @@ pub fn parse_until(field: &str, raw: &str) -> Result<OffsetDateTime, FieldError>
 
 fn parse_with(field: &str, raw: &str, end_of_day: bool) -> Result<OffsetDateTime, FieldError> {
     let raw = raw.trim();
+    // The `time` crate takes any byte between the date and the time of an
+    // RFC 3339 value; RFC 3339 has `T` (any case), or a space.
+    let separator_ok = raw.as_bytes().get(10).is_none_or(|b| b"Tt ".contains(b));
     let parsed = OffsetDateTime::parse(raw, &Rfc3339)
+        .map_err(|_| ())
+        .and_then(|t| if separator_ok { Ok(t) } else { Err(()) })
         .map(normalize)
         .or_else(|_| {
             Date::parse(raw, format_description!("[year]-[month]-[day]")).map(|d| {

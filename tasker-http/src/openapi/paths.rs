@@ -8,13 +8,25 @@ use super::schemas::*;
 /// Lists the user's todos (root todos unless `parentTodoId` is given).
 #[utoipa::path(get, path = "/api/v1/todos", tag = "Todo", operation_id = "getTodos",
     params(TodoListQuery),
-    responses((status = 200, description = "A page of populated todos", body = TodoPage)))]
+    responses((status = 200, description = "A page of populated todos", body = TodoPage,
+        links(
+            ("NextPage" = (operation_id = "getTodos", parameters(("cursor" = "$response.body#/nextCursor"))))
+        ))))]
 fn get_todos() {}
 
 /// Creates a todo (or a subtask, with `parentTodoId`).
 #[utoipa::path(post, path = "/api/v1/todos", tag = "Todo", operation_id = "createTodo",
     request_body = CreateTodoRequest,
-    responses((status = 201, description = "The new todo", body = Todo)))]
+    responses((status = 201, description = "The new todo", body = Todo,
+        links(
+            ("GetTodoById" = (operation_id = "getTodoById", parameters(("id" = "$response.body#/id")))),
+            ("UpdateTodo" = (operation_id = "updateTodo", parameters(("id" = "$response.body#/id")))),
+            ("DeleteTodo" = (operation_id = "deleteTodo", parameters(("id" = "$response.body#/id")))),
+            ("GetCommentsByTodoId" = (operation_id = "getCommentsByTodoId", parameters(("id" = "$response.body#/id")))),
+            ("AddComment" = (operation_id = "addComment", parameters(("id" = "$response.body#/id")))),
+            ("UploadTodoAttachment" = (operation_id = "uploadTodoAttachment", parameters(("id" = "$response.body#/id")))),
+            ("GetSubtasks" = (operation_id = "getTodos", parameters(("parentTodoId" = "$response.body#/id"))))
+        ))))]
 fn create_todo() {}
 
 /// Counts the user's todos by status.
@@ -46,7 +58,13 @@ fn delete_todo() {}
     operation_id = "uploadTodoAttachment",
     params(("id" = Uuid, Path, description = "Todo id")),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
-    responses((status = 201, description = "The attachment", body = Attachment)))]
+    responses((status = 201, description = "The attachment", body = Attachment,
+        links(
+            ("GetAttachmentPresignedURL" = (operation_id = "getAttachmentPresignedURL",
+                parameters(("id" = "$response.body#/todoId"), ("attachmentId" = "$response.body#/id")))),
+            ("DeleteTodoAttachment" = (operation_id = "deleteTodoAttachment",
+                parameters(("id" = "$response.body#/todoId"), ("attachmentId" = "$response.body#/id"))))
+        ))))]
 fn upload_todo_attachment() {}
 
 /// Deletes an attachment and its file.
@@ -77,7 +95,11 @@ fn download_file() {}
     operation_id = "addComment",
     params(("id" = Uuid, Path, description = "Todo id")),
     request_body = CommentRequest,
-    responses((status = 201, description = "The comment", body = Comment)))]
+    responses((status = 201, description = "The comment", body = Comment,
+        links(
+            ("UpdateComment" = (operation_id = "updateComment", parameters(("id" = "$response.body#/id")))),
+            ("DeleteComment" = (operation_id = "deleteComment", parameters(("id" = "$response.body#/id"))))
+        ))))]
 fn add_comment() {}
 
 /// The comments of a todo, oldest first.
@@ -109,7 +131,13 @@ fn get_categories() {}
 /// Creates a category.
 #[utoipa::path(post, path = "/api/v1/categories", tag = "Category", operation_id = "createCategory",
     request_body = CreateCategoryRequest,
-    responses((status = 201, description = "The category", body = Category)))]
+    responses((status = 201, description = "The category", body = Category,
+        links(
+            ("GetCategoryById" = (operation_id = "getCategoryById", parameters(("id" = "$response.body#/id")))),
+            ("UpdateCategory" = (operation_id = "updateCategory", parameters(("id" = "$response.body#/id")))),
+            ("DeleteCategory" = (operation_id = "deleteCategory", parameters(("id" = "$response.body#/id")))),
+            ("GetTodosOfCategory" = (operation_id = "getTodos", parameters(("categoryId" = "$response.body#/id"))))
+        ))))]
 fn create_category() {}
 
 /// One category.

@@ -378,3 +378,71 @@ fn request_bodies_state_the_rules_the_server_enforces() {
         .unwrap();
     assert!(color.contains("{3}") && color.contains("{6}"), "{color}");
 }
+
+#[test]
+fn links_lead_from_created_resources_to_the_operations_on_them() {
+    let doc = document();
+    let mut operations = std::collections::BTreeMap::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            if let Some(id) = operation["operationId"].as_str() {
+                operations.insert(id.to_owned(), operation.clone());
+            }
+        }
+    }
+    let expected = [
+        (
+            "createTodo",
+            &[
+                "getTodoById",
+                "updateTodo",
+                "deleteTodo",
+                "getCommentsByTodoId",
+                "addComment",
+                "uploadTodoAttachment",
+                "getTodos",
+            ][..],
+        ),
+        (
+            "createCategory",
+            &[
+                "getCategoryById",
+                "updateCategory",
+                "deleteCategory",
+                "getTodos",
+            ][..],
+        ),
+        ("addComment", &["updateComment", "deleteComment"][..]),
+        (
+            "uploadTodoAttachment",
+            &["getAttachmentPresignedURL", "deleteTodoAttachment"][..],
+        ),
+    ];
+    for (source, targets) in expected {
+        let links = operations[source]["responses"]["201"]["links"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{source}: no links"));
+        let linked: BTreeSet<&str> = links
+            .values()
+            .map(|link| link["operationId"].as_str().unwrap())
+            .collect();
+        for target in targets {
+            assert!(linked.contains(target), "{source} → {target} missing");
+        }
+        for (name, link) in links {
+            let target = &operations[link["operationId"].as_str().unwrap()];
+            for (parameter, value) in link["parameters"].as_object().unwrap() {
+                assert!(
+                    target["parameters"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|p| p["name"] == parameter.as_str()),
+                    "{source}.{name}: {parameter} is no parameter of the target"
+                );
+                let field = value.as_str().unwrap();
+                assert!(field.starts_with("$response.body#/"), "{source}.{name}");
+            }
+        }
+    }
+}

@@ -18,7 +18,80 @@ cases!(
     deleting_a_todo_returns_204_then_404,
     malformed_ids_are_a_validation_error,
     a_body_nested_deeper_than_64_levels_is_refused,
+    due_dates_are_accepted_exactly_when_the_document_allows_them,
 );
+
+/// The document's `dueDate` pattern and the server agree: impossible
+/// calendar days (found by contract fuzzing: `8412-06-31` matched the old
+/// pattern) and instants outside 1970–9999 UTC are refused by both, and the
+/// server no longer takes any byte as the date-time separator.
+async fn due_dates_are_accepted_exactly_when_the_document_allows_them(app: App) {
+    let schema = json!({
+        "components": crate::support::document()["components"].clone(),
+        "$ref": "#/components/schemas/CreateTodoRequest/properties/dueDate"
+    });
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let cases = [
+        ("2024-02-29", true),
+        ("2000-02-29T10:00:00Z", true),
+        ("1970-01-01", true),
+        ("1970-01-01T00:00:00Z", true),
+        ("1970-01-01T05:00:00-04:00", true),
+        ("9999-12-31T23:59:59.999Z", true),
+        ("9999-12-31T02:00:00+01:00", true),
+        ("2026-01-31t17:00:00z", true),
+        ("2026-01-31 17:00:00+02:00", true),
+        ("8412-06-31", false),
+        ("2023-02-29", false),
+        ("2100-02-29", false),
+        ("2026-04-31T10:00:00Z", false),
+        ("1969-12-31", false),
+        ("1970-01-01T00:30:00+01:00", false),
+        ("9999-12-31T23:00:00-05:00", false),
+        ("2026-01-31X17:00:00Z", false),
+        ("2026-01-31517:00:00Z", false),
+    ];
+    for (value, valid) in cases {
+        assert_eq!(
+            validator.is_valid(&json!(value)),
+            valid,
+            "{value}: the document's pattern"
+        );
+        let response = app
+            .post(
+                "alice",
+                "/api/v1/todos",
+                json!({"title": "due", "dueDate": value}),
+            )
+            .await;
+        if valid {
+            assert_eq!(
+                response.status,
+                StatusCode::CREATED,
+                "{value}: {}",
+                response.json
+            );
+        } else {
+            assert_error(&response, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+            assert_eq!(error_fields(&response), ["dueDate"], "{value}");
+        }
+        let listed = app
+            .get(
+                "alice",
+                &format!(
+                    "/api/v1/todos?dueFrom={}",
+                    value.replace('+', "%2B").replace(' ', "%20")
+                ),
+            )
+            .await;
+        let expected = if valid {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_eq!(listed.status, expected, "dueFrom={value}: {}", listed.json);
+    }
+}
 
 async fn a_body_nested_deeper_than_64_levels_is_refused(app: App) {
     let deep = format!("{}1{}", "[".repeat(70), "]".repeat(70));
