@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use tasker_core::clock::Clock;
 use time::Duration;
 
-use crate::support::{App, T0, assert_error, cases, error_fields, request};
+use crate::support::{App, T0, TestResponse, assert_error, cases, error_fields, request};
 
 cases!(
     a_retried_create_replays_the_first_response_byte_for_byte,
@@ -34,6 +34,12 @@ fn keyed(
     request
 }
 
+/// `POST /api/v1/todos` as `user` with `Idempotency-Key: key`.
+async fn create(app: &App, user: &str, key: &str, body: Value) -> TestResponse {
+    app.send(keyed(Method::POST, "/api/v1/todos", user, key, Some(body)))
+        .await
+}
+
 async fn count_todos(app: &App, user: &str) -> u64 {
     let page = app.get(user, "/api/v1/todos?limit=100").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -42,68 +48,28 @@ async fn count_todos(app: &App, user: &str) -> u64 {
 
 async fn a_retried_create_replays_the_first_response_byte_for_byte(app: App) {
     let body = json!({"title": "pay rent"});
-    let first = app
-        .send(keyed(
-            Method::POST,
-            "/api/v1/todos",
-            "alice",
-            "k-1",
-            Some(body.clone()),
-        ))
-        .await;
+    let first = create(&app, "alice", "k-1", body.clone()).await;
     assert_eq!(first.status, StatusCode::CREATED);
     assert!(first.headers.get("idempotent-replayed").is_none());
     // Later, when a replay could not be told apart by a fresh timestamp.
     app.clock.advance(Duration::minutes(3));
-    let again = app
-        .send(keyed(
-            Method::POST,
-            "/api/v1/todos",
-            "alice",
-            "k-1",
-            Some(body),
-        ))
-        .await;
+    let again = create(&app, "alice", "k-1", body).await;
     assert_eq!(again.status, StatusCode::CREATED);
     assert_eq!(again.bytes, first.bytes);
     assert_eq!(again.headers["idempotent-replayed"], "true");
     assert_eq!(again.headers["content-type"], first.headers["content-type"]);
     assert_eq!(count_todos(&app, "alice").await, 1);
     // A new key is a new request.
-    let other = app
-        .send(keyed(
-            Method::POST,
-            "/api/v1/todos",
-            "alice",
-            "k-2",
-            Some(json!({"title": "pay rent"})),
-        ))
-        .await;
+    let other = create(&app, "alice", "k-2", json!({"title": "pay rent"})).await;
     assert_eq!(other.status, StatusCode::CREATED);
     assert_ne!(other.json["id"], first.json["id"]);
     assert_eq!(count_todos(&app, "alice").await, 2);
 }
 
 async fn the_same_key_with_another_body_is_422_and_changes_nothing(app: App) {
-    let first = app
-        .send(keyed(
-            Method::POST,
-            "/api/v1/todos",
-            "alice",
-            "k",
-            Some(json!({"title": "one"})),
-        ))
-        .await;
+    let first = create(&app, "alice", "k", json!({"title": "one"})).await;
     assert_eq!(first.status, StatusCode::CREATED);
-    let other = app
-        .send(keyed(
-            Method::POST,
-            "/api/v1/todos",
-            "alice",
-            "k",
-            Some(json!({"title": "two"})),
-        ))
-        .await;
+    let other = create(&app, "alice", "k", json!({"title": "two"})).await;
     assert_error(
         &other,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -132,15 +98,9 @@ async fn the_same_key_with_another_body_is_422_and_changes_nothing(app: App) {
 
 async fn concurrent_duplicates_make_one_todo(app: App) {
     // Eight copies in flight at once (each write runs in a task of its own).
-    let responses = futures_util::future::join_all((0..8).map(|_| {
-        app.send(keyed(
-            Method::POST,
-            "/api/v1/todos",
-            "alice",
-            "same",
-            Some(json!({"title": "once"})),
-        ))
-    }))
+    let responses = futures_util::future::join_all(
+        (0..8).map(|_| create(&app, "alice", "same", json!({"title": "once"}))),
+    )
     .await;
     let mut created = Vec::new();
     let mut busy = 0;
@@ -164,18 +124,8 @@ async fn concurrent_duplicates_make_one_todo(app: App) {
 
 async fn keys_are_per_user(app: App) {
     let body = json!({"title": "mine"});
-    let alice = app
-        .send(keyed(
-            Method::POST,
-            "/api/v1/todos",
-            "alice",
-            "k",
-            Some(body.clone()),
-        ))
-        .await;
-    let bob = app
-        .send(keyed(Method::POST, "/api/v1/todos", "bob", "k", Some(body)))
-        .await;
+    let alice = create(&app, "alice", "k", body.clone()).await;
+    let bob = create(&app, "bob", "k", body).await;
     assert_eq!(alice.status, StatusCode::CREATED);
     assert_eq!(bob.status, StatusCode::CREATED);
     assert!(bob.headers.get("idempotent-replayed").is_none());
@@ -186,25 +136,9 @@ async fn keys_are_per_user(app: App) {
 
 async fn a_refused_request_is_kept_too(app: App) {
     let bad = json!({"title": ""});
-    let first = app
-        .send(keyed(
-            Method::POST,
-            "/api/v1/todos",
-            "alice",
-            "k",
-            Some(bad.clone()),
-        ))
-        .await;
+    let first = create(&app, "alice", "k", bad.clone()).await;
     assert_error(&first, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
-    let again = app
-        .send(keyed(
-            Method::POST,
-            "/api/v1/todos",
-            "alice",
-            "k",
-            Some(bad),
-        ))
-        .await;
+    let again = create(&app, "alice", "k", bad).await;
     assert_eq!(again.status, StatusCode::BAD_REQUEST);
     assert_eq!(again.bytes, first.bytes);
     assert_eq!(again.headers["idempotent-replayed"], "true");
@@ -249,37 +183,13 @@ async fn delete_and_patch_retries_replay(app: App) {
 
 async fn a_key_expires_after_24_hours(app: App) {
     let body = json!({"title": "daily"});
-    let first = app
-        .send(keyed(
-            Method::POST,
-            "/api/v1/todos",
-            "alice",
-            "k",
-            Some(body.clone()),
-        ))
-        .await;
+    let first = create(&app, "alice", "k", body.clone()).await;
     assert_eq!(first.status, StatusCode::CREATED);
     app.clock.advance(Duration::hours(23));
-    let replay = app
-        .send(keyed(
-            Method::POST,
-            "/api/v1/todos",
-            "alice",
-            "k",
-            Some(body.clone()),
-        ))
-        .await;
+    let replay = create(&app, "alice", "k", body.clone()).await;
     assert_eq!(replay.headers["idempotent-replayed"], "true");
     app.clock.advance(Duration::hours(1) + Duration::seconds(1));
-    let fresh = app
-        .send(keyed(
-            Method::POST,
-            "/api/v1/todos",
-            "alice",
-            "k",
-            Some(body),
-        ))
-        .await;
+    let fresh = create(&app, "alice", "k", body).await;
     assert_eq!(fresh.status, StatusCode::CREATED);
     assert!(fresh.headers.get("idempotent-replayed").is_none());
     assert_eq!(count_todos(&app, "alice").await, 2);
