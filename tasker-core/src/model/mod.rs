@@ -44,11 +44,38 @@ fn reject_unknown(
 ) {
     use crate::domain::FieldError;
     for key in extra.keys() {
-        let message = if READ_ONLY.contains(&key.as_str()) {
-            "is set by the server and cannot be written".to_owned()
+        let error = if key.is_empty() {
+            // An empty key cannot name its own error.
+            FieldError::new(
+                "body",
+                format!("has an empty key; allowed: {}", allowed.join(", ")),
+            )
+        } else if READ_ONLY.contains(&key.as_str()) {
+            FieldError::new(key.as_str(), "is set by the server and cannot be written")
         } else {
-            format!("unknown field; allowed: {}", allowed.join(", "))
+            FieldError::new(
+                key.as_str(),
+                format!("unknown field; allowed: {}", allowed.join(", ")),
+            )
         };
-        errors.push(FieldError::new(key.as_str(), message));
+        errors.push(error);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::CommentContent;
+
+    #[test]
+    fn an_empty_key_is_reported_on_a_named_field() {
+        let input: UpdateTodo = serde_json::from_str(r#"{"": "completed", "title": "x"}"#).unwrap();
+        let errors = TodoPatch::try_from(input).unwrap_err();
+        assert!(errors.has("body"), "{errors:?}");
+        assert!(errors.errors().iter().all(|e| !e.field().is_empty()));
+
+        let input: CommentInput = serde_json::from_str(r#"{"content": "ok", "": 1}"#).unwrap();
+        let errors = CommentContent::try_from(input).unwrap_err();
+        assert!(errors.has("body"), "{errors:?}");
     }
 }

@@ -278,7 +278,12 @@ fn user_from_claims(
         .get("sub")
         .and_then(Value::as_str)
         .ok_or_else(|| AuthError::MissingClaim("sub".into()))?;
-    let user_id = UserId::parse(subject).map_err(|_| AuthError::InvalidSubject)?;
+    // Taken verbatim: `UserId::parse` trims, and " alice" must not become
+    // the account of "alice".
+    let user_id = UserId::parse(subject)
+        .ok()
+        .filter(|user_id| user_id.as_str() == subject)
+        .ok_or(AuthError::InvalidSubject)?;
     if !config.authorized_parties.is_empty() {
         let azp = claims.get("azp").and_then(Value::as_str);
         if !azp.is_some_and(|azp| config.authorized_parties.iter().any(|party| party == azp)) {
@@ -316,4 +321,38 @@ fn user_from_claims(
         permissions,
         email: text(claims.get("email")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::{EncodingKey, Header, encode};
+    use serde_json::json;
+
+    use super::*;
+
+    const SECRET: &str = "a-32-byte-or-longer-shared-secret";
+
+    fn token(sub: &str) -> String {
+        let claims = json!({"sub": sub, "exp": 4_102_444_800u64});
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_subject_with_surrounding_whitespace_is_refused() {
+        let authenticator = JwtAuthenticator::new(JwtConfig::with_secret(SECRET)).unwrap();
+        let user = authenticator.verify(&token("user_1")).await.unwrap();
+        assert_eq!(user.user_id.as_str(), "user_1");
+        for sub in ["user_1 ", " user_1", "user_1\t"] {
+            let refused = authenticator.verify(&token(sub)).await;
+            assert!(
+                matches!(refused, Err(AuthError::InvalidSubject)),
+                "{sub:?}: {refused:?}"
+            );
+        }
+    }
 }
