@@ -444,7 +444,14 @@ return {1, 0, remaining, 0}
                     "no answer within the rate-limit budget",
                 ))),
             };
-            if outcome.is_err() {
+            // Only an unreachable Redis is skipped; an error Redis answered
+            // (a bad key) concerns that bucket alone.
+            if outcome.as_ref().is_err_and(|e| {
+                e.is_io_error()
+                    || e.is_timeout()
+                    || e.is_connection_dropped()
+                    || e.is_connection_refusal()
+            }) {
                 *self.down_until.lock().unwrap_or_else(|e| e.into_inner()) = Some(now + BACK_OFF);
             }
             match outcome {
