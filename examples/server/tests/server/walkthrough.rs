@@ -240,8 +240,17 @@ async fn readme_flow_on_postgres_and_redis_with_resend() {
     );
     assert_eq!(status["checks"]["redis"]["status"], "healthy", "{status}");
 
-    let out = cron_run(&env, &worker_text);
-    assert!(out.starts_with("due-date-reminders: "), "{out}");
+    // Only enqueued here, so that the worker process (not this command's own
+    // worker) sends the reminder, and its metrics count it.
+    let output = env.run(&["cron", "run", "due-date-reminders", "--enqueue-only"]);
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{out}
+{}",
+        worker_text()
+    );
+    assert_eq!(out.trim(), "due-date-reminders: enqueued");
     let arrived = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             let sent = resend.sent();
@@ -267,14 +276,22 @@ async fn readme_flow_on_postgres_and_redis_with_resend() {
     assert!(reminders[0].key.is_some(), "sent with an idempotency key");
 
     // The worker's own probes and metrics.
-    let metrics = Client::new()
-        .get(format!("{probes}/metrics"))
-        .send()
-        .await
-        .expect("worker metrics")
-        .text()
-        .await
-        .expect("text");
+    // The counter moves just after the provider answers: poll for it.
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = Client::new()
+            .get(format!("{probes}/metrics"))
+            .send()
+            .await
+            .expect("worker metrics")
+            .text()
+            .await
+            .expect("text");
+        if metrics.contains(r#"tasker_emails_sent_total{kind="due_reminder"} 1"#) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(
         metrics.contains(r#"tasker_emails_sent_total{kind="due_reminder"} 1"#),
         "{metrics}"
