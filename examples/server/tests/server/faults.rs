@@ -10,7 +10,9 @@ use std::{
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Env, Server, files_ending};
+use tasker_core::testing::TestStore;
+
+use crate::support::{Env, FakeResend, Server, files_ending};
 
 /// A Redis server of the test's own, on its own port, so that stopping it
 /// disturbs no other test.
@@ -173,4 +175,102 @@ async fn a_redis_outage_keeps_crud_working_and_loses_no_welcome() {
     server.terminate();
     let exit = server.wait_exit(Duration::from_secs(30)).await;
     assert!(exit.success(), "exit {exit}:\n{}", server.log_text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_send_is_replaced_and_the_email_goes_out_once() {
+    let Some(database) = TestStore::postgres().await else {
+        return;
+    };
+    let base = std::env::var("TASKER_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let url = format!(
+        "{}/{}",
+        base.rsplit_once('/')
+            .map_or(base.as_str(), |(server, _)| server),
+        database.database_name().expect("a PostgreSQL database")
+    );
+    let redis = std::env::var("TASKER_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let resend = FakeResend::start_holding_first().await;
+    let env = Env::defaults()
+        .set("TASKER_DATABASE__URL", url)
+        .set("TASKER_REDIS__URL", redis)
+        .set(
+            "TASKER_JOBS__QUEUE_PREFIX",
+            format!("tasker-kill-test-{}", uuid::Uuid::now_v7().simple()),
+        )
+        .set("TASKER_JOBS__POLL_INTERVAL_MS", "20")
+        .set("TASKER_JOBS__HEARTBEAT_SECONDS", "1")
+        .set(
+            "TASKER_AUTH__JWT_SECRET",
+            "a-test-secret-that-is-long-enough-0123456789",
+        )
+        .set("TASKER_MAIL__TRANSPORT", "resend")
+        .set("TASKER_MAIL__FROM", "tasker <tasks@example.com>")
+        .set("TASKER_MAIL__RESEND__API_KEY", "re_test_key")
+        .set("TASKER_MAIL__RESEND__BASE_URL", resend.url.clone());
+    let mut api = Server::start(&env, &["--no-worker", "--no-scheduler"]).await;
+    let mut first = Server::spawn(
+        &env,
+        &["worker", "--no-scheduler", "--listen", "127.0.0.1:0"],
+        true,
+    )
+    .await;
+
+    // A new user: the API enqueues the welcome, the first worker takes it
+    // and hangs in the provider's call.
+    let token = env.token(&["--user", "carol", "--email", "carol@example.com"]);
+    let ok = Client::new()
+        .get(format!("{}/api/v1/todos", api.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(ok.status(), StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while resend.attempts().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the welcome was never sent:\n{}",
+            first.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Killed mid-send; another worker (another name) takes over.
+    first.child.kill().expect("SIGKILL");
+    let _ = first.child.wait();
+    let mut second = Server::spawn(
+        &env,
+        &["worker", "--no-scheduler", "--listen", "127.0.0.1:0"],
+        true,
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while resend.sent().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the job did not run again; attempts {:?}\n{}",
+            resend.attempts(),
+            second.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let attempts = resend.attempts();
+    assert!(attempts.len() >= 2, "{attempts:?}");
+    assert!(attempts[0].is_some(), "sent with an idempotency key");
+    assert!(
+        attempts.iter().all(|key| *key == attempts[0]),
+        "the retry used another key: {attempts:?}"
+    );
+    let sent = resend.sent();
+    assert_eq!(sent.len(), 1, "one e-mail: {sent:?}");
+    assert_eq!(sent[0].to, "carol@example.com");
+
+    second.terminate();
+    assert!(second.wait_exit(Duration::from_secs(30)).await.success());
+    api.terminate();
+    assert!(api.wait_exit(Duration::from_secs(30)).await.success());
 }

@@ -228,18 +228,59 @@ pub(crate) struct Sent {
 pub(crate) struct FakeResend {
     pub(crate) url: String,
     sent: Arc<Mutex<Vec<Sent>>>,
+    attempts: Arc<Mutex<Vec<Option<String>>>>,
 }
 
 impl FakeResend {
     pub(crate) async fn start() -> Self {
-        let sent = Arc::new(Mutex::new(Vec::new()));
-        let shared = Arc::clone(&sent);
-        let url = fake_server(move |req| answer(Arc::clone(&shared), req)).await;
-        Self { url, sent }
+        Self::start_with(false).await
     }
 
+    /// A fake that never answers the first request (its sender hangs, as
+    /// when the provider stalls), and answers the rest.
+    pub(crate) async fn start_holding_first() -> Self {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(hold_first: bool) -> Self {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let attempts = Arc::new(Mutex::new(Vec::new()));
+        let (shared, tries) = (Arc::clone(&sent), Arc::clone(&attempts));
+        let url = fake_server(move |req: Request<Incoming>| {
+            let (sent, tries) = (Arc::clone(&shared), Arc::clone(&tries));
+            async move {
+                let key = req
+                    .headers()
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let first = {
+                    let mut tries = tries.lock().expect("lock");
+                    tries.push(key);
+                    tries.len() == 1
+                };
+                if hold_first && first {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                }
+                answer(sent, req).await
+            }
+        })
+        .await;
+        Self {
+            url,
+            sent,
+            attempts,
+        }
+    }
+
+    /// The messages accepted, one per idempotency key.
     pub(crate) fn sent(&self) -> Vec<Sent> {
         self.sent.lock().expect("lock").clone()
+    }
+
+    /// The idempotency key of every request received, repeats included.
+    pub(crate) fn attempts(&self) -> Vec<Option<String>> {
+        self.attempts.lock().expect("lock").clone()
     }
 }
 
