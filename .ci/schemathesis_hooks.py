@@ -15,6 +15,11 @@ they silence no check and no failure:
 - `dueTo` must not be before `dueFrom`: when both are present, `dueTo` is
   set to `dueFrom` (always a valid range, also for mixed date and
   date-time values).
+- `Idempotency-Key` is stateful: a key already used with another request is
+  answered 422 (`IDEMPOTENCY_KEY_REUSED`), and generated keys repeat ("0",
+  "00", ...). In a positive request a generated key is replaced by a fresh
+  UUID, so that each valid request is a first use; negative requests keep
+  what was generated (malformed keys must still be refused).
 
 One failure is dropped, narrowly: ensure_resource_availability reads any
 404 from an operation reached through a link as "the resource just created
@@ -27,6 +32,7 @@ dropped failures in its summary); a `TODO_NOT_FOUND` still fails the run.
 """
 
 import threading
+import uuid
 
 import schemathesis
 
@@ -53,7 +59,13 @@ def after_call(ctx, case, response):
 
 @schemathesis.hook
 def before_call(ctx, case, **kwargs):
-    if not _is_todo_list(case) or case.meta is None or not case.meta.generation.mode.is_positive:
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return
+    headers = case.headers or {}
+    for name in list(headers):
+        if name.lower() == "idempotency-key":
+            headers[name] = str(uuid.uuid4())
+    if not _is_todo_list(case):
         return
     query = case.query
     if not query:
