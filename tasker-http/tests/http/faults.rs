@@ -209,3 +209,215 @@ async fn a_full_disk_fails_the_upload_with_507_and_leaves_no_row(app: App) {
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.json);
     assert_eq!(attachment_count(&app, &todo).await, 1);
 }
+
+/// A PostgreSQL cluster of the test's own (initdb as the `postgres` user,
+/// on a free port), so that restarting it disturbs no other test.
+struct PrivateCluster {
+    bin: std::path::PathBuf,
+    data: std::path::PathBuf,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl PrivateCluster {
+    /// `None` when this machine cannot make one (no PostgreSQL server
+    /// binaries, or not root): the case says so and stops.
+    fn create() -> Option<Self> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|entry| Some(entry.ok()?.path().join("bin")))
+            .find(|bin| bin.join("initdb").exists())?;
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|out| out.stdout.starts_with(b"0\n"));
+        if !root {
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        let status = std::process::Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(dir.path())
+            .status()
+            .expect("chown");
+        assert!(status.success());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let cluster = Self {
+            bin,
+            data,
+            port,
+            _dir: dir,
+        };
+        let out = cluster
+            .as_postgres("initdb")
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
+            .arg(&cluster.data)
+            .output()
+            .expect("initdb");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        cluster.pg_ctl(&["start"]);
+        Some(cluster)
+    }
+
+    fn as_postgres(&self, program: &str) -> std::process::Command {
+        let mut command = std::process::Command::new("runuser");
+        command
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join(program));
+        command
+    }
+
+    fn pg_ctl(&self, action: &[&str]) {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {}",
+            self.port,
+            self.data.parent().expect("parent").display()
+        );
+        let out = self
+            .as_postgres("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-w", "-m", "fast", "-l"])
+            .arg(self.data.parent().expect("parent").join("log"))
+            .args(["-o", &options])
+            .args(action)
+            .output()
+            .expect("pg_ctl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = self
+            .as_postgres("pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgresql_restart_is_503_then_recovers_and_loses_nothing() {
+    let Some(cluster) = PrivateCluster::create() else {
+        eprintln!("skipped: a private PostgreSQL cluster needs root and the server binaries");
+        return;
+    };
+    let mut options = StoreOptions::default();
+    options.acquire_timeout = Duration::from_secs(2);
+    let store = tasker_core::store::AnyStore::connect(&cluster.url(), &options)
+        .await
+        .expect("connect");
+    store.migrate().await.expect("migrate");
+    let blob_dir = tempfile::tempdir().expect("temp dir");
+    let services = tasker_core::service::Services::new(
+        store,
+        std::sync::Arc::new(tasker_core::clock::SystemClock),
+        tasker_core::blob::BlobStore::local(blob_dir.path()).expect("blobs"),
+    );
+    let api = crate::support::build_api(services, crate::support::quiet_settings());
+    let post = |n: usize| {
+        crate::support::send_to(
+            &api,
+            crate::support::request(
+                http::Method::POST,
+                "/api/v1/todos",
+                Some("alice"),
+                Some(json!({"title": format!("t{n}")})),
+            ),
+        )
+    };
+    assert_eq!(post(0).await.status, StatusCode::CREATED);
+
+    let start = Instant::now();
+    let load = Duration::from_secs(4);
+    let restart = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let cluster = &cluster;
+        // Blocking, off the runtime's threads.
+        tokio::task::block_in_place(|| cluster.pg_ctl(&["restart"]));
+        start.elapsed()
+    };
+    let writers = futures_util::future::join_all((0..2).map(|w| async move {
+        let mut results = Vec::new();
+        let mut n = 0;
+        while start.elapsed() < load {
+            let sent = Instant::now();
+            let response = post(1000 * (w + 1) + n).await;
+            results.push((response, sent.elapsed(), start.elapsed()));
+            n += 1;
+        }
+        results
+    }));
+    let (restarted_at, results) = tokio::join!(restart, writers);
+    let results: Vec<_> = results.into_iter().flatten().collect();
+    let bound = options.acquire_timeout + Duration::from_secs(2);
+    let mut created = Vec::new();
+    let mut unavailable = 0;
+    let mut last_failure = Duration::ZERO;
+    for (response, took, at) in &results {
+        assert!(*took < bound, "a request took {took:?}");
+        match response.status {
+            StatusCode::CREATED => created.push(response.json["id"].as_str().unwrap().to_owned()),
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_error(
+                    response,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SERVICE_UNAVAILABLE",
+                );
+                assert_eq!(response.headers[header::RETRY_AFTER], "1");
+                unavailable += 1;
+                last_failure = *at;
+            }
+            other => panic!("{other}: {}", response.json),
+        }
+    }
+    assert!(unavailable > 0, "the restart was not seen");
+    // Back on its own within 5 s of the server's return.
+    assert!(
+        last_failure < restarted_at + Duration::from_secs(5),
+        "failures until {last_failure:?}, restarted at {restarted_at:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .any(|(r, _, at)| *at > restarted_at && r.status == StatusCode::CREATED),
+        "no write after the restart"
+    );
+    for id in &created {
+        let read = crate::support::send_to(
+            &api,
+            crate::support::request(
+                http::Method::GET,
+                &format!("/api/v1/todos/{id}"),
+                Some("alice"),
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(read.status, StatusCode::OK, "lost: {id}");
+    }
+    eprintln!(
+        "{} writes: {} created, {unavailable} unavailable; restart done at {restarted_at:?}",
+        results.len(),
+        created.len()
+    );
+}

@@ -143,7 +143,7 @@ pub(crate) fn quiet_settings() -> HttpSettings {
     settings
 }
 
-fn build_api(services: Services<AnyStore>, settings: HttpSettings) -> TaskerApi {
+pub(crate) fn build_api(services: Services<AnyStore>, settings: HttpSettings) -> TaskerApi {
     TaskerApi::builder(services)
         .settings(settings)
         .auth_layer(crate::support::auth_layer())
