@@ -9,7 +9,7 @@ use tasker_core::store::{APPLICATION_NAME, StoreOptions};
 
 use crate::{
     attachments::upload,
-    support::{App, assert_error, cases},
+    support::{App, TestResponse, assert_error, cases},
 };
 
 cases!(
@@ -80,19 +80,9 @@ async fn writes_under_connection_kills_lose_nothing_and_recover() {
     let mut created = Vec::new();
     let mut unavailable = 0;
     for (response, took) in &results {
-        assert!(*took < bound, "a request took {took:?}");
-        match response.status {
-            StatusCode::CREATED => created.push(response.json["id"].as_str().unwrap().to_owned()),
-            StatusCode::SERVICE_UNAVAILABLE => {
-                assert_error(
-                    response,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "SERVICE_UNAVAILABLE",
-                );
-                assert_eq!(response.headers[header::RETRY_AFTER], "1");
-                unavailable += 1;
-            }
-            other => panic!("{other}: {}", response.json),
+        match outage_answer(response, *took, bound) {
+            Some(id) => created.push(id),
+            None => unavailable += 1,
         }
     }
     assert!(!created.is_empty(), "no write got through");
@@ -125,6 +115,26 @@ async fn writes_under_connection_kills_lose_nothing_and_recover() {
         results.len(),
         created.len()
     );
+}
+
+/// A write's answer during an outage: `201` (its id), or `503` with
+/// `Retry-After` (`None`), within `bound`; anything else fails the case.
+#[track_caller]
+fn outage_answer(response: &TestResponse, took: Duration, bound: Duration) -> Option<String> {
+    assert!(took < bound, "a request took {took:?}");
+    match response.status {
+        StatusCode::CREATED => Some(response.json["id"].as_str().unwrap().to_owned()),
+        StatusCode::SERVICE_UNAVAILABLE => {
+            assert_error(
+                response,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+            );
+            assert_eq!(response.headers[header::RETRY_AFTER], "1");
+            None
+        }
+        other => panic!("{other}: {}", response.json),
+    }
 }
 
 async fn todo_with_no_attachments(app: &App) -> String {
@@ -374,20 +384,12 @@ async fn a_postgresql_restart_is_503_then_recovers_and_loses_nothing() {
     let mut unavailable = 0;
     let mut last_failure = Duration::ZERO;
     for (response, took, at) in &results {
-        assert!(*took < bound, "a request took {took:?}");
-        match response.status {
-            StatusCode::CREATED => created.push(response.json["id"].as_str().unwrap().to_owned()),
-            StatusCode::SERVICE_UNAVAILABLE => {
-                assert_error(
-                    response,
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "SERVICE_UNAVAILABLE",
-                );
-                assert_eq!(response.headers[header::RETRY_AFTER], "1");
+        match outage_answer(response, *took, bound) {
+            Some(id) => created.push(id),
+            None => {
                 unavailable += 1;
                 last_failure = *at;
             }
-            other => panic!("{other}: {}", response.json),
         }
     }
     assert!(unavailable > 0, "the restart was not seen");

@@ -182,34 +182,9 @@ async fn a_worker_killed_mid_send_is_replaced_and_the_email_goes_out_once() {
     let Some(database) = TestStore::postgres().await else {
         return;
     };
-    let base = std::env::var("TASKER_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let url = format!(
-        "{}/{}",
-        base.rsplit_once('/')
-            .map_or(base.as_str(), |(server, _)| server),
-        database.database_name().expect("a PostgreSQL database")
-    );
-    let redis = std::env::var("TASKER_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     let resend = FakeResend::start_holding_first().await;
-    let env = Env::defaults()
-        .set("TASKER_DATABASE__URL", url)
-        .set("TASKER_REDIS__URL", redis)
-        .set(
-            "TASKER_JOBS__QUEUE_PREFIX",
-            format!("tasker-kill-test-{}", uuid::Uuid::now_v7().simple()),
-        )
-        .set("TASKER_JOBS__POLL_INTERVAL_MS", "20")
-        .set("TASKER_JOBS__HEARTBEAT_SECONDS", "1")
-        .set(
-            "TASKER_AUTH__JWT_SECRET",
-            "a-test-secret-that-is-long-enough-0123456789",
-        )
-        .set("TASKER_MAIL__TRANSPORT", "resend")
-        .set("TASKER_MAIL__FROM", "tasker <tasks@example.com>")
-        .set("TASKER_MAIL__RESEND__API_KEY", "re_test_key")
-        .set("TASKER_MAIL__RESEND__BASE_URL", resend.url.clone());
+    // Orphaned jobs are found after two missed heartbeats: 2 s.
+    let env = Env::production(&database, &resend).set("TASKER_JOBS__HEARTBEAT_SECONDS", "1");
     let mut api = Server::start(&env, &["--no-worker", "--no-scheduler"]).await;
     let mut first = Server::spawn(
         &env,
