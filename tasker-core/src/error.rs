@@ -4,6 +4,16 @@ use std::fmt;
 
 use crate::domain::ValidationErrors;
 
+/// SQLSTATEs of work PostgreSQL rolled back at once in favour of a concurrent
+/// transaction: `40P01` deadlock detected, `40001` serialization failure.
+const CONFLICT_CODES: [&str; 2] = ["40P01", "40001"];
+
+/// SQLite's result codes for a write lock still held by another connection
+/// when the busy timeout ran out: `SQLITE_BUSY` (5) and its extended codes
+/// `SQLITE_BUSY_RECOVERY` (261), `SQLITE_BUSY_SNAPSHOT` (517) and
+/// `SQLITE_BUSY_TIMEOUT` (773).
+const SQLITE_BUSY_CODES: [&str; 4] = ["5", "261", "517", "773"];
+
 /// A boxed error from a lower layer (database driver, object store).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -89,9 +99,14 @@ impl Error {
 
     /// Whether the database could not be reached or no connection was free
     /// in time: the pool timed out or is closed, a connection broke or was
-    /// refused, or the server is shutting down or restarting. Such a request
+    /// refused, or the server is shutting down or restarting; SQLite's write
+    /// lock stayed taken for the whole busy timeout; or the write kept losing
+    /// to concurrent ones ([`Error::is_conflict`]). Such a request
     /// is worth retrying shortly (HTTP `503`); other storage errors are not.
     pub fn is_unavailable(&self) -> bool {
+        if self.is_conflict() {
+            return true;
+        }
         let Self::Storage { source, .. } = self else {
             return false;
         };
@@ -105,9 +120,28 @@ impl Error {
             ) => true,
             // SQLSTATE class 08 (connection exception) and 57 (operator
             // intervention: admin shutdown, crash shutdown, cannot connect now).
+            Some(sqlx::Error::Database(e)) => e.code().is_some_and(|code| {
+                code.starts_with("08")
+                    || code.starts_with("57P")
+                    || SQLITE_BUSY_CODES.contains(&code.as_ref())
+            }),
+            _ => false,
+        }
+    }
+
+    /// Whether PostgreSQL rolled the work back so that a concurrent
+    /// transaction could go on: a deadlock (`40P01`) or a serialization
+    /// failure (`40001`). Nothing of the work was written, so running it
+    /// again is safe; the stores do so a few times before they return this
+    /// error.
+    pub fn is_conflict(&self) -> bool {
+        let Self::Storage { source, .. } = self else {
+            return false;
+        };
+        match source.downcast_ref::<sqlx::Error>() {
             Some(sqlx::Error::Database(e)) => e
                 .code()
-                .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+                .is_some_and(|code| CONFLICT_CODES.contains(&code.as_ref())),
             _ => false,
         }
     }

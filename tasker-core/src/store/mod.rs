@@ -109,6 +109,22 @@ impl TodoNotificationKind {
 }
 
 /// Todos.
+///
+/// # Locks
+///
+/// Concurrent writes never deadlock on the SQL stores because every
+/// transaction that locks rows takes them in one order: several todos in one
+/// statement, ordered by id (a move locks the todo and its new parent; a
+/// delete the todo and its subtasks; a category delete the category's todos),
+/// and todos before the category they point at (a category delete locks its
+/// todos, then deletes the category; a todo write locks its row, then the
+/// foreign key reads its category). The one exception to the order, a todo
+/// moving *into* a category while that category is deleted, cannot close a
+/// cycle: the delete only locks todos already in the category. Archiving
+/// skips rows another transaction holds. A write the database still rolls
+/// back in favour of another ([`Error::is_conflict`](crate::Error::is_conflict))
+/// runs again a few times with a short random pause; past that it is
+/// returned, and counts as unavailable.
 pub trait TodoStore: Send + Sync {
     /// Inserts `todo`; the store assigns `sortOrder` and returns the stored row.
     fn insert_todo(&self, todo: &Todo) -> impl Future<Output = Result<Todo>> + Send;

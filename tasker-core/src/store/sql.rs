@@ -33,6 +33,14 @@ impl Dialect {
         }
     }
 
+    /// Like [`Dialect::lock_rows`], skipping rows another transaction holds.
+    pub(crate) fn lock_rows_skip_locked(self) -> &'static str {
+        match self {
+            Self::Postgres => " FOR UPDATE SKIP LOCKED",
+            Self::Sqlite => "",
+        }
+    }
+
     /// The next `sort_order`: a sequence on PostgreSQL; on SQLite, whose writers
     /// are serialised, one past the largest so far.
     pub(crate) fn next_sort_order(self) -> &'static str {
@@ -336,11 +344,14 @@ pub(crate) const STATS: &str = "SELECT COUNT(*) AS total, \
      FROM todos WHERE user_id = $1";
 
 /// Archives one batch of todos completed before `$1`, stamping `$2`; at most `$3` rows.
-pub(crate) fn archive_batch() -> String {
+/// On PostgreSQL, rows another transaction has locked are left for the next
+/// batch: the batch never waits for a lock, so it never joins a deadlock.
+pub(crate) fn archive_batch(dialect: Dialect) -> String {
     format!(
         "UPDATE todos SET status = {ARCHIVED}, completed_at = NULL, updated_at = $2 \
          WHERE id IN (SELECT id FROM todos WHERE status = {COMPLETED} AND completed_at < $1 \
-         ORDER BY completed_at, id LIMIT $3)"
+         ORDER BY completed_at, id LIMIT $3{})",
+        dialect.lock_rows_skip_locked()
     )
 }
 

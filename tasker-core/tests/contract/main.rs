@@ -17,6 +17,7 @@ mod isolation;
 mod jobs;
 mod json_shape;
 mod listing;
+mod races;
 mod schema;
 mod todos;
 mod versions;

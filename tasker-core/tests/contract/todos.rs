@@ -25,7 +25,6 @@ contract!(
     deleting_a_todo_removes_subtasks_comments_and_attachments,
     a_populated_todo_lists_each_child_comment_and_attachment_once,
     stats_count_each_status_and_overdue,
-    concurrent_reparenting_never_nests_subtasks,
 );
 
 async fn creating_a_todo_applies_defaults_and_increasing_sort_order(ctx: Ctx) {
@@ -483,49 +482,4 @@ async fn stats_count_each_status_and_overdue(ctx: Ctx) {
     );
     ctx.clock.advance(Duration::hours(2));
     assert_eq!(ctx.services.todos.stats(&alice).await.unwrap().overdue, 3);
-}
-
-async fn concurrent_reparenting_never_nests_subtasks(ctx: Ctx) {
-    let alice = user("alice");
-    for round in 0..15 {
-        let x = ctx.todo(&alice, &format!("x{round}")).await;
-        let y = ctx.todo(&alice, &format!("y{round}")).await;
-        let z = ctx.todo(&alice, &format!("z{round}")).await;
-        let move_under = |child: uuid::Uuid, parent: uuid::Uuid| {
-            let todos = ctx.services.todos.clone();
-            let alice = alice.clone();
-            tokio::spawn(async move {
-                let patch = TodoPatch {
-                    parent_todo_id: Some(Some(parent)),
-                    ..Default::default()
-                };
-                todos.update(&alice, child, patch).await
-            })
-        };
-        // x under y while y goes under z (or, every other round, under x):
-        // at most one may win.
-        let other = if round % 2 == 0 { z.id } else { x.id };
-        let (a, b) = (move_under(x.id, y.id), move_under(y.id, other));
-        let (a, b) = (a.await.unwrap(), b.await.unwrap());
-        assert!(
-            !(a.is_ok() && b.is_ok()),
-            "round {round}: both moves succeeded"
-        );
-        for loser in [&a, &b].into_iter().filter(|r| r.is_err()) {
-            assert!(
-                matches!(loser, Err(tasker_core::Error::Validation(e)) if e.has("parentTodoId")),
-                "round {round}: {loser:?}"
-            );
-        }
-        for id in [x.id, y.id] {
-            let todo = ctx.services.todos.get(&alice, id).await.unwrap().todo;
-            if let Some(parent) = todo.parent_todo_id {
-                let parent = ctx.services.todos.get(&alice, parent).await.unwrap().todo;
-                assert_eq!(
-                    parent.parent_todo_id, None,
-                    "round {round}: a grandchild exists"
-                );
-            }
-        }
-    }
 }

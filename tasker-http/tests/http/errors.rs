@@ -207,3 +207,50 @@ async fn connections_cut_by_postgresql_give_503_then_recover() {
     }
     panic!("never recovered: {answers:?}");
 }
+
+#[tokio::test]
+async fn a_write_that_keeps_deadlocking_is_tried_four_times_then_503_with_retry_after() {
+    let Some(app) = App::postgres().await else {
+        return;
+    };
+    let todo = app
+        .post("alice", "/api/v1/todos", json!({"title": "contended"}))
+        .await;
+    assert_eq!(todo.status, StatusCode::CREATED);
+    let id = todo.json["id"].as_str().unwrap().to_owned();
+    let tasker_core::store::AnyStore::Postgres(store) = &app.test_store.store else {
+        unreachable!("App::postgres runs on PostgreSQL");
+    };
+    // Every update of a todo now loses a deadlock, as the server reports it;
+    // the sequence counts the attempts (a rollback does not undo `nextval`).
+    for statement in [
+        "CREATE SEQUENCE update_attempts",
+        "CREATE FUNCTION lose_deadlock() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         PERFORM nextval('update_attempts'); \
+         RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$",
+        "CREATE TRIGGER lose_deadlock BEFORE UPDATE ON todos FOR EACH ROW \
+         EXECUTE FUNCTION lose_deadlock()",
+    ] {
+        sqlx::query(statement).execute(store.pool()).await.unwrap();
+    }
+    let response = app
+        .patch(
+            "alice",
+            &format!("/api/v1/todos/{id}"),
+            json!({"title": "mine"}),
+        )
+        .await;
+    assert_error(
+        &response,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "SERVICE_UNAVAILABLE",
+    );
+    assert_eq!(response.headers[header::RETRY_AFTER], "1");
+    let (attempts,): (i64,) = sqlx::query_as("SELECT last_value FROM update_attempts")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(attempts, 4, "one attempt and three retries");
+    let unchanged = app.get("alice", &format!("/api/v1/todos/{id}")).await;
+    assert_eq!(unchanged.json["title"], "contended");
+}

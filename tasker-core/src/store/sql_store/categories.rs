@@ -112,30 +112,7 @@ macro_rules! category_store {
                 id: Uuid,
                 expected_updated_at: Option<OffsetDateTime>,
             ) -> Result<bool> {
-                const OP: &str = "delete a category";
-                let user = user.as_str().to_owned();
-                let mut tx = self.begin(OP).await?;
-                let mut clear =
-                    self.sql("UPDATE todos SET category_id = NULL WHERE category_id = ");
-                clear
-                    .bind(Arg::Uuid(id))
-                    .push(" AND user_id = ")
-                    .bind(Arg::Text(user.clone()));
-                self.execute(&mut *tx, clear, OP).await?;
-                let mut delete = self.sql("DELETE FROM categories WHERE id = ");
-                delete
-                    .bind(Arg::Uuid(id))
-                    .push(" AND user_id = ")
-                    .bind(Arg::Text(user));
-                if let Some(expected) = expected_updated_at {
-                    delete.push(" AND updated_at = ").bind(Arg::Time(expected));
-                }
-                // Nothing deleted: the transaction is dropped, so the todos keep their category.
-                let deleted = self.execute(&mut *tx, delete, OP).await? > 0;
-                if deleted {
-                    self.commit(tx, OP).await?;
-                }
-                Ok(deleted)
+                retry_conflicts(|| self.delete_category_once(user, id, expected_updated_at)).await
             }
 
             async fn list_categories(
@@ -162,6 +139,50 @@ macro_rules! category_store {
                     .flatten()
                     .collect();
                 Ok(Page::new(data, page.page(), page.limit(), total))
+            }
+        }
+
+        /// One attempt of deleting a category; `delete_category` runs it
+        /// through `retry_conflicts`.
+        impl $store {
+            async fn delete_category_once(
+                &self,
+                user: &UserId,
+                id: Uuid,
+                expected_updated_at: Option<OffsetDateTime>,
+            ) -> Result<bool> {
+                const OP: &str = "delete a category";
+                let user = user.as_str().to_owned();
+                let mut tx = self.begin(OP).await?;
+                // Its todos first, in id order, then the category (the DELETE):
+                // the lock order of this store (see `TodoStore` in `store/mod.rs`).
+                let mut lock = self.sql("SELECT id FROM todos WHERE category_id = ");
+                lock.bind(Arg::Uuid(id))
+                    .push(" AND user_id = ")
+                    .bind(Arg::Text(user.clone()));
+                lock.push(" ORDER BY id").push(DIALECT.lock_rows());
+                self.fetch_all(&mut *tx, lock, OP).await?;
+                let mut clear =
+                    self.sql("UPDATE todos SET category_id = NULL WHERE category_id = ");
+                clear
+                    .bind(Arg::Uuid(id))
+                    .push(" AND user_id = ")
+                    .bind(Arg::Text(user.clone()));
+                self.execute(&mut *tx, clear, OP).await?;
+                let mut delete = self.sql("DELETE FROM categories WHERE id = ");
+                delete
+                    .bind(Arg::Uuid(id))
+                    .push(" AND user_id = ")
+                    .bind(Arg::Text(user));
+                if let Some(expected) = expected_updated_at {
+                    delete.push(" AND updated_at = ").bind(Arg::Time(expected));
+                }
+                // Nothing deleted: the transaction is dropped, so the todos keep their category.
+                let deleted = self.execute(&mut *tx, delete, OP).await? > 0;
+                if deleted {
+                    self.commit(tx, OP).await?;
+                }
+                Ok(deleted)
             }
         }
     };

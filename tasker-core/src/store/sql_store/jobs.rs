@@ -43,8 +43,12 @@ macro_rules! job_store {
                 at: OffsetDateTime,
             ) -> Result<Vec<Todo>> {
                 const OP: &str = "claim notifications";
+                // Each insert locks its todo (the foreign key): in id order, the
+                // lock order of this store (see `TodoStore` in `store/mod.rs`).
+                let mut todos = todos.to_vec();
+                todos.sort_by_key(|(id, _)| *id);
                 let mut tx = self.begin(OP).await?;
-                for (todo, due) in todos {
+                for (todo, due) in &todos {
                     let mut sql = self.sql(
                         "INSERT INTO todo_notifications (todo_id, kind, due_date, sent_at, claim_key) \
                          SELECT id, ",
@@ -346,7 +350,7 @@ macro_rules! job_store {
                 limit: u32,
             ) -> Result<u64> {
                 const OP: &str = "archive completed todos";
-                let mut sql = self.sql(&sql::archive_batch());
+                let mut sql = self.sql(&sql::archive_batch(DIALECT));
                 sql.args = vec![Arg::Time(before), Arg::Time(now), Arg::I64(i64::from(limit))];
                 self.execute(&self.pool, sql, OP).await
             }

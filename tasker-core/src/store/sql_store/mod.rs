@@ -24,7 +24,7 @@ pub(crate) use idempotency::idempotency_store;
 pub(crate) use jobs::job_store;
 pub(crate) use todos::todo_store;
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 use uuid::Uuid;
 
@@ -94,12 +94,36 @@ pub(crate) fn classify(
     Error::storage(operation, error)
 }
 
-/// Whether the database aborted the statement to break a deadlock (PostgreSQL `40P01`).
-pub(crate) fn is_deadlock(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .and_then(|db| db.code())
-        .is_some_and(|code| code == "40P01")
+/// How many times a write rolled back by a conflict ([`Error::is_conflict`])
+/// is attempted in all before the conflict reaches the caller.
+pub(crate) const CONFLICT_ATTEMPTS: u32 = 4;
+
+/// Runs one attempt of a write, and runs it again while the database rolls it
+/// back in favour of a concurrent transaction, at most [`CONFLICT_ATTEMPTS`]
+/// times in all, pausing 5–10 ms, then 10–20 ms, then 20–40 ms (a random
+/// share, so two writers that collided do not collide again in step).
+///
+/// Safe because a rolled-back attempt wrote nothing. Past the bound the
+/// conflict is returned; it counts as [`Error::is_unavailable`] (HTTP `503`
+/// with `Retry-After`).
+pub(crate) async fn retry_conflicts<T, F, Fut>(mut attempt: F) -> Result<T, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let mut attempts = 1;
+    loop {
+        match attempt().await {
+            Err(e) if e.is_conflict() && attempts < CONFLICT_ATTEMPTS => {
+                let base = 5u64 << (attempts - 1);
+                let pause = Duration::from_millis(base + fastrand::u64(0..=base));
+                tracing::debug!(error = %e, attempts, ?pause, "write rolled back by a conflict; retrying");
+                tokio::time::sleep(pause).await;
+                attempts += 1;
+            }
+            result => return result,
+        }
+    }
 }
 
 /// The resource a foreign-key failure on a todo write points at.
@@ -130,7 +154,7 @@ macro_rules! sql_store {
             store::{
                 IdempotencyClaim, StoredResponse, TodoChanges, TodoCursor, TodoNotificationKind,
                 sql::{self, Arg, Sql},
-                sql_store::{assemble, classify, is_deadlock, todo_fk_target},
+                sql_store::{assemble, classify, retry_conflicts, todo_fk_target},
             },
         };
 

@@ -75,68 +75,7 @@ macro_rules! todo_store {
             }
 
             async fn update_todo(&self, user: &UserId, id: Uuid, changes: &TodoChanges) -> Result<Option<Todo>> {
-                const OP: &str = "update a todo";
-                let p = &changes.patch;
-                let mut sql = self.sql("UPDATE todos SET updated_at = ");
-                sql.bind(Arg::Time(changes.updated_at));
-                if let Some(title) = &p.title {
-                    sql.push(", title = ").bind(Arg::Text(title.as_str().to_owned()));
-                    sql.push(", title_key = ").bind(Arg::Text(title.as_str().to_lowercase()));
-                }
-                if let Some(description) = &p.description {
-                    let d = description.as_ref().map(|d| d.as_str().to_owned());
-                    let key = d.as_deref().map(str::to_lowercase);
-                    sql.push(", description = ").bind(Arg::OptText(d));
-                    sql.push(", description_key = ").bind(Arg::OptText(key));
-                }
-                if let Some(status) = p.status {
-                    sql.push(", status = ").bind(Arg::I16(status.rank()));
-                }
-                if let Some(completed_at) = changes.completed_at {
-                    sql.push(", completed_at = ").bind(Arg::OptTime(completed_at));
-                }
-                if let Some(priority) = p.priority {
-                    sql.push(", priority = ").bind(Arg::I16(priority.rank()));
-                }
-                if let Some(due) = p.due_date {
-                    sql.push(", due_date = ").bind(Arg::OptTime(due));
-                }
-                if let Some(parent) = p.parent_todo_id {
-                    sql.push(", parent_todo_id = ").bind(Arg::OptUuid(parent));
-                }
-                if let Some(category) = p.category_id {
-                    sql.push(", category_id = ").bind(Arg::OptUuid(category));
-                }
-                if let Some(metadata) = &p.metadata {
-                    sql.push(", metadata = ").bind(Arg::Metadata(metadata.clone()));
-                }
-                sql.push(" WHERE id = ").bind(Arg::Uuid(id));
-                sql.push(" AND user_id = ").bind(Arg::Text(user.as_str().to_owned()));
-                if let Some(expected) = changes.expected_updated_at {
-                    sql.push(" AND updated_at = ").bind(Arg::Time(expected));
-                }
-                sql.push(&format!(" RETURNING {}", sql::TODO_COLUMNS));
-                let has_category = matches!(p.category_id, Some(Some(_)));
-                let mut retried = false;
-                let row = loop {
-                    self.counter.add();
-                    match query(sql.clone()).fetch_optional(&self.pool).await {
-                        Ok(row) => break row,
-                        // Two moves that lock each other's rows (X under Y while Y goes
-                        // under X) deadlock on PostgreSQL; the statement the server
-                        // aborted runs once more and then sees the other's result.
-                        Err(e) if !retried && is_deadlock(&e) => retried = true,
-                        Err(e) => {
-                            return Err(classify(
-                                OP,
-                                e,
-                                || Error::storage(OP, "unexpected unique violation"),
-                                |c| todo_fk_target(c, has_category),
-                            ));
-                        }
-                    }
-                };
-                decode_one(OP, row, todo_from_row)
+                retry_conflicts(|| self.update_todo_once(user, id, changes)).await
             }
 
             async fn delete_todo(
@@ -145,53 +84,7 @@ macro_rules! todo_store {
                 id: Uuid,
                 expected_updated_at: Option<OffsetDateTime>,
             ) -> Result<Option<Vec<String>>> {
-                const OP: &str = "delete a todo";
-                let user = user.as_str().to_owned();
-                let mut tx = self.begin(OP).await?;
-                // The todo and its subtasks, locked: a concurrent insert of a subtask,
-                // comment or attachment under them waits, then fails its foreign key.
-                let mut family = self.sql("SELECT id, updated_at FROM todos WHERE user_id = ");
-                family.bind(Arg::Text(user.clone())).push(" AND (id = ").bind(Arg::Uuid(id));
-                family.push(" OR parent_todo_id = ").bind(Arg::Uuid(id)).push(")");
-                family.push(DIALECT.lock_rows());
-                let rows = self.fetch_all(&mut *tx, family, OP).await?;
-                let ids = rows
-                    .iter()
-                    .map(|r| r.try_get::<Uuid, _>("id"))
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(|e| Error::storage(OP, e))?;
-                let Some(row) = rows.iter().zip(&ids).find(|(_, row_id)| **row_id == id).map(|(row, _)| row) else {
-                    return Ok(None);
-                };
-                if let Some(expected) = expected_updated_at {
-                    // The row is locked: no writer can change it between this check and the delete.
-                    let current = time(row, "updated_at").map_err(|e| Error::storage(OP, e))?;
-                    if current != expected {
-                        return Err(Error::Stale(Resource::Todo));
-                    }
-                }
-                let mut keys = self.sql("DELETE FROM attachments WHERE ");
-                keys.push_in("todo_id", &ids).push(" RETURNING download_key");
-                let keys = self
-                    .fetch_all(&mut *tx, keys, OP)
-                    .await?
-                    .iter()
-                    .map(|r| r.try_get::<String, _>("download_key"))
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(|e| Error::storage(OP, e))?;
-                for table in ["comments", "todo_notifications"] {
-                    let mut delete = self.sql(&format!("DELETE FROM {table} WHERE "));
-                    delete.push_in("todo_id", &ids);
-                    self.execute(&mut *tx, delete, OP).await?;
-                }
-                let mut children = self.sql("DELETE FROM todos WHERE parent_todo_id = ");
-                children.bind(Arg::Uuid(id)).push(" AND user_id = ").bind(Arg::Text(user.clone()));
-                self.execute(&mut *tx, children, OP).await?;
-                let mut todo = self.sql("DELETE FROM todos WHERE id = ");
-                todo.bind(Arg::Uuid(id)).push(" AND user_id = ").bind(Arg::Text(user));
-                self.execute(&mut *tx, todo, OP).await?;
-                self.commit(tx, OP).await?;
-                Ok(Some(keys))
+                retry_conflicts(|| self.delete_todo_once(user, id, expected_updated_at)).await
             }
 
             async fn list_todos(
@@ -249,6 +142,138 @@ macro_rules! todo_store {
                     archived: count(OP, &row, "archived")?,
                     overdue: count(OP, &row, "overdue")?,
                 })
+            }
+        }
+
+        /// One attempt of each multi-statement todo write; the trait methods run
+        /// them through `retry_conflicts`.
+        impl $store {
+            async fn update_todo_once(&self, user: &UserId, id: Uuid, changes: &TodoChanges) -> Result<Option<Todo>> {
+                const OP: &str = "update a todo";
+                let p = &changes.patch;
+                let mut sql = self.sql("UPDATE todos SET updated_at = ");
+                sql.bind(Arg::Time(changes.updated_at));
+                if let Some(title) = &p.title {
+                    sql.push(", title = ").bind(Arg::Text(title.as_str().to_owned()));
+                    sql.push(", title_key = ").bind(Arg::Text(title.as_str().to_lowercase()));
+                }
+                if let Some(description) = &p.description {
+                    let d = description.as_ref().map(|d| d.as_str().to_owned());
+                    let key = d.as_deref().map(str::to_lowercase);
+                    sql.push(", description = ").bind(Arg::OptText(d));
+                    sql.push(", description_key = ").bind(Arg::OptText(key));
+                }
+                if let Some(status) = p.status {
+                    sql.push(", status = ").bind(Arg::I16(status.rank()));
+                }
+                if let Some(completed_at) = changes.completed_at {
+                    sql.push(", completed_at = ").bind(Arg::OptTime(completed_at));
+                }
+                if let Some(priority) = p.priority {
+                    sql.push(", priority = ").bind(Arg::I16(priority.rank()));
+                }
+                if let Some(due) = p.due_date {
+                    sql.push(", due_date = ").bind(Arg::OptTime(due));
+                }
+                if let Some(parent) = p.parent_todo_id {
+                    sql.push(", parent_todo_id = ").bind(Arg::OptUuid(parent));
+                }
+                if let Some(category) = p.category_id {
+                    sql.push(", category_id = ").bind(Arg::OptUuid(category));
+                }
+                if let Some(metadata) = &p.metadata {
+                    sql.push(", metadata = ").bind(Arg::Metadata(metadata.clone()));
+                }
+                sql.push(" WHERE id = ").bind(Arg::Uuid(id));
+                sql.push(" AND user_id = ").bind(Arg::Text(user.as_str().to_owned()));
+                if let Some(expected) = changes.expected_updated_at {
+                    sql.push(" AND updated_at = ").bind(Arg::Time(expected));
+                }
+                sql.push(&format!(" RETURNING {}", sql::TODO_COLUMNS));
+                let has_category = matches!(p.category_id, Some(Some(_)));
+                let fail = |e| {
+                    classify(
+                        OP,
+                        e,
+                        || Error::storage(OP, "unexpected unique violation"),
+                        |c| todo_fk_target(c, has_category),
+                    )
+                };
+                let row = if let Some(Some(parent)) = p.parent_todo_id {
+                    // A move locks two todos: the child (the UPDATE) and its new
+                    // parent (the depth trigger). Two opposite moves taking them in
+                    // that order deadlock, so both are locked first, in id order
+                    // (the rule of this store: see `TodoStore` in `store/mod.rs`).
+                    let mut tx = self.begin(OP).await?;
+                    let mut lock = self.sql("SELECT id FROM todos WHERE user_id = ");
+                    lock.bind(Arg::Text(user.as_str().to_owned())).push(" AND (id = ").bind(Arg::Uuid(id));
+                    lock.push(" OR id = ").bind(Arg::Uuid(parent)).push(") ORDER BY id");
+                    lock.push(DIALECT.lock_rows());
+                    self.fetch_all(&mut *tx, lock, OP).await?;
+                    self.counter.add();
+                    let row = query(sql).fetch_optional(&mut *tx).await.map_err(fail)?;
+                    self.commit(tx, OP).await?;
+                    row
+                } else {
+                    self.counter.add();
+                    query(sql).fetch_optional(&self.pool).await.map_err(fail)?
+                };
+                decode_one(OP, row, todo_from_row)
+            }
+
+            async fn delete_todo_once(
+                &self,
+                user: &UserId,
+                id: Uuid,
+                expected_updated_at: Option<OffsetDateTime>,
+            ) -> Result<Option<Vec<String>>> {
+                const OP: &str = "delete a todo";
+                let user = user.as_str().to_owned();
+                let mut tx = self.begin(OP).await?;
+                // The todo and its subtasks, locked in id order: a concurrent insert of a subtask,
+                // comment or attachment under them waits, then fails its foreign key.
+                let mut family = self.sql("SELECT id, updated_at FROM todos WHERE user_id = ");
+                family.bind(Arg::Text(user.clone())).push(" AND (id = ").bind(Arg::Uuid(id));
+                family.push(" OR parent_todo_id = ").bind(Arg::Uuid(id)).push(") ORDER BY id");
+                family.push(DIALECT.lock_rows());
+                let rows = self.fetch_all(&mut *tx, family, OP).await?;
+                let ids = rows
+                    .iter()
+                    .map(|r| r.try_get::<Uuid, _>("id"))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|e| Error::storage(OP, e))?;
+                let Some(row) = rows.iter().zip(&ids).find(|(_, row_id)| **row_id == id).map(|(row, _)| row) else {
+                    return Ok(None);
+                };
+                if let Some(expected) = expected_updated_at {
+                    // The row is locked: no writer can change it between this check and the delete.
+                    let current = time(row, "updated_at").map_err(|e| Error::storage(OP, e))?;
+                    if current != expected {
+                        return Err(Error::Stale(Resource::Todo));
+                    }
+                }
+                let mut keys = self.sql("DELETE FROM attachments WHERE ");
+                keys.push_in("todo_id", &ids).push(" RETURNING download_key");
+                let keys = self
+                    .fetch_all(&mut *tx, keys, OP)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get::<String, _>("download_key"))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|e| Error::storage(OP, e))?;
+                for table in ["comments", "todo_notifications"] {
+                    let mut delete = self.sql(&format!("DELETE FROM {table} WHERE "));
+                    delete.push_in("todo_id", &ids);
+                    self.execute(&mut *tx, delete, OP).await?;
+                }
+                let mut children = self.sql("DELETE FROM todos WHERE parent_todo_id = ");
+                children.bind(Arg::Uuid(id)).push(" AND user_id = ").bind(Arg::Text(user.clone()));
+                self.execute(&mut *tx, children, OP).await?;
+                let mut todo = self.sql("DELETE FROM todos WHERE id = ");
+                todo.bind(Arg::Uuid(id)).push(" AND user_id = ").bind(Arg::Text(user));
+                self.execute(&mut *tx, todo, OP).await?;
+                self.commit(tx, OP).await?;
+                Ok(Some(keys))
             }
         }
     };
