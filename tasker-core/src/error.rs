@@ -119,7 +119,8 @@ impl Error {
                 | sqlx::Error::WorkerCrashed,
             ) => true,
             // SQLSTATE class 08 (connection exception) and 57 (operator
-            // intervention: admin shutdown, crash shutdown, cannot connect now).
+            // intervention: admin shutdown, crash shutdown, cannot connect now);
+            // SQLite's busy codes.
             Some(sqlx::Error::Database(e)) => e.code().is_some_and(|code| {
                 code.starts_with("08")
                     || code.starts_with("57P")
