@@ -238,7 +238,8 @@ pub struct TodoQuery {
     pub sort: TodoSort,
     /// Direction (default `desc`).
     pub order: SortOrder,
-    /// Case-insensitive substring of title or description, matched literally.
+    /// Case-insensitive substring of title or description, matched literally
+    /// (trimmed; a blank term is no filter).
     pub search: Option<String>,
     /// Only this status.
     pub status: Option<TodoStatus>,
@@ -278,24 +279,27 @@ impl Default for TodoQuery {
     }
 }
 
+/// A query boolean, spelled as Go's `strconv.ParseBool` accepted it; empty is
+/// `false`, as the Go service's binder read it.
 fn parse_bool(field: &str, raw: &str) -> Result<bool, FieldError> {
     match raw {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(FieldError::new(field, "must be true or false")),
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "" | "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(FieldError::new(
+            field,
+            "must be true or false (also 1/0, t/f, TRUE/FALSE, True/False)",
+        )),
     }
 }
 
-fn parse_search(raw: &str) -> Result<String, FieldError> {
-    let term = raw.trim();
-    let len = term.chars().count();
-    if len == 0 || len > 255 || term.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            "search",
-            "must be 1 to 255 characters without control characters",
-        ));
+/// A search term, trimmed; a blank term is no filter (`None`). Any length is
+/// taken; only NUL, which no text column can hold, is refused.
+fn parse_search(raw: &str) -> Result<Option<String>, FieldError> {
+    if raw.contains('\0') {
+        return Err(FieldError::new("search", "must not contain NUL characters"));
     }
-    Ok(term.to_owned())
+    let term = raw.trim();
+    Ok((!term.is_empty()).then(|| term.to_owned()))
 }
 
 impl TryFrom<TodoListParams> for TodoQuery {
@@ -352,7 +356,7 @@ impl TryFrom<TodoListParams> for TodoQuery {
             cursor,
             sort: sort.flatten().unwrap_or_default(),
             order: order.flatten().unwrap_or(SortOrder::Desc),
-            search: search.flatten(),
+            search: search.flatten().flatten(),
             status: status.flatten(),
             priority: priority.flatten(),
             category_id: category_id.flatten(),
@@ -595,7 +599,7 @@ impl TryFrom<CategoryListParams> for CategoryQuery {
             page: page.expect("checked"),
             sort: sort.flatten().unwrap_or_default(),
             order: order.flatten().unwrap_or(SortOrder::Asc),
-            search: search.flatten(),
+            search: search.flatten().flatten(),
         })
     }
 }
@@ -683,5 +687,42 @@ mod tests {
             ..Default::default()
         };
         assert!(TodoQuery::try_from(p).unwrap_err().has("dueTo"));
+    }
+
+    #[test]
+    fn booleans_take_go_parse_bool_spellings_and_empty_is_false() {
+        let overdue = |raw: &str| {
+            TodoQuery::try_from(TodoListParams {
+                overdue: Some(raw.into()),
+                ..Default::default()
+            })
+            .map(|q| q.overdue)
+        };
+        for raw in ["1", "t", "T", "true", "TRUE", "True"] {
+            assert_eq!(overdue(raw).unwrap(), Some(true), "{raw}");
+        }
+        for raw in ["", "0", "f", "F", "false", "FALSE", "False"] {
+            assert_eq!(overdue(raw).unwrap(), Some(false), "{raw}");
+        }
+        for raw in ["yes", "tRUE", " true", "2"] {
+            assert!(overdue(raw).unwrap_err().has("overdue"), "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_blank_search_is_no_filter_and_any_length_is_taken() {
+        let search = |raw: String| {
+            CategoryQuery::try_from(CategoryListParams {
+                search: Some(raw),
+                ..Default::default()
+            })
+            .map(|q| q.search)
+        };
+        assert_eq!(search(" ".into()).unwrap(), None);
+        assert_eq!(search(String::new()).unwrap(), None);
+        assert_eq!(search("  milk ".into()).unwrap().as_deref(), Some("milk"));
+        let long = "x".repeat(300);
+        assert_eq!(search(long.clone()).unwrap(), Some(long));
+        assert!(search("a\0b".into()).unwrap_err().has("search"));
     }
 }

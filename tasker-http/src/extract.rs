@@ -1,6 +1,8 @@
 //! Turning the parts of a request into checked values: the caller, path ids,
 //! query strings and JSON bodies. Every failure names its field.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
@@ -36,10 +38,15 @@ pub(crate) fn path_id(value: &str, field: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::Validation(FieldError::new(field, "must be a valid UUID").into()))
 }
 
-/// The query string decoded into `T` (whose fields are raw strings).
+/// The query string decoded into `T` (whose fields are raw strings). When a
+/// key repeats, the first value wins, as in the Go service (Echo's binder).
 pub(crate) fn query<T: DeserializeOwned>(uri: &http::Uri) -> Result<T, ApiError> {
     let raw = uri.query().unwrap_or("");
-    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded_parse(raw));
+    let pairs = first_values(form_urlencoded::parse(raw.as_bytes()));
+    let kept = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(kept.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let field = error.path().to_string();
         let field = if field == "." {
@@ -51,8 +58,17 @@ pub(crate) fn query<T: DeserializeOwned>(uri: &http::Uri) -> Result<T, ApiError>
     })
 }
 
-fn form_urlencoded_parse(raw: &str) -> form_urlencoded::Parse<'_> {
-    form_urlencoded::parse(raw.as_bytes())
+/// The pairs in order, each key kept only with its first value.
+fn first_values<'a>(
+    pairs: impl Iterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
+) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
+    let mut kept: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::new();
+    for (key, value) in pairs {
+        if !kept.iter().any(|(k, _)| *k == key) {
+            kept.push((key, value));
+        }
+    }
+    kept
 }
 
 /// Whether the content type is JSON (`application/json` or `…+json`).
@@ -168,7 +184,17 @@ fn describe(error: &serde_json::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::nests_deeper_than;
+    use super::{first_values, nests_deeper_than};
+
+    #[test]
+    fn a_repeated_query_key_keeps_its_first_value() {
+        let pairs = first_values(form_urlencoded::parse(b"page=2&limit=5&page=9&limit=&x"));
+        let pairs: Vec<_> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_ref(), v.as_ref()))
+            .collect();
+        assert_eq!(pairs, [("page", "2"), ("limit", "5"), ("x", "")]);
+    }
 
     #[test]
     fn nesting_is_counted_outside_strings_only() {

@@ -6,13 +6,15 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::FieldError;
 
-/// A CSS hex colour, `#RGB` or `#RRGGBB`, kept as given.
+/// A CSS hex colour, `#RGB`, `#RGBA`, `#RRGGBB` or `#RRGGBBAA`, kept as given
+/// (what the Go service's `hexcolor` rule accepted).
 ///
 /// ```
 /// use tasker_core::domain::HexColor;
 ///
 /// assert_eq!(HexColor::parse("#0af").unwrap().as_str(), "#0af");
 /// assert_eq!(HexColor::default().as_str(), "#6b7280");
+/// assert_eq!(HexColor::parse("#3b82f680").unwrap().as_str(), "#3b82f680");
 /// assert!(HexColor::parse("red").is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -23,7 +25,7 @@ impl HexColor {
     /// The colour a category gets when none is given.
     pub const DEFAULT: &'static str = "#6b7280";
 
-    /// Parses `#RGB` or `#RRGGBB` (hex digits in either case).
+    /// Parses `#RGB`, `#RGBA`, `#RRGGBB` or `#RRGGBBAA` (hex digits in either case).
     ///
     /// # Errors
     /// A [`FieldError`] on field `color` for anything else.
@@ -37,13 +39,14 @@ impl HexColor {
     /// A [`FieldError`] on `field` when `raw` is not a hex colour.
     pub fn parse_field(field: &str, raw: &str) -> Result<Self, FieldError> {
         let digits = raw.strip_prefix('#').unwrap_or("");
-        let ok = matches!(digits.len(), 3 | 6) && digits.bytes().all(|b| b.is_ascii_hexdigit());
+        let ok =
+            matches!(digits.len(), 3 | 4 | 6 | 8) && digits.bytes().all(|b| b.is_ascii_hexdigit());
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
             Err(FieldError::new(
                 field,
-                "must be a hex colour like #RGB or #RRGGBB",
+                "must be a hex colour: #RGB, #RGBA, #RRGGBB or #RRGGBBAA",
             ))
         }
     }
@@ -85,12 +88,21 @@ mod tests {
     use proptest::prelude::*;
 
     #[test]
-    fn accepts_short_and_long_forms_only() {
-        for ok in ["#abc", "#ABC", "#a1b2c3", "#6b7280"] {
+    fn accepts_the_four_css_forms_only() {
+        for ok in ["#abc", "#ABC", "#abcd", "#a1b2c3", "#6b7280", "#6b7280ff"] {
             assert!(HexColor::parse(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "", "#", "abc", "#abcd", "#ggg", "#1234567", " #abc", "#abc ",
+            "",
+            "#",
+            "abc",
+            "#ab",
+            "#abcde",
+            "#ggg",
+            "#1234567",
+            "#123456789",
+            " #abc",
+            "#abc ",
         ] {
             assert_eq!(HexColor::parse(bad).unwrap_err().field(), "color", "{bad}");
         }

@@ -42,9 +42,6 @@ pub struct CreateCategory {
     pub color: Option<String>,
     /// Optional.
     pub description: Option<String>,
-    /// Keys no field took; each is reported as an error when validated.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A validated new category.
@@ -78,7 +75,6 @@ impl TryFrom<CreateCategory> for NewCategory {
         let description = input
             .description
             .map(|d| errors.check(CategoryDescription::parse_optional(&d)));
-        super::reject_unknown(&mut errors, &input.extra, &["name", "color", "description"]);
         errors.finish(|| Self {
             name: name.expect("checked"),
             color: color.flatten().unwrap_or_default(),
@@ -100,9 +96,6 @@ pub struct UpdateCategory {
     /// New description, or `null` to clear.
     #[serde(default)]
     pub description: Nullable<String>,
-    /// Keys no field took; each is reported as an error when validated.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A validated partial update of a category.
@@ -138,7 +131,6 @@ impl TryFrom<UpdateCategory> for CategoryPatch {
             Nullable::Null => Some(None),
             Nullable::Value(d) => errors.check(CategoryDescription::parse_optional(&d)),
         };
-        super::reject_unknown(&mut errors, &input.extra, &["name", "color", "description"]);
         let patch = Self {
             name,
             color,

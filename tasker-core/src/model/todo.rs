@@ -73,7 +73,7 @@ pub struct PopulatedTodo {
     pub children: Vec<Todo>,
     /// Its comments, oldest first.
     pub comments: Vec<Comment>,
-    /// Its attachments, oldest first.
+    /// Its attachments, newest first (as the Go service listed them).
     pub attachments: Vec<Attachment>,
 }
 
@@ -96,9 +96,6 @@ pub struct CreateTodo {
     pub category_id: Option<String>,
     /// `{tags, reminder, color, difficulty}`.
     pub metadata: Option<Value>,
-    /// Keys no field took; each is reported as an error when validated.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, Value>,
 }
 
 /// A validated new todo.
@@ -147,27 +144,6 @@ impl NewTodo {
     }
 }
 
-const CREATE_FIELDS: &[&str] = &[
-    "title",
-    "description",
-    "priority",
-    "dueDate",
-    "parentTodoId",
-    "categoryId",
-    "metadata",
-];
-
-const UPDATE_FIELDS: &[&str] = &[
-    "title",
-    "description",
-    "status",
-    "priority",
-    "dueDate",
-    "parentTodoId",
-    "categoryId",
-    "metadata",
-];
-
 fn metadata(errors: &mut ValidationErrors, json: Value) -> Option<Option<TodoMetadata>> {
     if json.is_null() {
         return Some(None);
@@ -208,7 +184,6 @@ impl TryFrom<CreateTodo> for NewTodo {
             .category_id
             .map(|c| errors.check(parse_uuid("categoryId", &c)));
         let metadata = input.metadata.map(|m| metadata(&mut errors, m));
-        super::reject_unknown(&mut errors, &input.extra, CREATE_FIELDS);
         errors.finish(|| Self {
             title: title.expect("checked"),
             description: description.flatten().flatten(),
@@ -250,9 +225,6 @@ pub struct UpdateTodo {
     /// New metadata (replaces the whole object), or `null` to clear.
     #[serde(default)]
     pub metadata: Nullable<Value>,
-    /// Keys no field took; each is reported as an error when validated.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, Value>,
 }
 
 /// A validated partial update of a todo. `None` = unchanged; `Some(None)` = cleared.
@@ -351,7 +323,6 @@ impl TryFrom<UpdateTodo> for TodoPatch {
             Nullable::Null => Some(None),
             Nullable::Value(json) => metadata(e, json),
         };
-        super::reject_unknown(e, &input.extra, UPDATE_FIELDS);
         let patch = Self {
             title,
             description,
@@ -383,7 +354,6 @@ mod tests {
             parent_todo_id: Some("nope".into()),
             category_id: Some("nope".into()),
             metadata: Some(serde_json::json!({"color": "blue"})),
-            extra: Default::default(),
         };
         let errors = NewTodo::try_from(input).unwrap_err();
         let fields: Vec<_> = errors.errors().iter().map(FieldError::field).collect();
@@ -417,27 +387,29 @@ mod tests {
     }
 
     #[test]
-    fn unknown_and_read_only_fields_are_refused_by_name() {
+    fn unknown_and_server_owned_keys_are_ignored_and_never_taken() {
         let input: UpdateTodo =
-            serde_json::from_str(r#"{"userId": "someone-else", "colour": 1}"#).unwrap();
-        let errors = TodoPatch::try_from(input).unwrap_err();
-        assert!(errors.has("userId") && errors.has("colour"), "{errors}");
-        assert!(
-            !errors.has("body"),
-            "the unknown keys are the problem, not an empty patch"
+            serde_json::from_str(r#"{"userId": "someone-else", "colour": 1, "title": "t"}"#)
+                .unwrap();
+        let patch = TodoPatch::try_from(input).unwrap();
+        assert_eq!(
+            patch,
+            TodoPatch {
+                title: Some(TodoTitle::parse("t").unwrap()),
+                ..Default::default()
+            }
         );
 
+        // Only ignored keys: nothing to change, said on the body.
+        let input: UpdateTodo = serde_json::from_str(r#"{"id": "x", "sortOrder": 3}"#).unwrap();
+        let errors = TodoPatch::try_from(input).unwrap_err();
+        assert!(errors.has("body") && !errors.has("id"), "{errors}");
+
         let input: CreateTodo = serde_json::from_str(
-            r#"{"title": "a", "id": "x", "completedAt": null, "status": "active"}"#,
+            r#"{"title": "a", "id": "x", "completedAt": null, "status": "completed"}"#,
         )
         .unwrap();
-        let errors = NewTodo::try_from(input).unwrap_err();
-        let fields: Vec<_> = errors.errors().iter().map(FieldError::field).collect();
-        assert_eq!(fields.len(), 3);
-        assert!(
-            errors.has("id") && errors.has("completedAt") && errors.has("status"),
-            "{errors}"
-        );
-        assert!(errors.to_string().contains("set by the server"));
+        let new = NewTodo::try_from(input).unwrap();
+        assert_eq!(new, NewTodo::new(TodoTitle::parse("a").unwrap()));
     }
 }

@@ -402,17 +402,18 @@ async fn a_populated_todo_lists_each_child_comment_and_attachment_once(ctx: Ctx)
         ctx.clock.advance(Duration::seconds(1));
         comments.push(ctx.comment(&alice, &parent, &format!("comment {i}")).await);
     }
-    let file = NewAttachment {
-        name: AttachmentName::parse("a.txt").unwrap(),
-        mime_type: None,
-        content: Bytes::from_static(b"x"),
-    };
-    let attachment = ctx
-        .services
-        .attachments
-        .upload(&alice, parent.id, file)
-        .await
-        .unwrap();
+    let mut attachments = Vec::new();
+    for name in ["a.txt", "b.txt"] {
+        ctx.clock.advance(Duration::seconds(1));
+        let file = NewAttachment {
+            name: AttachmentName::parse(name).unwrap(),
+            mime_type: None,
+            content: Bytes::from_static(b"x"),
+        };
+        let attachment = ctx.services.attachments.upload(&alice, parent.id, file);
+        attachments.push(attachment.await.unwrap());
+    }
+    attachments.reverse();
 
     let populated = ctx.services.todos.get(&alice, parent.id).await.unwrap();
     assert_eq!(
@@ -424,7 +425,10 @@ async fn a_populated_todo_lists_each_child_comment_and_attachment_once(ctx: Ctx)
         populated.comments, comments,
         "comments once each, oldest first"
     );
-    assert_eq!(populated.attachments, vec![attachment]);
+    assert_eq!(
+        populated.attachments, attachments,
+        "attachments once each, newest first (as the Go service listed them)"
+    );
 }
 
 async fn stats_count_each_status_and_overdue(ctx: Ctx) {

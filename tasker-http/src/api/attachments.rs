@@ -72,9 +72,9 @@ pub(super) async fn upload<S: Store>(
         .map_err(|e| multipart_error(e, limit))?
     {
         if field.name() != Some("file") {
-            // As with JSON bodies, a field the API does not know is refused.
-            let name = field.name().unwrap_or("").to_owned();
-            return Err(invalid(&name, "unknown field; send only `file`"));
+            // As with JSON bodies (and as the Go service did), a part the
+            // API does not name is skipped; the size limits still count it.
+            continue;
         }
         if file.is_some() {
             return Err(invalid("file", "send exactly one file per request"));

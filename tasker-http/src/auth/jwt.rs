@@ -32,8 +32,10 @@ const RECOMMENDED_SECRET_BYTES: usize = 32;
 /// `exp` and `sub` are required, `nbf` is checked when present, both with
 /// [`JwtConfig::leeway_seconds`]; `iss`, `aud` and `azp` are required and
 /// checked when configured. The claims map to an [`AuthUser`]: `sub` is the
-/// user id, the role is `role`, `org_role` or `metadata.role`, the permissions
-/// `permissions` or `org_permissions`, the e-mail `email`.
+/// user id, the role is `role`, `org_role`, `o.rol` (Clerk's version 2
+/// tokens, read as `org:{rol}`) or `metadata.role`, the permissions
+/// `permissions`, `org_permissions` or those `o.fpm` grants, the e-mail
+/// `email` (see `docs/auth.md`).
 ///
 /// Cloning is cheap: clones share the configuration and the key cache.
 ///
@@ -290,36 +292,12 @@ fn user_from_claims(
             return Err(AuthError::InvalidAuthorizedParty);
         }
     }
-    let text = |value: Option<&Value>| {
-        value
-            .and_then(Value::as_str)
-            .filter(|text| !text.is_empty())
-            .map(str::to_owned)
-    };
-    let role = text(claims.get("role"))
-        .or_else(|| text(claims.get("org_role")))
-        .or_else(|| {
-            text(
-                claims
-                    .get("metadata")
-                    .and_then(|metadata| metadata.get("role")),
-            )
-        });
-    let permissions = ["permissions", "org_permissions"]
-        .iter()
-        .find_map(|name| claims.get(*name).and_then(Value::as_array))
-        .map(|list| {
-            list.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+    let caller = super::claims::caller_claims(claims);
     Ok(AuthUser {
         user_id,
-        role,
-        permissions,
-        email: text(claims.get("email")),
+        role: caller.role,
+        permissions: caller.permissions,
+        email: caller.email,
     })
 }
 

@@ -44,6 +44,7 @@
 //! mapping.
 
 mod authenticate;
+mod claims;
 mod config;
 mod error;
 mod jwks;
@@ -65,9 +66,11 @@ use tasker_core::domain::UserId;
 pub struct AuthUser {
     /// The user id (the token's `sub`).
     pub user_id: UserId,
-    /// The caller's role (`role`, `org_role` or `metadata.role` claim), if any.
+    /// The caller's role (`role`, `org_role`, Clerk v2's `o.rol` as `org:{rol}`,
+    /// or `metadata.role` claim), if any.
     pub role: Option<String>,
-    /// The caller's permissions (`permissions` or `org_permissions` claim).
+    /// The caller's permissions (`permissions`, `org_permissions`, or Clerk
+    /// v2's `o.per`/`o.fpm` as `org:{feature}:{permission}`).
     pub permissions: Vec<String>,
     /// The caller's e-mail address (`email` claim), if the token carries one.
     pub email: Option<String>,

@@ -35,7 +35,7 @@ use crate::error::{ErrorAction, ErrorBody, FieldErrorBody};
     ),
     components(schemas(
         ErrorBody, FieldErrorBody, ErrorAction, schemas::TodoSortKey, schemas::CategorySortKey,
-        schemas::SortDirection,
+        schemas::SortDirection, schemas::QueryBool,
     )),
     modifiers(&BearerAuth, &StandardErrors),
     security(("bearerAuth" = [])),

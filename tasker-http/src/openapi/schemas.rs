@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 // Patterns below: one line = no control characters (Unicode `Cc`) and at
 // least one non-blank character; text = tabs and line breaks allowed, no
-// other control characters; colours `#RGB` / `#RRGGBB`; dates RFC 3339 or
+// other control characters; colours `#RGB`, `#RGBA`, `#RRGGBB`, `#RRGGBBAA`;
+// dates RFC 3339 or
 // `YYYY-MM-DD` in the years 1970–9999 UTC. They mirror tasker-core's parsers.
 // The date pattern knows the length of each month and the leap years; on
 // 1970-01-01 and 9999-12-31 it only admits offsets that keep the instant
@@ -52,9 +53,8 @@ pub enum TodoPriority {
     High,
 }
 
-/// Extras of a todo; no other keys are accepted.
+/// Extras of a todo. Other keys are dropped (not stored), as the Go service did.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct TodoMetadata {
     /// Up to 20 tags of 1–50 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,9 +64,12 @@ pub struct TodoMetadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, max_length = 255)]
     pub reminder: Option<String>,
-    /// A colour, `#RGB` or `#RRGGBB`.
+    /// A colour, `#RGB`, `#RGBA`, `#RRGGBB` or `#RRGGBBAA`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
+    #[schema(
+        nullable = false,
+        pattern = r"^#([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"
+    )]
     pub color: Option<String>,
     /// 0–10.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -131,7 +134,7 @@ pub struct PopulatedTodo {
     pub children: Vec<Todo>,
     /// Its comments, oldest first.
     pub comments: Vec<Comment>,
-    /// Its attachments, oldest first.
+    /// Its attachments, newest first.
     pub attachments: Vec<Attachment>,
 }
 
@@ -145,7 +148,7 @@ pub struct Category {
     pub user_id: String,
     /// 1–100 characters, unique per user (ignoring case).
     pub name: String,
-    /// A colour, `#RGB` or `#RRGGBB`.
+    /// A colour, `#RGB`, `#RGBA`, `#RRGGBB` or `#RRGGBBAA`.
     pub color: String,
     /// Up to 255 characters.
     #[schema(required = true)]
@@ -273,9 +276,10 @@ pub struct TodoStats {
     pub overdue: u64,
 }
 
-/// Body of "create a todo". Unknown or server-owned fields are refused.
+/// Body of "create a todo". Other keys (server-owned ones such as `id` or
+/// `userId`, or any the schema does not name) are ignored, never applied.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct CreateTodoRequest {
     /// 1–255 characters, not all blank (trimmed).
     #[schema(
@@ -301,10 +305,16 @@ pub struct CreateTodoRequest {
     )]
     pub due_date: Option<String>,
     /// A root todo of the same user.
-    #[schema(nullable)]
+    #[schema(
+        nullable,
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub parent_todo_id: Option<Uuid>,
     /// A category of the same user.
-    #[schema(nullable)]
+    #[schema(
+        nullable,
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub category_id: Option<Uuid>,
     /// Extras.
     #[schema(nullable)]
@@ -312,9 +322,9 @@ pub struct CreateTodoRequest {
 }
 
 /// Body of "update a todo": only the fields present change; `null` clears.
-/// At least one field must be present.
+/// At least one of these fields must be present; other keys are ignored.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 #[schema(min_properties = 1)]
 pub struct UpdateTodoRequest {
     /// 1–255 characters, not all blank (trimmed).
@@ -343,16 +353,21 @@ pub struct UpdateTodoRequest {
     )]
     pub due_date: Option<String>,
     /// A root todo of the same user, or `null` to make it a root.
+    #[schema(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub parent_todo_id: Option<Uuid>,
     /// A category of the same user, or `null`.
+    #[schema(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub category_id: Option<Uuid>,
     /// Extras, or `null`.
     pub metadata: Option<TodoMetadata>,
 }
 
-/// Body of "create a category".
+/// Body of "create a category". Other keys are ignored.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CreateCategoryRequest {
     /// 1–100 characters, not all blank, unique per user.
     #[schema(
@@ -361,8 +376,11 @@ pub struct CreateCategoryRequest {
         pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
     )]
     pub name: String,
-    /// A colour, `#RGB` or `#RRGGBB` (default `#6b7280`).
-    #[schema(nullable, pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
+    /// A colour, `#RGB`, `#RGBA`, `#RRGGBB` or `#RRGGBBAA` (default `#6b7280`).
+    #[schema(
+        nullable,
+        pattern = r"^#([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"
+    )]
     pub color: Option<String>,
     /// Up to 255 characters.
     #[schema(
@@ -373,9 +391,9 @@ pub struct CreateCategoryRequest {
     pub description: Option<String>,
 }
 
-/// Body of "update a category". At least one field must be present.
+/// Body of "update a category". At least one of these fields must be
+/// present; other keys are ignored.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 #[schema(min_properties = 1)]
 pub struct UpdateCategoryRequest {
     /// 1–100 characters, not all blank, unique per user.
@@ -386,8 +404,11 @@ pub struct UpdateCategoryRequest {
         pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
     )]
     pub name: Option<String>,
-    /// A colour, `#RGB` or `#RRGGBB`.
-    #[schema(nullable = false, pattern = r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")]
+    /// A colour, `#RGB`, `#RGBA`, `#RRGGBB` or `#RRGGBBAA`.
+    #[schema(
+        nullable = false,
+        pattern = r"^#([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"
+    )]
     pub color: Option<String>,
     /// Up to 255 characters, or `null`.
     #[schema(
@@ -397,9 +418,9 @@ pub struct UpdateCategoryRequest {
     pub description: Option<String>,
 }
 
-/// Body of "add a comment" and "edit a comment".
+/// Body of "add a comment" and "edit a comment". Other keys (the Go frontend
+/// sends `todoId`) are ignored.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CommentRequest {
     /// 1–1000 characters, not all blank; line breaks allowed.
     #[schema(
@@ -410,7 +431,9 @@ pub struct CommentRequest {
     pub content: String,
 }
 
-/// The multipart form of an upload: one part, `file`; other parts are refused.
+/// The multipart form of an upload: one part, `file`. The server skips parts
+/// with other names; the document lists only `file` (no other part is ever
+/// read).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadForm {
@@ -518,6 +541,13 @@ pub enum SortDirection {
     Desc,
 }
 
+/// A boolean in a query string: the spellings Go's `strconv.ParseBool`
+/// accepted (`1`, `t`, `T`, `true`, `TRUE`, `True`, `0`, `f`, `F`, `false`,
+/// `FALSE`, `False`); empty means `false`, as the Go service's binder read it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(pattern = r"^(1|t|T|true|TRUE|True|0|f|F|false|FALSE|False)?$")]
+pub struct QueryBool(pub String);
+
 /// Query parameters of "list todos".
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
@@ -539,20 +569,23 @@ pub struct TodoListQuery {
     pub sort: Option<TodoSortKey>,
     /// Direction (default `desc`).
     pub order: Option<SortDirection>,
-    /// Case-insensitive substring of title or description (1–255 characters).
-    #[param(
-        min_length = 1,
-        max_length = 255,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
-    )]
+    /// Case-insensitive substring of title or description, trimmed; blank
+    /// means no filter.
+    #[param(pattern = r"^[^\x00]*$")]
     pub search: Option<String>,
     /// Only this status.
     pub status: Option<TodoStatus>,
     /// Only this priority.
     pub priority: Option<TodoPriority>,
     /// Only this category.
+    #[param(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub category_id: Option<Uuid>,
     /// The subtasks of this todo (default: root todos only).
+    #[param(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub parent_todo_id: Option<Uuid>,
     /// Due at or after: an RFC 3339 date-time or a date `YYYY-MM-DD`.
     #[param(
@@ -566,9 +599,9 @@ pub struct TodoListQuery {
     )]
     pub due_to: Option<String>,
     /// Only overdue (`true`) or not overdue (`false`) todos.
-    pub overdue: Option<bool>,
+    pub overdue: Option<QueryBool>,
     /// Only completed (`true`) or not completed (`false`) todos.
-    pub completed: Option<bool>,
+    pub completed: Option<QueryBool>,
 }
 
 /// Query parameters of "list categories".
@@ -585,11 +618,8 @@ pub struct CategoryListQuery {
     pub sort: Option<CategorySortKey>,
     /// Direction (default `asc`).
     pub order: Option<SortDirection>,
-    /// Case-insensitive substring of name or description (1–255 characters).
-    #[param(
-        min_length = 1,
-        max_length = 255,
-        pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$"
-    )]
+    /// Case-insensitive substring of name or description, trimmed; blank
+    /// means no filter.
+    #[param(pattern = r"^[^\x00]*$")]
     pub search: Option<String>,
 }

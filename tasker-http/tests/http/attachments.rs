@@ -11,7 +11,7 @@ cases!(
     a_download_link_serves_the_file_until_it_expires,
     a_tampered_link_is_refused,
     an_upload_over_the_limit_is_413,
-    an_upload_needs_exactly_one_file_field,
+    an_upload_needs_exactly_one_file_part_and_skips_other_parts,
     an_upload_that_is_not_multipart_is_415,
     deleting_an_attachment_removes_its_file,
     a_link_stops_working_once_its_attachment_is_deleted,
@@ -169,21 +169,14 @@ async fn an_upload_over_the_limit_is_413(app: App) {
     assert_eq!(todo.json["attachments"], json!([]), "nothing half-written");
 }
 
-async fn an_upload_needs_exactly_one_file_field(app: App) {
+async fn an_upload_needs_exactly_one_file_part_and_skips_other_parts(app: App) {
     let id = todo_id(&app).await;
     let none = upload(&app, "alice", &id, &[]).await;
     assert_error(&none, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
     assert_eq!(error_fields(&none), vec!["file"]);
-    // Like an unknown JSON field, an unknown part is refused by name.
-    let other = upload(
-        &app,
-        "alice",
-        &id,
-        &[("file", "a.txt", b"a"), ("note", "n.txt", b"n")],
-    )
-    .await;
-    assert_error(&other, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
-    assert_eq!(error_fields(&other), vec!["note"]);
+    // Only parts named `note`: still no file.
+    let only_other = upload(&app, "alice", &id, &[("note", "n.txt", b"n")]).await;
+    assert_eq!(error_fields(&only_other), vec!["file"]);
     let two = upload(
         &app,
         "alice",
@@ -194,6 +187,31 @@ async fn an_upload_needs_exactly_one_file_field(app: App) {
     assert_error(&two, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
     let todo = app.get("alice", &format!("/api/v1/todos/{id}")).await;
     assert_eq!(todo.json["attachments"], json!([]));
+
+    // Like an unknown JSON key, a part with another name is skipped (as the
+    // Go service did): the file is stored, the other part is not.
+    let other = upload(
+        &app,
+        "alice",
+        &id,
+        &[
+            ("note", "n.txt", b"n"),
+            ("file", "a.txt", b"a"),
+            ("todoId", "", b"x"),
+        ],
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::CREATED, "{}", other.json);
+    assert_eq!(other.json["name"], "a.txt");
+    assert_eq!(other.json["fileSize"], 1);
+    let todo = app.get("alice", &format!("/api/v1/todos/{id}")).await;
+    let names: Vec<_> = todo.json["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("a.txt")]);
 }
 
 async fn an_upload_that_is_not_multipart_is_415(app: App) {

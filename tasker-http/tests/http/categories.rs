@@ -11,6 +11,7 @@ cases!(
     category_validation_names_each_field,
     deleting_a_category_keeps_its_todos,
     a_todo_in_an_unknown_category_is_404_category,
+    colours_take_the_four_forms_go_accepted,
 );
 
 async fn a_category_is_created_listed_fetched_updated_and_deleted(app: App) {
@@ -100,4 +101,41 @@ async fn a_todo_in_an_unknown_category_is_404_category(app: App) {
         )
         .await;
     assert_error(&response, StatusCode::NOT_FOUND, "CATEGORY_NOT_FOUND");
+}
+
+/// `#RGB`, `#RGBA`, `#RRGGBB`, `#RRGGBBAA`, as Go's `hexcolor` rule took them:
+/// stored (the schema's check agrees on both backends) and returned as sent.
+async fn colours_take_the_four_forms_go_accepted(app: App) {
+    for (n, color) in ["#abc", "#abcd", "#A1B2C3", "#a1b2c3d4"].iter().enumerate() {
+        let response = app
+            .post(
+                "alice",
+                "/api/v1/categories",
+                json!({"name": format!("c{n}"), "color": color}),
+            )
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::CREATED,
+            "{color}: {}",
+            response.json
+        );
+        assert_eq!(response.json["color"], *color);
+        let id = response.json["id"].as_str().unwrap();
+        let path = format!("/api/v1/categories/{id}");
+        let patched = app
+            .patch("alice", &path, json!({"color": "#0000ff80"}))
+            .await;
+        assert_eq!(patched.json["color"], "#0000ff80", "{}", patched.json);
+    }
+    for color in ["#abcde", "#1234567", "#123456789", "blue"] {
+        let response = app
+            .post(
+                "alice",
+                "/api/v1/categories",
+                json!({"name": "x", "color": color}),
+            )
+            .await;
+        assert_eq!(error_fields(&response), vec!["color"], "{color}");
+    }
 }

@@ -9,7 +9,8 @@ cases!(
     creating_a_todo_returns_201_with_the_contract_shape,
     a_todo_with_many_invalid_fields_lists_each_field,
     a_field_of_the_wrong_type_is_named,
-    server_owned_and_unknown_fields_are_refused_by_name,
+    server_owned_and_unknown_fields_are_ignored_and_never_applied,
+    queries_are_read_as_the_go_service_read_them,
     getting_a_todo_populates_category_children_comments_and_attachments,
     listing_filters_sorts_and_pages,
     bad_query_parameters_are_named,
@@ -151,7 +152,7 @@ async fn a_field_of_the_wrong_type_is_named(app: App) {
     assert_eq!(error_fields(&response), vec!["title"]);
 }
 
-async fn server_owned_and_unknown_fields_are_refused_by_name(app: App) {
+async fn server_owned_and_unknown_fields_are_ignored_and_never_applied(app: App) {
     let response = app
         .post(
             "alice",
@@ -159,16 +160,74 @@ async fn server_owned_and_unknown_fields_are_refused_by_name(app: App) {
             json!({"title": "ok", "userId": "mallory", "completedAt": "2026-01-01", "colour": 1}),
         )
         .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.json);
+    assert_eq!(response.json["userId"], "alice");
+    assert_eq!(response.json["completedAt"], json!(null));
+    assert!(response.json.get("colour").is_none());
+    // A known key with a wrong value is still refused by name.
+    let response = app
+        .post(
+            "alice",
+            "/api/v1/todos",
+            json!({"title": "x", "priority": "urgent", "colour": 1}),
+        )
+        .await;
     assert_error(&response, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
-    let fields = error_fields(&response);
-    for field in ["userId", "completedAt", "colour"] {
-        assert!(
-            fields.contains(&field.to_owned()),
-            "{field} missing in {fields:?}"
+    assert_eq!(error_fields(&response), vec!["priority"]);
+    assert_eq!(app.get("alice", "/api/v1/todos").await.json["total"], 1);
+    assert_eq!(app.get("mallory", "/api/v1/todos").await.json["total"], 0);
+}
+
+/// Query strings as the Go service read them: a blank search is no filter and
+/// any length is taken, booleans in `strconv.ParseBool`'s spellings, and the
+/// first of a repeated key wins (Echo).
+async fn queries_are_read_as_the_go_service_read_them(app: App) {
+    let done = app.todo("alice", json!({"title": "done milk"})).await;
+    let done = done["id"].as_str().unwrap();
+    app.patch(
+        "alice",
+        &format!("/api/v1/todos/{done}"),
+        json!({"status": "completed"}),
+    )
+    .await;
+    app.todo("alice", json!({"title": "open bread"})).await;
+    let total = |path: String| {
+        let app = &app;
+        async move {
+            let response = app.get("alice", &path).await;
+            assert_eq!(response.status, StatusCode::OK, "{path}: {}", response.json);
+            response.json["total"].as_u64().unwrap()
+        }
+    };
+    assert_eq!(total("/api/v1/todos?search=%20".into()).await, 2);
+    assert_eq!(total("/api/v1/todos?search=".into()).await, 2);
+    assert_eq!(total("/api/v1/todos?search=%20milk%20".into()).await, 1);
+    assert_eq!(
+        total(format!("/api/v1/todos?search={}", "m".repeat(300))).await,
+        0
+    );
+    for yes in ["true", "1", "t", "T", "TRUE", "True"] {
+        assert_eq!(
+            total(format!("/api/v1/todos?completed={yes}")).await,
+            1,
+            "{yes}"
         );
     }
-    let list = app.get("alice", "/api/v1/todos").await;
-    assert_eq!(list.json["total"], 0, "nothing was written");
+    for no in ["false", "0", "f", "F", "FALSE", "False", ""] {
+        assert_eq!(
+            total(format!("/api/v1/todos?completed={no}")).await,
+            1,
+            "{no}"
+        );
+    }
+    assert_eq!(total("/api/v1/todos?limit=1&limit=500".into()).await, 2);
+    let first_wins = app
+        .get("alice", "/api/v1/todos?search=milk&search=bread")
+        .await;
+    assert_eq!(first_wins.json["data"][0]["title"], "done milk");
+    assert_eq!(first_wins.json["total"], 1);
+    let nul = app.get("alice", "/api/v1/todos?search=a%00b").await;
+    assert_eq!(error_fields(&nul), vec!["search"]);
 }
 
 async fn getting_a_todo_populates_category_children_comments_and_attachments(app: App) {

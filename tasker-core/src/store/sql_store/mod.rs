@@ -466,7 +466,7 @@ macro_rules! sql_store {
                 ));
                 attachments
                     .push_in("todo_id", &ids)
-                    .push(" ORDER BY created_at, id");
+                    .push(" ORDER BY created_at DESC, id DESC");
                 let attachments = self.fetch_all(&mut *conn, attachments, OP).await?;
 
                 Ok(assemble(
