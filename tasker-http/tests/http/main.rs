@@ -10,6 +10,7 @@ mod conditional;
 mod document;
 mod errors;
 mod faults;
+mod frontend;
 mod idempotency;
 mod isolation;
 mod layers;
