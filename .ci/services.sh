@@ -66,3 +66,36 @@ ensure_redis() {
     exit 1
 }
 
+
+# A real S3-compatible server for the attachment tests: moto's server mode
+# (PyPI, pinned), in its own virtual environment, on 127.0.0.1:5000 (or
+# $TASKER_TEST_S3_PORT). Exports TASKER_TEST_S3_ENDPOINT for the tests.
+MOTO_VERSION=5.2.5
+s3_up() {
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+        "$TASKER_TEST_S3_ENDPOINT/moto-api/data.json" 2>/dev/null
+}
+ensure_s3() {
+    local port="${TASKER_TEST_S3_PORT:-5000}"
+    local venv="$HOME/.cache/tasker/moto-venv"
+    export TASKER_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+    if s3_up; then
+        return
+    fi
+    if [ ! -x "$venv/bin/moto_server" ] ||
+        ! "$venv/bin/pip" show moto 2>/dev/null | grep -qx "Version: $MOTO_VERSION"; then
+        log "installing moto[server] $MOTO_VERSION into $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+    fi
+    log "starting moto's S3 server on 127.0.0.1:$port"
+    mkdir -p "$HOME/.cache/tasker"
+    nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$HOME/.cache/tasker/moto.log" 2>&1 &
+    for _ in $(seq 1 60); do
+        s3_up && return
+        sleep 0.5
+    done
+    cat "$HOME/.cache/tasker/moto.log" >&2
+    echo "moto did not come up on 127.0.0.1:$port" >&2
+    exit 1
+}

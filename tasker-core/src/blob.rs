@@ -7,7 +7,8 @@ use std::{fmt, path::Path, sync::Arc};
 
 use bytes::Bytes;
 use object_store::{
-    ObjectStore, ObjectStoreExt, PutPayload, local::LocalFileSystem, path::Path as ObjectPath,
+    Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload,
+    local::LocalFileSystem, path::Path as ObjectPath,
 };
 
 use crate::{Error, Result};
@@ -68,6 +69,40 @@ impl BlobStore {
             .await
             .map(|_| ())
             .map_err(|e| blob_error("store a file", e))
+    }
+
+    /// Stores `content` under `key` with its media type, so that a store
+    /// that serves objects itself (S3 and compatibles) answers with that
+    /// `Content-Type`. A store that keeps no object attributes (the local
+    /// filesystem) stores the content alone.
+    ///
+    /// # Errors
+    /// [`Error::Blob`] when the key is invalid or the write fails.
+    pub async fn put_with_content_type(
+        &self,
+        key: &str,
+        content: Bytes,
+        content_type: Option<&str>,
+    ) -> Result<()> {
+        let Some(content_type) = content_type else {
+            return self.put(key, content).await;
+        };
+        let path = parse_key(key)?;
+        let mut attributes = Attributes::new();
+        attributes.insert(Attribute::ContentType, content_type.to_owned().into());
+        let options = PutOptions {
+            attributes,
+            ..PutOptions::default()
+        };
+        match self
+            .inner
+            .put_opts(&path, PutPayload::from(content.clone()), options)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::NotImplemented { .. }) => self.put(key, content).await,
+            Err(error) => Err(blob_error("store a file", error)),
+        }
     }
 
     /// Reads the object under `key`.

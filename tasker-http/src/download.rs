@@ -11,6 +11,7 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use hmac::{Hmac, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::Sha256;
 use tasker_core::{domain::UserId, model::Attachment};
 use time::OffsetDateTime;
@@ -20,10 +21,94 @@ use crate::{body::BoxError, error::ApiError, health::BoxFuture};
 
 /// Makes a time-limited URL for a blob key (an S3 presigned `GET`, say).
 ///
-/// A host wraps its store's signer, e.g. `object_store`'s `Signer` for S3.
+/// A host wraps its store's signer, e.g. `object_store`'s `Signer` for S3,
+/// and asks the store to answer with `headers` (on S3, the
+/// `response-content-type` and `response-content-disposition` parameters),
+/// so that the file arrives with its type and original name.
 pub trait Presign: Send + Sync + fmt::Debug + 'static {
-    /// A URL that fetches `key` for `ttl`.
-    fn presign(&self, key: &str, ttl: Duration) -> BoxFuture<Result<String, BoxError>>;
+    /// A URL that fetches `key` for `ttl`, answered with `headers`.
+    fn presign(
+        &self,
+        key: &str,
+        ttl: Duration,
+        headers: &DownloadHeaders,
+    ) -> BoxFuture<Result<String, BoxError>>;
+}
+
+/// The `Content-Type` and `Content-Disposition` a download is answered with,
+/// whoever serves it (this service's signed links or a presigned URL).
+///
+/// ```
+/// use tasker_http::download::DownloadHeaders;
+///
+/// let headers = DownloadHeaders::new("Über uns.pdf", Some("application/pdf"));
+/// assert_eq!(headers.content_type(), "application/pdf");
+/// assert_eq!(
+///     headers.content_disposition(),
+///     "attachment; filename=\"_ber uns.pdf\"; filename*=UTF-8''%C3%9Cber%20uns.pdf"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadHeaders {
+    content_type: String,
+    content_disposition: String,
+}
+
+/// Characters RFC 8187 (`attr-char`) lets through unencoded in `filename*`.
+const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+impl DownloadHeaders {
+    /// Headers for a file named `name` of type `mime_type` (default
+    /// `application/octet-stream`): `attachment` with the name twice, as
+    /// RFC 6266 advises: a quoted ASCII fallback (other characters, quotes
+    /// and backslashes become `_`) and the exact name in `filename*`
+    /// (RFC 8187, UTF-8, percent-encoded).
+    pub fn new(name: &str, mime_type: Option<&str>) -> Self {
+        let fallback: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let encoded = utf8_percent_encode(name, ATTR_CHAR);
+        Self {
+            content_type: mime_type.unwrap_or("application/octet-stream").to_owned(),
+            content_disposition: format!(
+                "attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+            ),
+        }
+    }
+
+    /// The headers of `attachment`'s download.
+    pub fn for_attachment(attachment: &Attachment) -> Self {
+        Self::new(&attachment.name, attachment.mime_type.as_deref())
+    }
+
+    /// The `Content-Type` value.
+    pub fn content_type(&self) -> &str {
+        &self.content_type
+    }
+
+    /// The `Content-Disposition` value.
+    pub fn content_disposition(&self) -> &str {
+        &self.content_disposition
+    }
 }
 
 type HmacSha256 = Hmac<Sha256>;
@@ -120,7 +205,11 @@ impl DownloadLinks {
                 ))
             }
             Self::Presigned { signer, ttl } => signer
-                .presign(&attachment.download_key, *ttl)
+                .presign(
+                    &attachment.download_key,
+                    *ttl,
+                    &DownloadHeaders::for_attachment(attachment),
+                )
                 .await
                 .map_err(ApiError::Internal),
         }
@@ -240,5 +329,21 @@ mod tests {
         let after = OffsetDateTime::from_unix_timestamp(1_001).unwrap();
         assert!(links.verify(&token, before).is_ok());
         assert!(links.verify(&token, after).is_err());
+    }
+
+    #[test]
+    fn download_headers_name_the_file_for_every_client() {
+        let plain = DownloadHeaders::new("report.pdf", Some("application/pdf"));
+        assert_eq!(
+            plain.content_disposition(),
+            "attachment; filename=\"report.pdf\"; filename*=UTF-8''report.pdf"
+        );
+        let tricky = DownloadHeaders::new("a \"b\"\\c;d é.txt", None);
+        assert_eq!(tricky.content_type(), "application/octet-stream");
+        assert_eq!(
+            tricky.content_disposition(),
+            "attachment; filename=\"a _b__c;d _.txt\"; filename*=UTF-8''a%20%22b%22%5Cc%3Bd%20%C3%A9.txt"
+        );
+        assert!(http::HeaderValue::from_str(tricky.content_disposition()).is_ok());
     }
 }

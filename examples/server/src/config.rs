@@ -314,6 +314,13 @@ fn is_placeholder(value: &str) -> bool {
 }
 
 impl Config {
+    /// Whether e-mail can never find an address: tokens from a JWKS issuer
+    /// (Clerk's session tokens carry no `email` claim) and no Clerk secret
+    /// key to look addresses up with.
+    pub(crate) fn recipients_unknowable(&self) -> bool {
+        self.auth.jwks_url.is_some() && self.clerk.secret_key.is_none()
+    }
+
     /// Reads `.env` (when present), `toml_path` (when present) and the
     /// environment, then validates.
     pub(crate) fn load(toml_path: Option<&Path>) -> Result<Self, ConfigErrors> {

@@ -173,6 +173,16 @@ fn announce(app: &App, listening: &str, background: &Background) {
         scheduler = background.scheduler.is_some(),
         "tasker is running"
     );
+    if config.recipients_unknowable() {
+        tracing::warn!(
+            mail = %config.mail.transport,
+            "e-mail is on, but no recipient address can be known: tokens come from a JWKS \
+             issuer, and Clerk's session tokens carry no `email` claim (unless a session token \
+             template adds one), while no Clerk secret key is set to look addresses up. \
+             Reminders, overdue notices and weekly reports will reach nobody. Set \
+             TASKER_CLERK__SECRET_KEY (clerk.secret_key), or add `email` to the session token"
+        );
+    }
 }
 
 /// After the first signal: a second one stops the process at once.

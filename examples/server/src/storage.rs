@@ -5,10 +5,14 @@ use std::{sync::Arc, time::Duration};
 use object_store::{
     aws::{AmazonS3, AmazonS3Builder},
     path::Path as ObjectPath,
-    signer::Signer,
+    signer::{SignedUrlOptions, Signer},
 };
 use tasker_core::blob::BlobStore;
-use tasker_http::{body::BoxError, download::Presign, health::BoxFuture};
+use tasker_http::{
+    body::BoxError,
+    download::{DownloadHeaders, Presign},
+    health::BoxFuture,
+};
 
 use crate::{
     app::StartError,
@@ -64,12 +68,28 @@ fn s3(config: &Config) -> Result<Arc<AmazonS3>, StartError> {
 struct S3Presigner(Arc<AmazonS3>);
 
 impl Presign for S3Presigner {
-    fn presign(&self, key: &str, ttl: Duration) -> BoxFuture<Result<String, BoxError>> {
+    fn presign(
+        &self,
+        key: &str,
+        ttl: Duration,
+        headers: &DownloadHeaders,
+    ) -> BoxFuture<Result<String, BoxError>> {
         let store = Arc::clone(&self.0);
         let path = ObjectPath::parse(key);
+        // S3 answers a presigned GET with these response headers; they are
+        // part of the signature, so the link cannot be altered to others.
+        let options = SignedUrlOptions::default().with_query([
+            ("response-content-type", headers.content_type()),
+            (
+                "response-content-disposition",
+                headers.content_disposition(),
+            ),
+        ]);
         Box::pin(async move {
             let path = path?;
-            let url = store.signed_url(http::Method::GET, &path, ttl).await?;
+            let url = store
+                .signed_url_opts(http::Method::GET, &path, ttl, &options)
+                .await?;
             Ok(url.to_string())
         })
     }

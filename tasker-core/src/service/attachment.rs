@@ -55,7 +55,9 @@ impl<S: AttachmentStore + TodoStore> AttachmentService<S> {
         let id = Uuid::now_v7();
         let key = format!("attachments/{todo_id}/{id}");
         let size = i64::try_from(file.content.len()).ok();
-        self.blobs.put(&key, file.content).await?;
+        self.blobs
+            .put_with_content_type(&key, file.content, file.mime_type.as_deref())
+            .await?;
         let now = self.clock.now();
         let record = Attachment {
             id,

@@ -12,6 +12,7 @@ use tasker_core::{
 use super::AppState;
 use crate::{
     body::{Body, RequestBody, content_length, full},
+    download::DownloadHeaders,
     error::ApiError,
     extract::{caller_and_id, path_id},
     response::{self, no_content},
@@ -263,17 +264,11 @@ pub(super) async fn serve_file<S: Store>(
         .await?;
     let mut response = Response::new(full(content));
     let headers = response.headers_mut();
-    let mime = attachment
-        .mime_type
-        .as_deref()
-        .and_then(|m| HeaderValue::from_str(m).ok())
+    let download = DownloadHeaders::for_attachment(&attachment);
+    let mime = HeaderValue::from_str(download.content_type())
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     headers.insert(header::CONTENT_TYPE, mime);
-    let disposition = format!(
-        "attachment; filename*=UTF-8''{}",
-        percent_encode(&attachment.name)
-    );
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
+    if let Ok(value) = HeaderValue::from_str(download.content_disposition()) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     // Uploaded content never runs as a page of this origin.
@@ -286,19 +281,6 @@ pub(super) async fn serve_file<S: Store>(
         HeaderValue::from_static("private, max-age=60"),
     );
     Ok(response)
-}
-
-/// RFC 5987 percent-encoding for `filename*`.
-fn percent_encode(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for byte in name.bytes() {
-        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -323,11 +305,5 @@ mod tests {
         assert_eq!(sniff_mime(b"%PDF-1.7\n"), "application/pdf");
         assert_eq!(sniff_mime("plain text, café".as_bytes()), "text/plain");
         assert_eq!(sniff_mime(&[0, 1, 2, 3, 0xff]), "application/octet-stream");
-    }
-
-    #[test]
-    fn percent_encoding_keeps_names_header_safe() {
-        assert_eq!(percent_encode("a b.txt"), "a%20b.txt");
-        assert_eq!(percent_encode("é"), "%C3%A9");
     }
 }

@@ -487,3 +487,63 @@ async fn sigterm_under_load_fails_no_request_and_loses_no_write() {
     }
     server.terminate();
 }
+
+/// A Clerk version 2 session token (`"v": 2`, organisation under `o`, the role
+/// without its `org:` prefix), signed with `secret`.
+fn clerk_v2_token(secret: &str, user: &str, role: &str) -> String {
+    let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 600;
+    let claims = serde_json::json!({
+        "sub": user, "exp": exp, "v": 2, "fea": "o:tasks",
+        "o": {"id": "org_2abc", "rol": role, "slg": "acme", "per": "read,manage", "fpm": "3"}
+    });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("sign")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clerk_v2_admin_reaches_the_admin_routes_and_a_member_gets_403() {
+    let secret = "a-test-secret-that-is-long-enough-0123456789";
+    let env = Env::defaults().set("TASKER_AUTH__JWT_SECRET", secret);
+    let server = Server::start(&env, &["--no-scheduler", "--no-worker"]).await;
+    let client = Client::new();
+    let stats = |token: String| {
+        let request = client
+            .get(format!("{}/admin/jobs/stats", server.url))
+            .bearer_auth(token);
+        async move { request.send().await.expect("request").status() }
+    };
+    let admin = stats(clerk_v2_token(secret, "user_admin", "admin")).await;
+    assert_eq!(admin, StatusCode::OK, "{}", server.log_text());
+    let member = stats(clerk_v2_token(secret, "user_member", "member")).await;
+    assert_eq!(member, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_warns_when_no_recipient_address_can_be_known() {
+    let env = Env::defaults()
+        .set(
+            "TASKER_AUTH__JWKS_URL",
+            "http://127.0.0.1:9/.well-known/jwks.json",
+        )
+        .set("TASKER_SERVER__SHUTDOWN_GRACE_SECONDS", "1");
+    let server = Server::start(&env, &["--no-scheduler", "--no-worker"]).await;
+    let warning = "no recipient address can be known";
+    let log = server.log_text();
+    assert!(
+        log.contains(warning) && log.contains("TASKER_CLERK__SECRET_KEY"),
+        "{log}"
+    );
+    server.terminate();
+
+    let with_key = env.set("TASKER_CLERK__SECRET_KEY", "sk_test_0123456789abcdef");
+    let server = Server::start(&with_key, &["--no-scheduler", "--no-worker"]).await;
+    assert!(
+        !server.log_text().contains(warning),
+        "{}",
+        server.log_text()
+    );
+}
