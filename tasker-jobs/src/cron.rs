@@ -54,6 +54,16 @@ impl CronJob {
         }
     }
 
+    /// The Go service's name for the job where it differs from
+    /// [`name`](Self::name) (`overdue-notifications`); accepted wherever a
+    /// name is, so the Go service's scheduler entries keep working.
+    pub fn go_name(self) -> Option<&'static str> {
+        match self {
+            Self::OverdueNotices => Some("overdue-notifications"),
+            _ => None,
+        }
+    }
+
     /// Its schedule in `config`; `None` when disabled.
     pub fn schedule(self, config: &JobsConfig) -> Option<&str> {
         let i = Self::ALL.iter().position(|j| *j == self).unwrap_or(0);
@@ -94,7 +104,7 @@ impl FromStr for CronJob {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::ALL
             .into_iter()
-            .find(|j| j.name() == s)
+            .find(|j| j.name() == s || j.go_name() == Some(s))
             .ok_or_else(|| {
                 let names: Vec<_> = Self::ALL.iter().map(|j| j.name()).collect();
                 format!("unknown cron job `{s}`; known: {}", names.join(", "))

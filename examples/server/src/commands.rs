@@ -49,11 +49,11 @@ pub(crate) fn cron_list(config: &Config) -> ExitCode {
         "JOB"
     );
     for job in CronJob::ALL {
-        println!(
-            "{:<20} {}",
-            job.name(),
-            job.schedule(&config.jobs).unwrap_or("disabled")
-        );
+        let schedule = job.schedule(&config.jobs).unwrap_or("disabled");
+        match job.go_name() {
+            Some(go) => println!("{:<20} {schedule}  (Go name: {go})", job.name()),
+            None => println!("{:<20} {schedule}", job.name()),
+        }
     }
     ExitCode::SUCCESS
 }

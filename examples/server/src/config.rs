@@ -348,7 +348,14 @@ impl Config {
                 .filter(|key| is_config_variable(key.as_str()))
                 .split("__"),
         );
-        for name in std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()) {
+        let names: Vec<String> = std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .collect();
+        let go_style = crate::go_keys::go_style_variables(names.iter().map(String::as_str));
+        if !go_style.is_empty() {
+            return Err(ConfigErrors(go_style));
+        }
+        for name in names {
             if let Some(rest) = name.strip_prefix("TASKER_")
                 && !is_config_variable(rest)
                 && !is_known_other(rest)

@@ -11,6 +11,7 @@ mod app;
 mod board;
 mod commands;
 mod config;
+mod go_keys;
 mod listener;
 mod secret;
 mod serve;

@@ -157,6 +157,55 @@ fn cron_list_shows_the_schedules() {
 }
 
 #[test]
+fn a_go_style_configuration_stops_start_up_naming_the_keys_to_use() {
+    let env = Env::defaults()
+        .set("TASKER_SERVER.PORT", "9000")
+        .set("TASKER_DATABASE.HOST", "db.internal")
+        .set("TASKER_AWS.UPLOAD_BUCKET", "uploads");
+    let output = env.run(&["serve"]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "never a server on other settings"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for expected in [
+        "TASKER_SERVER.PORT: is the Go service's spelling and is not read: set TASKER_SERVER__PORT",
+        "TASKER_DATABASE.HOST: is the Go service's spelling and is not read: set TASKER_DATABASE__URL",
+        "TASKER_AWS.UPLOAD_BUCKET: is the Go service's spelling and is not read: set TASKER_STORAGE__S3__BUCKET",
+    ] {
+        assert!(stderr.contains(expected), "{expected}\n{stderr}");
+    }
+}
+
+#[test]
+fn the_go_services_cron_job_names_are_accepted() {
+    let env = Env::defaults();
+    let list = env.run(&["cron", "list"]);
+    let stdout = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        stdout.contains("overdue-notices") && stdout.contains("(Go name: overdue-notifications)"),
+        "{stdout}"
+    );
+    for name in [
+        "overdue-notifications",
+        "due-date-reminders",
+        "weekly-reports",
+        "auto-archive",
+    ] {
+        let run = env.run(&["cron", "run", name]);
+        assert!(
+            run.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    let unknown = env.run(&["cron", "run", "overdue-emails"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("known jobs"));
+}
+
+#[test]
 fn a_misspelt_auth_key_is_refused() {
     let stderr = refused(&Env::defaults().set(
         "TASKER_AUTH__JWT_SECRETT",
