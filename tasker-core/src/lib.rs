@@ -10,6 +10,7 @@ pub mod blob;
 pub mod clock;
 pub mod domain;
 mod error;
+pub mod import;
 pub mod model;
 pub mod query;
 pub mod queue;

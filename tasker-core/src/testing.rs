@@ -78,6 +78,85 @@ fn say_skipped() {
     });
 }
 
+/// The test server's address (`TASKER_TEST_DATABASE_URL`).
+fn postgres_url() -> String {
+    std::env::var("TASKER_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// Creates `<prefix>_<uuid>` on the test server; its admin options and name.
+async fn create_postgres_database(prefix: &str) -> (PgConnectOptions, String) {
+    let url = postgres_url();
+    let admin =
+        PgConnectOptions::from_str(&url).expect("TASKER_TEST_DATABASE_URL is not a PostgreSQL URL");
+    let mut conn = match sqlx::PgConnection::connect_with(&admin).await {
+        Ok(conn) => conn,
+        Err(e) => panic!(
+            "cannot reach PostgreSQL at {url}: {e}\n\
+             Start it (e.g. `pg_ctlcluster 15 main start`, or run `.ci/run` which installs and starts it), \
+             point TASKER_TEST_DATABASE_URL at a server, or set TASKER_TEST_SKIP_POSTGRES=1 to skip these cases."
+        ),
+    };
+    let name = format!("{prefix}_{}", Uuid::now_v7().simple());
+    conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
+        .await
+        .expect("create test database");
+    (admin, name)
+}
+
+/// An empty PostgreSQL database (no tables at all), dropped with the value:
+/// for tests that bring a schema of their own, such as the Go service's.
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// Its connection URL.
+    pub url: String,
+    admin: PgConnectOptions,
+    name: String,
+    _guard: Guard,
+}
+
+impl TestDatabase {
+    /// A fresh empty database on the test server; `None` (with a notice)
+    /// under `TASKER_TEST_SKIP_POSTGRES=1`.
+    ///
+    /// # Panics
+    /// When the server cannot be reached, with a message saying how to start one.
+    pub async fn postgres() -> Option<Self> {
+        if std::env::var("TASKER_TEST_SKIP_POSTGRES").as_deref() == Ok("1") {
+            say_skipped();
+            return None;
+        }
+        let (admin, name) = create_postgres_database("tasker_test_raw").await;
+        let base = postgres_url();
+        let server = base
+            .rsplit_once('/')
+            .map_or(base.as_str(), |(server, _)| server);
+        Some(Self {
+            url: format!("{server}/{name}"),
+            admin: admin.clone(),
+            name: name.clone(),
+            _guard: Guard::Postgres {
+                admin: Box::new(admin),
+                name,
+            },
+        })
+    }
+
+    /// Runs `script` (several statements) in the database.
+    ///
+    /// # Panics
+    /// When a statement fails.
+    pub async fn run(&self, script: &str) {
+        let mut conn = sqlx::PgConnection::connect_with(&self.admin.clone().database(&self.name))
+            .await
+            .expect("connect to test database");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(script.to_owned()))
+            .execute(&mut conn)
+            .await
+            .expect("run script");
+    }
+}
+
 impl TestStore {
     /// A store on a fresh SQLite file in a temporary directory.
     ///
@@ -106,22 +185,7 @@ impl TestStore {
             say_skipped();
             return None;
         }
-        let url = std::env::var("TASKER_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let admin = PgConnectOptions::from_str(&url)
-            .expect("TASKER_TEST_DATABASE_URL is not a PostgreSQL URL");
-        let mut conn = match sqlx::PgConnection::connect_with(&admin).await {
-            Ok(conn) => conn,
-            Err(e) => panic!(
-                "cannot reach PostgreSQL at {url}: {e}\n\
-                 Start it (e.g. `pg_ctlcluster 15 main start`, or run `.ci/run` which installs and starts it), \
-                 point TASKER_TEST_DATABASE_URL at a server, or set TASKER_TEST_SKIP_POSTGRES=1 to skip these cases."
-            ),
-        };
-        let name = format!("tasker_test_{}", Uuid::now_v7().simple());
-        conn.execute(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#)))
-            .await
-            .expect("create test database");
+        let (admin, name) = create_postgres_database("tasker_test").await;
         let guard = Guard::Postgres {
             admin: Box::new(admin.clone()),
             name: name.clone(),

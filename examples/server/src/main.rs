@@ -12,6 +12,7 @@ mod board;
 mod commands;
 mod config;
 mod go_keys;
+mod import;
 mod listener;
 mod secret;
 mod serve;
@@ -57,6 +58,11 @@ enum Command {
     },
     /// Apply the database migrations and exit.
     Migrate,
+    /// Copy another system's data into the configured database.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Print an HS256 token signed with the configured secret.
     Token {
         /// The user id (`sub`).
@@ -96,6 +102,18 @@ enum CronCommand {
         /// Give up waiting after this many seconds.
         #[arg(long, default_value_t = 300)]
         timeout: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// From the Go service's PostgreSQL database: every user's categories,
+    /// todos, comments and attachment records, with their ids (one
+    /// transaction per user; a second run changes nothing).
+    Go {
+        /// The Go database, e.g. postgres://user:password@host:5432/tasker.
+        #[arg(long, value_name = "URL")]
+        from: String,
     },
 }
 
@@ -148,8 +166,10 @@ fn main() -> ExitCode {
 fn run_async(mut config: Config, command: Command) -> ExitCode {
     // One-shot commands print their result; their log stays at warnings
     // unless a level was chosen.
-    if matches!(command, Command::Migrate | Command::Cron { .. })
-        && config.log.level == config::LogConfig::default().level
+    if matches!(
+        command,
+        Command::Migrate | Command::Cron { .. } | Command::Import { .. }
+    ) && config.log.level == config::LogConfig::default().level
     {
         config.log.level = "warn".to_owned();
     }
@@ -178,6 +198,9 @@ fn run_async(mut config: Config, command: Command) -> ExitCode {
                 listen,
             } => serve::worker(config, !no_scheduler, listen).await,
             Command::Migrate => commands::migrate(config).await,
+            Command::Import {
+                command: ImportCommand::Go { from },
+            } => import::import_go(config, &from).await,
             Command::Cron {
                 command:
                     CronCommand::Run {

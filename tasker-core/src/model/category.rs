@@ -20,7 +20,7 @@ pub struct Category {
     pub user_id: UserId,
     /// 1–100 characters.
     pub name: String,
-    /// `#RGB` or `#RRGGBB`.
+    /// `#RGB`, `#RGBA`, `#RRGGBB` or `#RRGGBBAA`.
     pub color: String,
     /// Up to 255 characters.
     pub description: Option<String>,

@@ -230,6 +230,19 @@ impl AnyStore {
         dispatch!(self, s => s.pool().close().await)
     }
 
+    /// Writes an imported batch in one transaction, skipping rows whose id is
+    /// already stored (see [`crate::import`]).
+    ///
+    /// # Errors
+    /// [`Error::CategoryNameTaken`] or [`Error::Storage`]; nothing of the
+    /// batch is written then.
+    pub async fn import_batch(
+        &self,
+        batch: &crate::import::ImportBatch,
+    ) -> Result<crate::import::ImportCounts> {
+        dispatch!(self, s => s.import_batch(batch).await)
+    }
+
     /// `"postgres"` or `"sqlite"`.
     pub fn backend(&self) -> &'static str {
         match self {

@@ -4,6 +4,7 @@
 mod attacks;
 mod config;
 mod faults;
+mod import;
 mod lifecycle;
 mod storage;
 mod support;

@@ -4,9 +4,10 @@
 
 macro_rules! attachment_store {
     ($store:ident) => {
-        impl $crate::store::AttachmentStore for $store {
-            async fn insert_attachment(&self, a: &Attachment) -> Result<Attachment> {
-                const OP: &str = "insert an attachment";
+        impl $store {
+            /// `INSERT INTO attachments …` for `a`; the caller adds the tail
+            /// (`RETURNING …`, or `ON CONFLICT` for an import).
+            fn insert_attachment_sql(&self, a: &Attachment) -> Sql {
                 let mut sql = self.sql(
                     "INSERT INTO attachments (id, todo_id, name, uploaded_by, download_key, file_size, \
                      mime_type, created_at, updated_at) VALUES (",
@@ -20,7 +21,16 @@ macro_rules! attachment_store {
                 sql.bind(Arg::OptText(a.mime_type.clone())).push(", ");
                 sql.bind(Arg::Time(a.created_at)).push(", ");
                 sql.bind(Arg::Time(a.updated_at));
-                sql.push(&format!(") RETURNING {}", sql::ATTACHMENT_COLUMNS));
+                sql.push(")");
+                sql
+            }
+        }
+
+        impl $crate::store::AttachmentStore for $store {
+            async fn insert_attachment(&self, a: &Attachment) -> Result<Attachment> {
+                const OP: &str = "insert an attachment";
+                let mut sql = self.insert_attachment_sql(a);
+                sql.push(&format!(" RETURNING {}", sql::ATTACHMENT_COLUMNS));
                 self.counter.add();
                 let row = query(sql).fetch_one(&self.pool).await.map_err(|e| {
                     classify(OP, e, || Error::storage(OP, "duplicate attachment"), |_| {

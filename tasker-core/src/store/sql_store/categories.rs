@@ -4,9 +4,10 @@
 
 macro_rules! category_store {
     ($store:ident) => {
-        impl $crate::store::CategoryStore for $store {
-            async fn insert_category(&self, category: &Category) -> Result<Category> {
-                const OP: &str = "insert a category";
+        impl $store {
+            /// `INSERT INTO categories …` for `category`; the caller adds the tail
+            /// (`RETURNING …`, or `ON CONFLICT` for an import).
+            fn insert_category_sql(&self, category: &Category) -> Sql {
                 let mut sql = self.sql(
                     "INSERT INTO categories (id, user_id, name, name_key, color, description, \
                      description_key, created_at, updated_at) VALUES (",
@@ -25,7 +26,16 @@ macro_rules! category_store {
                 .push(", ");
                 sql.bind(Arg::Time(category.created_at)).push(", ");
                 sql.bind(Arg::Time(category.updated_at));
-                sql.push(&format!(") RETURNING {}", sql::CATEGORY_COLUMNS));
+                sql.push(")");
+                sql
+            }
+        }
+
+        impl $crate::store::CategoryStore for $store {
+            async fn insert_category(&self, category: &Category) -> Result<Category> {
+                const OP: &str = "insert a category";
+                let mut sql = self.insert_category_sql(category);
+                sql.push(&format!(" RETURNING {}", sql::CATEGORY_COLUMNS));
                 self.counter.add();
                 let row = query(sql).fetch_one(&self.pool).await.map_err(|e| {
                     classify(

@@ -4,9 +4,10 @@
 
 macro_rules! comment_store {
     ($store:ident) => {
-        impl $crate::store::CommentStore for $store {
-            async fn insert_comment(&self, comment: &Comment) -> Result<Comment> {
-                const OP: &str = "insert a comment";
+        impl $store {
+            /// `INSERT INTO comments …` for `comment`; the caller adds the tail
+            /// (`RETURNING …`, or `ON CONFLICT` for an import).
+            fn insert_comment_sql(&self, comment: &Comment) -> Sql {
                 let mut sql = self.sql(
                     "INSERT INTO comments (id, todo_id, user_id, content, created_at, updated_at) VALUES (",
                 );
@@ -16,7 +17,16 @@ macro_rules! comment_store {
                 sql.bind(Arg::Text(comment.content.clone())).push(", ");
                 sql.bind(Arg::Time(comment.created_at)).push(", ");
                 sql.bind(Arg::Time(comment.updated_at));
-                sql.push(&format!(") RETURNING {}", sql::COMMENT_COLUMNS));
+                sql.push(")");
+                sql
+            }
+        }
+
+        impl $crate::store::CommentStore for $store {
+            async fn insert_comment(&self, comment: &Comment) -> Result<Comment> {
+                const OP: &str = "insert a comment";
+                let mut sql = self.insert_comment_sql(comment);
+                sql.push(&format!(" RETURNING {}", sql::COMMENT_COLUMNS));
                 self.counter.add();
                 let row = query(sql).fetch_one(&self.pool).await.map_err(|e| {
                     classify(OP, e, || Error::storage(OP, "duplicate comment id"), |_| {

@@ -14,6 +14,7 @@ mod attachments;
 mod categories;
 mod comments;
 mod idempotency;
+mod import;
 mod jobs;
 mod todos;
 
@@ -21,6 +22,7 @@ pub(crate) use attachments::attachment_store;
 pub(crate) use categories::category_store;
 pub(crate) use comments::comment_store;
 pub(crate) use idempotency::idempotency_store;
+pub(crate) use import::import_store;
 pub(crate) use jobs::job_store;
 pub(crate) use todos::todo_store;
 
@@ -490,6 +492,7 @@ macro_rules! sql_store {
         $crate::store::sql_store::attachment_store!($store);
         $crate::store::sql_store::job_store!($store);
         $crate::store::sql_store::idempotency_store!($store);
+        $crate::store::sql_store::import_store!($store);
     };
 }
 

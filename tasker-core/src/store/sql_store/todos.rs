@@ -4,9 +4,10 @@
 
 macro_rules! todo_store {
     ($store:ident) => {
-        impl $crate::store::TodoStore for $store {
-            async fn insert_todo(&self, todo: &Todo) -> Result<Todo> {
-                const OP: &str = "insert a todo";
+        impl $store {
+            /// `INSERT INTO todos …` for `todo`; the caller adds the tail
+            /// (`RETURNING …`, or `ON CONFLICT` for an import).
+            fn insert_todo_sql(&self, todo: &Todo) -> Sql {
                 let mut sql = self.sql(
                     "INSERT INTO todos (id, user_id, title, title_key, description, description_key, \
                      status, priority, due_date, completed_at, parent_todo_id, category_id, metadata, \
@@ -27,8 +28,16 @@ macro_rules! todo_store {
                 sql.bind(Arg::Metadata(todo.metadata.clone())).push(", ");
                 sql.bind(Arg::Time(todo.created_at)).push(", ");
                 sql.bind(Arg::Time(todo.updated_at)).push(", ");
-                sql.push(DIALECT.next_sort_order());
-                sql.push(&format!(") RETURNING {}", sql::TODO_COLUMNS));
+                sql.push(DIALECT.next_sort_order()).push(")");
+                sql
+            }
+        }
+
+        impl $crate::store::TodoStore for $store {
+            async fn insert_todo(&self, todo: &Todo) -> Result<Todo> {
+                const OP: &str = "insert a todo";
+                let mut sql = self.insert_todo_sql(todo);
+                sql.push(&format!(" RETURNING {}", sql::TODO_COLUMNS));
                 self.counter.add();
                 let row = query(sql).fetch_one(&self.pool).await.map_err(|e| {
                     classify(

@@ -1,0 +1,64 @@
+//! Writing an [`ImportBatch`](crate::import::ImportBatch): one transaction,
+//! rows whose id is already stored left as they are.
+//!
+//! Expanded inside `sql_store!`, which brings the names it uses into scope.
+
+macro_rules! import_store {
+    ($store:ident) => {
+        impl $store {
+            /// Writes `batch` in one transaction: categories, then todos (in
+            /// the batch's order, parents before their subtasks), comments and
+            /// attachments. A row whose id is already stored is skipped, so
+            /// importing the same batch twice changes nothing the second time.
+            ///
+            /// # Errors
+            /// [`Error::CategoryNameTaken`] when another category of the user
+            /// already has the name; [`Error::Storage`] for any other failure.
+            /// Nothing of the batch is written then.
+            pub async fn import_batch(
+                &self,
+                batch: &$crate::import::ImportBatch,
+            ) -> Result<$crate::import::ImportCounts> {
+                const OP: &str = "import a batch";
+                const SKIP_EXISTING: &str = " ON CONFLICT (id) DO NOTHING";
+                let mut tx = self.begin(OP).await?;
+                let mut counts = $crate::import::ImportCounts::default();
+                for category in &batch.categories {
+                    let mut sql = self.insert_category_sql(category);
+                    sql.push(SKIP_EXISTING);
+                    self.counter.add();
+                    let written = query(sql).execute(&mut *tx).await.map_err(|e| {
+                        classify(
+                            OP,
+                            e,
+                            || Error::CategoryNameTaken {
+                                name: category.name.clone(),
+                            },
+                            |_| Error::storage(OP, "unexpected foreign key violation"),
+                        )
+                    })?;
+                    counts.categories += written.rows_affected();
+                }
+                for todo in &batch.todos {
+                    let mut sql = self.insert_todo_sql(todo);
+                    sql.push(SKIP_EXISTING);
+                    counts.todos += self.execute(&mut *tx, sql, OP).await?;
+                }
+                for comment in &batch.comments {
+                    let mut sql = self.insert_comment_sql(comment);
+                    sql.push(SKIP_EXISTING);
+                    counts.comments += self.execute(&mut *tx, sql, OP).await?;
+                }
+                for attachment in &batch.attachments {
+                    let mut sql = self.insert_attachment_sql(attachment);
+                    sql.push(SKIP_EXISTING);
+                    counts.attachments += self.execute(&mut *tx, sql, OP).await?;
+                }
+                self.commit(tx, OP).await?;
+                Ok(counts)
+            }
+        }
+    };
+}
+
+pub(crate) use import_store;
