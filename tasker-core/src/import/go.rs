@@ -161,7 +161,10 @@ impl GoDatabase {
     /// than `completed` drops `completed_at` (tasker sets it exactly while a
     /// todo is completed; the Go service kept it on archived todos), and a
     /// completed todo without one gets its `updated_at`. A missing category
-    /// colour becomes the default, `#6b7280`.
+    /// colour becomes the default, `#6b7280`; a media type loses its
+    /// parameters (`text/plain; charset=utf-8` → `text/plain`). Category names
+    /// that differ only in case, and two attachments sharing a download key,
+    /// are reported.
     ///
     /// # Errors
     /// [`Error::Validation`] naming every row that breaks a rule
@@ -213,6 +216,19 @@ impl GoDatabase {
                     created_at: row.try_get("created_at").map_err(storage)?,
                     updated_at: row.try_get("updated_at").map_err(storage)?,
                 });
+            }
+        }
+        // Go kept names unique as written; tasker ignores case.
+        let mut names: HashMap<String, Uuid> = HashMap::new();
+        for category in &categories {
+            if let Some(first) = names.insert(category.name.to_lowercase(), category.id) {
+                errors.push(FieldError::new(
+                    format!("categories[{}].name", category.id),
+                    format!(
+                        "differs from category {first}'s only in case; tasker keeps names unique \
+                         ignoring case: rename one"
+                    ),
+                ));
             }
         }
         let category_ids: HashSet<Uuid> = categories.iter().map(|c| c.id).collect();
@@ -360,6 +376,7 @@ impl GoDatabase {
         .await
         .map_err(storage)?;
         let mut attachments = Vec::new();
+        let mut keys: HashMap<String, Uuid> = HashMap::new();
         for row in &rows {
             let id: Uuid = row.try_get("id").map_err(storage)?;
             let at = |column: &str| format!("attachments[{id}].{column}");
@@ -372,7 +389,20 @@ impl GoDatabase {
                 errors.check(UserId::parse(&uploader).map_err(|e| e.with_field(at("uploadedBy"))));
             if key.is_empty() {
                 errors.push(FieldError::new(at("downloadKey"), "is empty"));
+            } else if let Some(first) = keys.insert(key.clone(), id) {
+                errors.push(FieldError::new(
+                    at("downloadKey"),
+                    format!(
+                        "is also attachment {first}'s (the Go service overwrote the object with \
+                         the later upload): keep one of the two rows"
+                    ),
+                ));
             }
+            // tasker stores the media type without parameters (`; charset=…`).
+            let mime_type: Option<String> = row.try_get("mime_type").map_err(storage)?;
+            let mime_type = mime_type
+                .map(|m| m.split(';').next().unwrap_or("").trim().to_owned())
+                .filter(|m| !m.is_empty());
             if let (Some(name), Some(uploader)) = (name, uploader) {
                 attachments.push(Attachment {
                     id,
@@ -381,7 +411,7 @@ impl GoDatabase {
                     uploaded_by: uploader,
                     download_key: key,
                     file_size: row.try_get("file_size").map_err(storage)?,
-                    mime_type: row.try_get("mime_type").map_err(storage)?,
+                    mime_type,
                     created_at: row.try_get("created_at").map_err(storage)?,
                     updated_at: row.try_get("updated_at").map_err(storage)?,
                 });

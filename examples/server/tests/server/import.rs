@@ -55,6 +55,9 @@ async fn the_go_database_is_imported_onto_sqlite_with_its_ids_twice_without_chan
     let Some(go) = go_database().await else {
         return;
     };
+    // Go stored the sniffed type with its parameters.
+    go.run("update todo_attachments set mime_type = 'text/plain; charset=utf-8'")
+        .await;
     let env = Env::defaults();
     import_twice(&env, &go.url);
 
@@ -99,6 +102,7 @@ async fn the_go_database_is_imported_onto_sqlite_with_its_ids_twice_without_chan
         "the same key, so the same bucket serves the file"
     );
     assert_eq!(report["attachments"][0]["fileSize"], 48213);
+    assert_eq!(report["attachments"][0]["mimeType"], "text/plain");
 
     // Archived in Go with a completion instant: tasker keeps none.
     let old = get("/todos/cccccccc-cccc-4ccc-8ccc-cccccccccccc").await;
@@ -164,7 +168,9 @@ async fn rows_tasker_cannot_take_are_named_and_nothing_is_written() {
     };
     go.run(
         "update todos set status = 'done' where id = 'dddddddd-dddd-4ddd-8ddd-dddddddddddd'; \
-         update todo_categories set color = 'red' where user_id = 'user_alice' and name = 'Work'",
+         update todo_categories set color = 'red' where user_id = 'user_alice' and name = 'Work'; \
+         insert into todo_categories (id, user_id, name) \
+         values ('44444444-4444-4444-8444-444444444444', 'user_bob', 'errands')",
     )
     .await;
     let env = Env::defaults();
@@ -177,6 +183,11 @@ async fn rows_tasker_cannot_take_are_named_and_nothing_is_written() {
     );
     assert!(
         stderr.contains("categories[11111111-1111-4111-8111-111111111111].color"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("categories[44444444-4444-4444-8444-444444444444].name")
+            && stderr.contains("only in case"),
         "{stderr}"
     );
     assert!(!env.path().join("data").join("tasker.db").exists());

@@ -8,7 +8,8 @@ macro_rules! import_store {
         impl $store {
             /// Writes `batch` in one transaction: categories, then todos (in
             /// the batch's order, parents before their subtasks), comments and
-            /// attachments. A row whose id is already stored is skipped, so
+            /// attachments; the user is recorded as known (no welcome
+            /// e-mail). A row whose id is already stored is skipped, so
             /// importing the same batch twice changes nothing the second time.
             ///
             /// # Errors
@@ -53,6 +54,18 @@ macro_rules! import_store {
                     let mut sql = self.insert_attachment_sql(attachment);
                     sql.push(SKIP_EXISTING);
                     counts.attachments += self.execute(&mut *tx, sql, OP).await?;
+                }
+                // Known from the start: tasker welcomes users it has not seen
+                // before, and these are the Go service's users, not new ones.
+                let first_seen = batch
+                    .categories
+                    .iter()
+                    .map(|c| c.created_at)
+                    .chain(batch.todos.iter().map(|t| t.created_at))
+                    .min();
+                if let Some(at) = first_seen {
+                    let sql = self.remember_user_sql(&batch.user, None, None, at);
+                    self.execute(&mut *tx, sql, OP).await?;
                 }
                 self.commit(tx, OP).await?;
                 Ok(counts)

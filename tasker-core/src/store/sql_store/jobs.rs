@@ -4,6 +4,27 @@
 
 macro_rules! job_store {
     ($store:ident) => {
+        impl $store {
+            /// Records `user` as seen at `at`, unless already known.
+            fn remember_user_sql(
+                &self,
+                user: &UserId,
+                email: Option<&str>,
+                name: Option<&str>,
+                at: OffsetDateTime,
+            ) -> Sql {
+                let mut sql = self.sql(
+                    "INSERT INTO known_users (user_id, email, name, first_seen_at, updated_at) VALUES (",
+                );
+                sql.bind(Arg::Text(user.as_str().to_owned())).push(", ");
+                sql.bind(Arg::OptText(email.map(str::to_owned))).push(", ");
+                sql.bind(Arg::OptText(name.map(str::to_owned))).push(", ");
+                sql.bind(Arg::Time(at)).push(", ").bind(Arg::Time(at));
+                sql.push(") ON CONFLICT DO NOTHING");
+                sql
+            }
+        }
+
         impl $crate::store::JobStore for $store {
             async fn todos_due_unnotified(
                 &self,
@@ -140,14 +161,7 @@ macro_rules! job_store {
             ) -> Result<bool> {
                 const OP: &str = "remember a user";
                 let mut tx = self.begin(OP).await?;
-                let mut sql = self.sql(
-                    "INSERT INTO known_users (user_id, email, name, first_seen_at, updated_at) VALUES (",
-                );
-                sql.bind(Arg::Text(user.as_str().to_owned())).push(", ");
-                sql.bind(Arg::OptText(email.map(str::to_owned))).push(", ");
-                sql.bind(Arg::OptText(name.map(str::to_owned))).push(", ");
-                sql.bind(Arg::Time(at)).push(", ").bind(Arg::Time(at));
-                sql.push(") ON CONFLICT DO NOTHING");
+                let sql = self.remember_user_sql(user, email, name, at);
                 let first = self.execute(&mut *tx, sql, OP).await? > 0;
                 if !first && (email.is_some() || name.is_some()) {
                     let mut sql = self.sql("UPDATE known_users SET email = COALESCE(");
