@@ -57,6 +57,7 @@ mod directory;
 mod error;
 mod job;
 mod monitor;
+mod poll;
 mod queue;
 mod runner;
 mod worker;

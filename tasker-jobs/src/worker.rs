@@ -104,9 +104,11 @@ async fn run(context: JobContext, stop: CancellationToken) {
                     let mut pause = std::time::Duration::from_millis(500);
                     loop {
                         use apalis::prelude::BackendExt;
-                        // Without a poll strategy an idle Redis worker only
-                        // looks again at its next heartbeat (seconds).
-                        let backend = queues[i].clone().poll_with_interval(poll);
+                        // Without a poll strategy an idle worker only looks
+                        // again at its next heartbeat (seconds).
+                        let backend = queues[i]
+                            .clone()
+                            .poll_with_strategy(crate::poll::EveryInterval::new(poll));
                         let worker = WorkerBuilder::new(name.clone())
                             .backend(backend)
                             .concurrency(slots)

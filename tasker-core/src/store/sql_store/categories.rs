@@ -37,16 +37,10 @@ macro_rules! category_store {
                 let mut sql = self.insert_category_sql(category);
                 sql.push(&format!(" RETURNING {}", sql::CATEGORY_COLUMNS));
                 self.counter.add();
-                let row = query(sql).fetch_one(&self.pool).await.map_err(|e| {
-                    classify(
-                        OP,
-                        e,
-                        || Error::CategoryNameTaken {
-                            name: category.name.clone(),
-                        },
-                        |_| Error::storage(OP, "unexpected foreign key violation"),
-                    )
-                })?;
+                let row = query(sql)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| category_insert_error(OP, e, category))?;
                 category_from_row(&row, false)
                     .map_err(|e| Error::storage(OP, e))?
                     .ok_or_else(|| Error::storage(OP, "insert returned no row"))

@@ -28,16 +28,10 @@ macro_rules! import_store {
                     let mut sql = self.insert_category_sql(category);
                     sql.push(SKIP_EXISTING);
                     self.counter.add();
-                    let written = query(sql).execute(&mut *tx).await.map_err(|e| {
-                        classify(
-                            OP,
-                            e,
-                            || Error::CategoryNameTaken {
-                                name: category.name.clone(),
-                            },
-                            |_| Error::storage(OP, "unexpected foreign key violation"),
-                        )
-                    })?;
+                    let written = query(sql)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| category_insert_error(OP, e, category))?;
                     counts.categories += written.rows_affected();
                 }
                 for todo in &batch.todos {

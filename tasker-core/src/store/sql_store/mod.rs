@@ -75,6 +75,23 @@ pub(crate) fn assemble(
         .collect()
 }
 
+/// The error of a failed category insert: a name the user already has is
+/// [`Error::CategoryNameTaken`].
+pub(crate) fn category_insert_error(
+    operation: &'static str,
+    error: sqlx::Error,
+    category: &Category,
+) -> Error {
+    classify(
+        operation,
+        error,
+        || Error::CategoryNameTaken {
+            name: category.name.clone(),
+        },
+        |_| Error::storage(operation, "unexpected foreign key violation"),
+    )
+}
+
 /// Maps a driver error of an insert or update to a domain error.
 pub(crate) fn classify(
     operation: &'static str,
@@ -156,7 +173,9 @@ macro_rules! sql_store {
             store::{
                 IdempotencyClaim, StoredResponse, TodoChanges, TodoCursor, TodoNotificationKind,
                 sql::{self, Arg, Sql},
-                sql_store::{assemble, classify, retry_conflicts, todo_fk_target},
+                sql_store::{
+                    assemble, category_insert_error, classify, retry_conflicts, todo_fk_target,
+                },
             },
         };
 
