@@ -9,7 +9,8 @@ pub mod schemas;
 use utoipa::{
     Modify, OpenApi,
     openapi::{
-        self, ContentBuilder, RefOr, ResponseBuilder,
+        self, AllOf, ContentBuilder, ObjectBuilder, RefOr, ResponseBuilder, Schema,
+        schema::AnyOf,
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
 };
@@ -38,7 +39,7 @@ use crate::error::{ErrorAction, ErrorBody, FieldErrorBody};
         ErrorBody, FieldErrorBody, ErrorAction, schemas::TodoSortKey, schemas::CategorySortKey,
         schemas::SortDirection, schemas::QueryBool,
     )),
-    modifiers(&BearerAuth, &StandardErrors),
+    modifiers(&BearerAuth, &StandardErrors, &AtLeastOneKnownField),
     security(("bearerAuth" = [])),
     tags(
         (name = "Todo", description = "Todos, subtasks and attachments"),
@@ -64,6 +65,42 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// The partial-update bodies need at least one of their own fields. Keys
+/// they do not name are allowed and ignored, so `minProperties: 1` would
+/// call `{"colour": 1}` valid, which the server refuses (nothing to change):
+/// each becomes its object `allOf` an `anyOf` of "has this field".
+struct AtLeastOneKnownField;
+
+impl Modify for AtLeastOneKnownField {
+    fn modify(&self, doc: &mut openapi::OpenApi) {
+        let Some(components) = doc.components.as_mut() else {
+            return;
+        };
+        for name in ["UpdateTodoRequest", "UpdateCategoryRequest"] {
+            let Some(RefOr::T(Schema::Object(object))) = components.schemas.get(name) else {
+                continue;
+            };
+            let mut object = object.clone();
+            object.min_properties = None;
+            let mut any = AnyOf::new();
+            any.items = object
+                .properties
+                .keys()
+                .map(|field| RefOr::T(Schema::Object(ObjectBuilder::new().required(field).build())))
+                .collect();
+            let mut all = AllOf::new();
+            all.description = object.description.take();
+            all.items = vec![
+                RefOr::T(Schema::Object(object)),
+                RefOr::T(Schema::AnyOf(any)),
+            ];
+            components
+                .schemas
+                .insert(name.to_owned(), RefOr::T(Schema::AllOf(all)));
+        }
     }
 }
 
