@@ -84,6 +84,15 @@ fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// The URL of database `name` on the test server.
+fn database_url(name: &str) -> String {
+    let base = postgres_url();
+    let server = base
+        .rsplit_once('/')
+        .map_or(base.as_str(), |(server, _)| server);
+    format!("{server}/{name}")
+}
+
 /// Creates `<prefix>_<uuid>` on the test server; its admin options and name.
 async fn create_postgres_database(prefix: &str) -> (PgConnectOptions, String) {
     let url = postgres_url();
@@ -127,12 +136,8 @@ impl TestDatabase {
             return None;
         }
         let (admin, name) = create_postgres_database("tasker_test_raw").await;
-        let base = postgres_url();
-        let server = base
-            .rsplit_once('/')
-            .map_or(base.as_str(), |(server, _)| server);
         Some(Self {
-            url: format!("{server}/{name}"),
+            url: database_url(&name),
             admin: admin.clone(),
             name: name.clone(),
             _guard: Guard::Postgres {
@@ -208,6 +213,12 @@ impl TestStore {
             store: AnyStore::Postgres(store),
             guard,
         })
+    }
+
+    /// The PostgreSQL database's URL, when on PostgreSQL (for a process of
+    /// its own, such as the server binary).
+    pub fn url(&self) -> Option<String> {
+        self.database_name().map(database_url)
     }
 
     /// The PostgreSQL database name, when on PostgreSQL.

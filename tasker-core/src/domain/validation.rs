@@ -83,6 +83,11 @@ impl ValidationErrors {
         }
     }
 
+    /// Adds every failure of `other` (the checks of a nested value).
+    pub fn merge(&mut self, other: ValidationErrors) {
+        self.0.extend(other.0);
+    }
+
     /// Whether no failure was recorded.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -3,7 +3,10 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
-use sqlx::{PgPool, Row, postgres::PgPoolOptions};
+use sqlx::{
+    PgPool, Row,
+    postgres::{PgPoolOptions, PgRow},
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -178,14 +181,13 @@ impl GoDatabase {
             .filter(|id| id.as_str() == user)
             .ok_or_else(|| Error::invalid("userId", format!("{user:?} is not a valid user id")))?;
 
-        let rows = sqlx::query(
-            "SELECT id, name, color, description, created_at, updated_at FROM todo_categories \
+        let rows = self
+            .rows_of(
+                "SELECT id, name, color, description, created_at, updated_at FROM todo_categories \
              WHERE user_id = $1 ORDER BY created_at, id",
-        )
-        .bind(user)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(storage)?;
+                user,
+            )
+            .await?;
         let mut categories = Vec::new();
         for row in &rows {
             let id: Uuid = row.try_get("id").map_err(storage)?;
@@ -233,16 +235,15 @@ impl GoDatabase {
         }
         let category_ids: HashSet<Uuid> = categories.iter().map(|c| c.id).collect();
 
-        let rows = sqlx::query(
-            "SELECT id, title, description, status, priority, due_date, completed_at, \
+        let rows = self
+            .rows_of(
+                "SELECT id, title, description, status, priority, due_date, completed_at, \
              parent_todo_id, category_id, metadata, sort_order, created_at, updated_at \
              FROM todos WHERE user_id = $1 \
              ORDER BY parent_todo_id IS NOT NULL, sort_order, id",
-        )
-        .bind(user)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(storage)?;
+                user,
+            )
+            .await?;
         let parents: HashMap<Uuid, Option<Uuid>> = rows
             .iter()
             .map(|row| Ok((row.try_get("id")?, row.try_get("parent_todo_id")?)))
@@ -280,9 +281,7 @@ impl GoDatabase {
                 Some(json) => match TodoMetadata::from_json(&at("metadata"), &json) {
                     Ok(m) => Some(Some(m)),
                     Err(e) => {
-                        for error in e.errors() {
-                            errors.push(error.clone());
-                        }
+                        errors.merge(e);
                         None
                     }
                 },
@@ -334,15 +333,14 @@ impl GoDatabase {
             }
         }
 
-        let rows = sqlx::query(
-            "SELECT c.id, c.todo_id, c.user_id, c.content, c.created_at, c.updated_at \
+        let rows = self
+            .rows_of(
+                "SELECT c.id, c.todo_id, c.user_id, c.content, c.created_at, c.updated_at \
              FROM todo_comments c JOIN todos t ON t.id = c.todo_id \
              WHERE t.user_id = $1 ORDER BY c.created_at, c.id",
-        )
-        .bind(user)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(storage)?;
+                user,
+            )
+            .await?;
         let mut comments = Vec::new();
         for row in &rows {
             let id: Uuid = row.try_get("id").map_err(storage)?;
@@ -365,16 +363,15 @@ impl GoDatabase {
             }
         }
 
-        let rows = sqlx::query(
-            "SELECT a.id, a.todo_id, a.name, a.uploaded_by, a.download_key, a.file_size, \
+        let rows = self
+            .rows_of(
+                "SELECT a.id, a.todo_id, a.name, a.uploaded_by, a.download_key, a.file_size, \
              a.mime_type, a.created_at, a.updated_at \
              FROM todo_attachments a JOIN todos t ON t.id = a.todo_id \
              WHERE t.user_id = $1 ORDER BY a.created_at, a.id",
-        )
-        .bind(user)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(storage)?;
+                user,
+            )
+            .await?;
         let mut attachments = Vec::new();
         let mut keys: HashMap<String, Uuid> = HashMap::new();
         for row in &rows {
@@ -426,6 +423,15 @@ impl GoDatabase {
             comments,
             attachments,
         })
+    }
+
+    /// The rows `sql` (with `$1` = `user`) selects.
+    async fn rows_of(&self, sql: &'static str, user: &str) -> Result<Vec<PgRow>> {
+        sqlx::query(sql)
+            .bind(user)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| Error::storage("read the Go service's rows", e))
     }
 
     /// Closes the connections.

@@ -151,9 +151,7 @@ fn metadata(errors: &mut ValidationErrors, json: Value) -> Option<Option<TodoMet
     match TodoMetadata::from_json("metadata", &json) {
         Ok(m) => Some(Some(m)),
         Err(e) => {
-            for error in e.errors() {
-                errors.push(error.clone());
-            }
+            errors.merge(e);
             None
         }
     }

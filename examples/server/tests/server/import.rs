@@ -132,10 +132,7 @@ async fn the_go_database_is_imported_onto_postgresql_twice_without_change() {
     let Some(target) = TestStore::postgres().await else {
         return;
     };
-    let base = std::env::var("TASKER_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let server = base.rsplit_once('/').map_or(base.as_str(), |(s, _)| s);
-    let url = format!("{server}/{}", target.database_name().expect("PostgreSQL"));
+    let url = target.url().expect("PostgreSQL");
     let env = Env::defaults().set("TASKER_DATABASE__URL", url);
     import_twice(&env, &go.url);
 }

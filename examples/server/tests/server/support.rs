@@ -39,14 +39,7 @@ impl Env {
         database: &tasker_core::testing::TestStore,
         resend: &FakeResend,
     ) -> Self {
-        let base = std::env::var("TASKER_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let url = format!(
-            "{}/{}",
-            base.rsplit_once('/')
-                .map_or(base.as_str(), |(server, _)| server),
-            database.database_name().expect("a PostgreSQL database")
-        );
+        let url = database.url().expect("a PostgreSQL database");
         let redis = std::env::var("TASKER_TEST_REDIS_URL")
             .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
         Self::defaults()
