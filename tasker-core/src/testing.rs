@@ -23,7 +23,7 @@ use sqlx::{Connection, Executor, postgres::PgConnectOptions};
 use tempfile::TempDir;
 use uuid::Uuid;
 
-use crate::store::{AnyStore, PgStore, SqliteStore, StoreOptions};
+use crate::store::{AnyStore, StoreOptions};
 
 /// A fresh, migrated store that removes its database when dropped.
 #[derive(Debug)]
@@ -170,12 +170,12 @@ impl TestStore {
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("tasker.db").display());
-        let store = SqliteStore::connect(&url, &StoreOptions::default())
+        let store = AnyStore::connect(&url, &StoreOptions::default())
             .await
             .expect("open SQLite");
         store.migrate().await.expect("migrate SQLite");
         Self {
-            store: AnyStore::Sqlite(store),
+            store,
             guard: Guard::Sqlite(dir),
         }
     }
@@ -207,12 +207,9 @@ impl TestStore {
             )
             .await
             .expect("connect to test database");
-        let store = PgStore::from_pool(pool);
+        let store = AnyStore::from_pool(pool);
         store.migrate().await.expect("migrate PostgreSQL");
-        Some(Self {
-            store: AnyStore::Postgres(store),
-            guard,
-        })
+        Some(Self { store, guard })
     }
 
     /// The PostgreSQL database's URL, when on PostgreSQL (for a process of

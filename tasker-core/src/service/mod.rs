@@ -25,12 +25,12 @@ use crate::{blob::BlobStore, clock::SharedClock, store::Store};
 /// use std::sync::Arc;
 /// use tasker_core::{
 ///     blob::BlobStore, clock::SystemClock, domain::{TodoTitle, UserId}, model::NewTodo,
-///     service::Services, store::{SqliteStore, StoreOptions},
+///     service::Services, store::{AnyStore, StoreOptions},
 /// };
 ///
 /// let dir = tempfile::tempdir().unwrap();
 /// let url = format!("sqlite://{}", dir.path().join("tasker.db").display());
-/// let store = SqliteStore::connect(&url, &StoreOptions::default()).await?;
+/// let store = AnyStore::connect(&url, &StoreOptions::default()).await?;
 /// store.migrate().await?;
 /// let services = Services::new(store, Arc::new(SystemClock), BlobStore::local(dir.path().join("files"))?);
 ///

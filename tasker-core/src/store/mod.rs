@@ -9,9 +9,9 @@
 //! | [`JobStore`] | the batch queries background jobs run, and the notification ledger |
 //! | [`IdempotencyStore`] | responses kept for `Idempotency-Key` retries |
 //!
-//! [`Store`] is all six. [`PgStore`] (PostgreSQL) and [`SqliteStore`] implement
-//! them with the same statements and pass the same contract suite;
-//! [`AnyStore`] picks one at run time from a database URL.
+//! [`Store`] is all six. [`AnyStore`] implements them once, for PostgreSQL
+//! and SQLite alike (the [`Pool`] it wraps decides), with the same statements
+//! on both, and passes the same contract suite on both.
 //!
 //! Every method that touches user data takes the [`UserId`] and scopes its
 //! statement by it: another user's row is simply not found.
@@ -41,19 +41,29 @@ use crate::{
 };
 
 mod any;
+mod conn;
+mod options;
+mod rows;
 mod sql;
-mod sql_store;
+mod write;
+
+mod attachments;
+mod categories;
+mod comments;
+mod idempotency;
+mod import;
+mod jobs;
+mod todos;
 
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub use any::{AnyStore, PoolStats, StoreOptions};
+pub use any::{AnyStore, Pool};
+pub use options::{PoolStats, StoreOptions};
 #[cfg(feature = "postgres")]
-pub use postgres::{APPLICATION_NAME, PgStore};
-#[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStore;
+pub use postgres::APPLICATION_NAME;
 
 /// A validated todo update with the fields the service derives from it.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,52 +1,51 @@
-//! [`PgStore`]: the PostgreSQL backend.
+//! What only PostgreSQL does: connecting, binding [`Arg`]s to its driver
+//! types, reading instants, and its migrations.
 
 use std::str::FromStr;
 
 use sqlx::{
-    AssertSqlSafe,
-    postgres::{PgArguments, PgConnectOptions},
+    AssertSqlSafe, PgPool,
+    migrate::Migrator,
+    postgres::{PgArguments, PgConnectOptions, PgRow},
     query::Query,
+    types::Json,
 };
+use time::OffsetDateTime;
 
-use super::{StoreOptions, any::StatementCounter, sql::Dialect, sql_store::sql_store};
-
-type Db = sqlx::Postgres;
-const DIALECT: Dialect = Dialect::Postgres;
+use super::{
+    StoreOptions,
+    sql::{Arg, Sql},
+};
+use crate::{Error, Result};
 
 /// The `application_name` of the store's connections, unless the URL sets one.
 pub const APPLICATION_NAME: &str = "tasker";
 
-/// The PostgreSQL store: production storage, shared by any number of API and
-/// worker processes.
-#[derive(Debug, Clone)]
-pub struct PgStore {
-    pool: sqlx::PgPool,
-    counter: StatementCounter,
-}
+/// The PostgreSQL migrations, embedded at build time.
+pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
 
-impl PgStore {
-    /// Connects to `url` (`postgres://user:pass@host:port/db`).
-    ///
-    /// # Errors
-    /// [`Error::Storage`] when the URL is invalid or the server cannot be reached.
-    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self> {
-        const OP: &str = "connect to PostgreSQL";
-        let mut connect = PgConnectOptions::from_str(url).map_err(|e| Error::storage(OP, e))?;
-        // Named in `pg_stat_activity`, so an operator can find (or cut) the
-        // pool's connections; a name given in the URL wins.
-        if connect.get_application_name().is_none() {
-            connect = connect.application_name(APPLICATION_NAME);
-        }
-        let pool = options
-            .pool()
-            .connect_with(options.logging(connect))
-            .await
-            .map_err(|e| Error::storage(OP, e))?;
-        Ok(Self::from_pool(pool))
+/// `n` is 1 when the migrations table exists, else 0.
+pub(crate) const MIGRATIONS_TABLE_EXISTS: &str =
+    "SELECT COUNT(to_regclass('_sqlx_migrations')) AS n";
+
+/// Connects to `url` (`postgres://user:pass@host:port/db`).
+pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<PgPool> {
+    const OP: &str = "connect to PostgreSQL";
+    let mut connect = PgConnectOptions::from_str(url).map_err(|e| Error::storage(OP, e))?;
+    // Named in `pg_stat_activity`, so an operator can find (or cut) the
+    // pool's connections; a name given in the URL wins.
+    if connect.get_application_name().is_none() {
+        connect = connect.application_name(APPLICATION_NAME);
     }
+    options
+        .pool()
+        .connect_with(options.logging(connect))
+        .await
+        .map_err(|e| Error::storage(OP, e))
 }
 
-fn query(sql: Sql) -> Query<'static, Db, PgArguments> {
+/// The statement with its arguments bound as PostgreSQL types.
+pub(crate) fn query(sql: Sql) -> Query<'static, sqlx::Postgres, PgArguments> {
     let mut q = sqlx::query(AssertSqlSafe(sql.text));
     for arg in sql.args {
         q = match arg {
@@ -67,18 +66,10 @@ fn query(sql: Sql) -> Query<'static, Db, PgArguments> {
     q
 }
 
-fn time(row: &Row, column: &str) -> std::result::Result<OffsetDateTime, sqlx::Error> {
-    row.try_get(column)
+/// An instant column (`timestamptz`), or `None` when NULL.
+pub(crate) fn opt_time(
+    row: &PgRow,
+    column: &str,
+) -> std::result::Result<Option<OffsetDateTime>, sqlx::Error> {
+    sqlx::Row::try_get(row, column)
 }
-
-fn opt_time(row: &Row, column: &str) -> std::result::Result<Option<OffsetDateTime>, sqlx::Error> {
-    row.try_get(column)
-}
-
-const MIGRATIONS_TABLE_EXISTS: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
-
-sql_store!(
-    PgStore,
-    "PostgreSQL",
-    sqlx::migrate!("../migrations/postgres")
-);

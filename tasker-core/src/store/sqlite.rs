@@ -1,76 +1,62 @@
-//! [`SqliteStore`]: the embedded SQLite backend.
+//! What only SQLite does: opening the file, binding [`Arg`]s to its driver
+//! types, storing instants as sortable text, and its migrations.
 
 use std::str::FromStr;
 
 use sqlx::{
-    AssertSqlSafe,
+    AssertSqlSafe, SqlitePool,
+    migrate::Migrator,
     query::Query,
-    sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
+    sqlite::{
+        SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqliteRow, SqliteSynchronous,
+    },
+    types::Json,
 };
-use time::{UtcOffset, format_description::well_known::Rfc3339, macros::format_description};
+use time::{
+    OffsetDateTime, UtcOffset, format_description::well_known::Rfc3339, macros::format_description,
+};
 
-use super::{StoreOptions, any::StatementCounter, sql::Dialect, sql_store::sql_store};
+use super::{
+    StoreOptions,
+    sql::{Arg, Sql},
+};
+use crate::{Error, Result};
 
-type Db = sqlx::Sqlite;
-const DIALECT: Dialect = Dialect::Sqlite;
+/// The SQLite migrations, embedded at build time.
+pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
 
-/// The SQLite store: the embedded default, one file, nothing to install.
+/// `n` is 1 when the migrations table exists, else 0.
+pub(crate) const MIGRATIONS_TABLE_EXISTS: &str = "SELECT COUNT(*) AS n FROM sqlite_master \
+     WHERE type = 'table' AND name = '_sqlx_migrations'";
+
+/// Opens (creating it and its directory if missing) the database at `url`
+/// (`sqlite://path/to/file.db` or `sqlite::memory:`).
 ///
-/// Opened in WAL mode with foreign keys on and a busy timeout, so readers never
+/// In WAL mode with foreign keys on and a busy timeout, so readers never
 /// block the writer and concurrent writers wait their turn instead of failing.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pool: sqlx::SqlitePool,
-    counter: StatementCounter,
-}
-
-impl SqliteStore {
-    /// Opens (creating it and its directory if missing) the database at `url`
-    /// (`sqlite://path/to/file.db` or `sqlite::memory:`).
-    ///
-    /// # Errors
-    /// [`Error::Storage`] when the URL is invalid or the file cannot be opened.
-    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self> {
-        const OP: &str = "open the SQLite database";
-        let connect = SqliteConnectOptions::from_str(url).map_err(|e| Error::storage(OP, e))?;
-        if let Some(dir) = connect.get_filename().parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir).map_err(|e| Error::storage(OP, e))?;
-        }
-        let connect = connect
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(options.busy_timeout);
-        let pool = options
-            .pool()
-            .connect_with(options.logging(connect))
-            .await
-            .map_err(|e| Error::storage(OP, e))?;
-        Ok(Self::from_pool(pool))
+pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<SqlitePool> {
+    const OP: &str = "open the SQLite database";
+    let connect = SqliteConnectOptions::from_str(url).map_err(|e| Error::storage(OP, e))?;
+    if let Some(dir) = connect.get_filename().parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| Error::storage(OP, e))?;
     }
+    let connect = connect
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(options.busy_timeout);
+    options
+        .pool()
+        .connect_with(options.logging(connect))
+        .await
+        .map_err(|e| Error::storage(OP, e))
 }
 
-/// Instants are stored as fixed-width UTC text (`2026-11-25T09:00:00.000000Z`),
-/// so comparing and sorting the text compares the instants.
-fn encode_time(t: OffsetDateTime) -> String {
-    t.to_offset(UtcOffset::UTC)
-        .format(format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-        ))
-        .unwrap_or_else(|_| t.unix_timestamp().to_string())
-}
-
-fn decode_time(column: &str, text: &str) -> std::result::Result<OffsetDateTime, sqlx::Error> {
-    OffsetDateTime::parse(text, &Rfc3339).map_err(|e| sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: Box::new(e),
-    })
-}
-
-fn query(sql: Sql) -> Query<'static, Db, SqliteArguments> {
+/// The statement with its arguments bound as SQLite types.
+pub(crate) fn query(sql: Sql) -> Query<'static, sqlx::Sqlite, SqliteArguments> {
     let mut q = sqlx::query(AssertSqlSafe(sql.text));
     for arg in sql.args {
         q = match arg {
@@ -92,34 +78,44 @@ fn query(sql: Sql) -> Query<'static, Db, SqliteArguments> {
     q
 }
 
-fn time(row: &Row, column: &str) -> std::result::Result<OffsetDateTime, sqlx::Error> {
-    decode_time(column, &row.try_get::<String, _>(column)?)
-}
-
-fn opt_time(row: &Row, column: &str) -> std::result::Result<Option<OffsetDateTime>, sqlx::Error> {
-    row.try_get::<Option<String>, _>(column)?
+/// An instant column (fixed-width UTC text), or `None` when NULL.
+pub(crate) fn opt_time(
+    row: &SqliteRow,
+    column: &str,
+) -> std::result::Result<Option<OffsetDateTime>, sqlx::Error> {
+    sqlx::Row::try_get::<Option<String>, _>(row, column)?
         .map(|text| decode_time(column, &text))
         .transpose()
 }
 
-const MIGRATIONS_TABLE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')";
+/// Instants are stored as fixed-width UTC text (`2026-11-25T09:00:00.000000Z`),
+/// so comparing and sorting the text compares the instants.
+fn encode_time(t: OffsetDateTime) -> String {
+    t.to_offset(UtcOffset::UTC)
+        .format(format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+        ))
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
 
-sql_store!(
-    SqliteStore,
-    "SQLite",
-    sqlx::migrate!("../migrations/sqlite")
-);
+fn decode_time(column: &str, text: &str) -> std::result::Result<OffsetDateTime, sqlx::Error> {
+    OffsetDateTime::parse(text, &Rfc3339).map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: Box::new(e),
+    })
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::AnyStore;
     use time::macros::datetime;
 
     #[tokio::test]
     async fn connect_creates_missing_directories_and_applies_pragmas() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/deeper/tasker.db");
-        let store = SqliteStore::connect(
+        let store = AnyStore::connect(
             &format!("sqlite://{}", path.display()),
             &StoreOptions::default(),
         )
@@ -127,16 +123,19 @@ mod tests {
         .unwrap();
         store.migrate().await.unwrap();
         assert!(path.exists());
+        let crate::store::Pool::Sqlite(pool) = store.pool() else {
+            panic!("a sqlite: URL opens SQLite");
+        };
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(store.pool())
+            .fetch_one(pool)
             .await
             .unwrap();
         let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
-            .fetch_one(store.pool())
+            .fetch_one(pool)
             .await
             .unwrap();
         let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
-            .fetch_one(store.pool())
+            .fetch_one(pool)
             .await
             .unwrap();
         assert_eq!((mode.as_str(), fk, busy), ("wal", 1, 5000));

@@ -13,7 +13,7 @@ use tasker_core::{
     Error,
     domain::TodoStatus,
     model::{Todo, TodoPatch},
-    store::AnyStore,
+    store::Pool,
 };
 use time::Duration;
 
@@ -36,13 +36,13 @@ const ROUNDS: usize = 100;
 /// whose writers are serialised). The backends report their counts within a
 /// second of going idle, so this waits two.
 async fn deadlocks(ctx: &Ctx) -> Option<i64> {
-    let AnyStore::Postgres(store) = &ctx.store else {
+    let Pool::Postgres(pool) = ctx.store.pool() else {
         return None;
     };
     tokio::time::sleep(StdDuration::from_secs(2)).await;
     let (n,): (i64,) =
         sqlx::query_as("SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()")
-            .fetch_one(store.pool())
+            .fetch_one(pool)
             .await
             .expect("read pg_stat_database");
     Some(n)
@@ -213,13 +213,13 @@ async fn archiving_while_todos_are_deleted_never_deadlocks(ctx: Ctx) {
 }
 
 async fn deadlocks_and_busy_locks_count_as_unavailable(ctx: Ctx) {
-    match &ctx.store {
-        AnyStore::Postgres(store) => {
+    match ctx.store.pool() {
+        Pool::Postgres(pool) => {
             for code in ["40P01", "40001"] {
                 let raised = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = '{code}'; END $$"
                 )))
-                .execute(store.pool())
+                .execute(pool)
                 .await
                 .expect_err("the statement raises");
                 let error = Error::storage("update a todo", raised);
@@ -227,15 +227,15 @@ async fn deadlocks_and_busy_locks_count_as_unavailable(ctx: Ctx) {
                 assert!(error.is_unavailable(), "{code} is unavailable");
             }
             let other = sqlx::query("SELECT 1/0")
-                .execute(store.pool())
+                .execute(pool)
                 .await
                 .unwrap_err();
             let error = Error::storage("divide", other);
             assert!(!error.is_conflict() && !error.is_unavailable());
         }
-        AnyStore::Sqlite(store) => {
+        Pool::Sqlite(pool) => {
             use sqlx::{ConnectOptions as _, Connection as _};
-            let options = (*store.pool().connect_options())
+            let options = (*pool.connect_options())
                 .clone()
                 .busy_timeout(StdDuration::ZERO);
             let mut holder = options.connect().await.expect("first connection");

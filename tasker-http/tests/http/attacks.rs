@@ -900,23 +900,23 @@ const INTERNAL_WORDS: &[&str] = &[
 async fn api8_a_storage_failure_answers_only_the_generic_message(app: App) {
     let todo = id(&app.todo("alice", json!({"title": "T"})).await);
     // Break the schema of this case's own database.
-    match &app.test_store.store {
-        tasker_core::store::AnyStore::Postgres(store) => {
+    match app.test_store.store.pool() {
+        tasker_core::store::Pool::Postgres(pool) => {
             sqlx::raw_sql("DROP TABLE comments, attachments, todos, categories CASCADE")
-                .execute(store.pool())
+                .execute(pool)
                 .await
                 .expect("drop tables");
         }
-        tasker_core::store::AnyStore::Sqlite(store) => {
+        tasker_core::store::Pool::Sqlite(pool) => {
             sqlx::raw_sql(
                 "PRAGMA foreign_keys = OFF; DROP TABLE comments; DROP TABLE attachments; \
                  DROP TABLE todos; DROP TABLE categories;",
             )
-            .execute(store.pool())
+            .execute(pool)
             .await
             .expect("drop tables");
         }
-        other => panic!("unexpected store {}", other.backend()),
+        _ => panic!("unexpected store {}", app.test_store.store.backend()),
     }
     let cases: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, "/api/v1/todos".into(), None),

@@ -153,8 +153,8 @@ async fn a_panic_becomes_a_500_that_tells_nothing_internal() {
 async fn a_closed_pool_is_a_503_with_retry_after() {
     let app = App::sqlite().await;
     // Close the pool underneath the service: every query now fails.
-    if let tasker_core::store::AnyStore::Sqlite(store) = &app.test_store.store {
-        store.pool().close().await;
+    if let tasker_core::store::Pool::Sqlite(pool) = app.test_store.store.pool() {
+        pool.close().await;
     }
     let response = app.get("alice", "/api/v1/todos").await;
     assert_error(
@@ -218,7 +218,7 @@ async fn a_write_that_keeps_deadlocking_is_tried_four_times_then_503_with_retry_
         .await;
     assert_eq!(todo.status, StatusCode::CREATED);
     let id = todo.json["id"].as_str().unwrap().to_owned();
-    let tasker_core::store::AnyStore::Postgres(store) = &app.test_store.store else {
+    let tasker_core::store::Pool::Postgres(pool) = app.test_store.store.pool() else {
         unreachable!("App::postgres runs on PostgreSQL");
     };
     // Every update of a todo now loses a deadlock, as the server reports it;
@@ -231,7 +231,7 @@ async fn a_write_that_keeps_deadlocking_is_tried_four_times_then_503_with_retry_
         "CREATE TRIGGER lose_deadlock BEFORE UPDATE ON todos FOR EACH ROW \
          EXECUTE FUNCTION lose_deadlock()",
     ] {
-        sqlx::query(statement).execute(store.pool()).await.unwrap();
+        sqlx::query(statement).execute(pool).await.unwrap();
     }
     let response = app
         .patch(
@@ -247,7 +247,7 @@ async fn a_write_that_keeps_deadlocking_is_tried_four_times_then_503_with_retry_
     );
     assert_eq!(response.headers[header::RETRY_AFTER], "1");
     let (attempts,): (i64,) = sqlx::query_as("SELECT last_value FROM update_attempts")
-        .fetch_one(store.pool())
+        .fetch_one(pool)
         .await
         .unwrap();
     assert_eq!(attempts, 4, "one attempt and three retries");

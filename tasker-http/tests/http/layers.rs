@@ -188,8 +188,8 @@ async fn log_lines_carry_the_request_id_route_and_user_and_a_5xx_its_cause() {
         .insert("x-request-id", "trace-me-1".parse().unwrap());
     assert_eq!(app.send(req).await.status, StatusCode::OK);
 
-    if let tasker_core::store::AnyStore::Sqlite(store) = &app.test_store.store {
-        store.pool().close().await;
+    if let tasker_core::store::Pool::Sqlite(pool) = app.test_store.store.pool() {
+        pool.close().await;
     }
     let mut req = request(Method::GET, "/api/v1/todos", Some("alice"), None);
     req.headers_mut()
