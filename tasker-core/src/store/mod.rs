@@ -6,10 +6,14 @@
 //! | [`CategoryStore`] | categories |
 //! | [`CommentStore`] | comments |
 //! | [`AttachmentStore`] | attachment records (blobs live in [`BlobStore`](crate::blob::BlobStore)) |
-//! | [`JobStore`] | the batch queries background jobs run, and the notification ledger |
+//! | [`NotificationStore`] | the notification ledger (each e-mail claimed, then delivered, once) |
+//! | [`UserStore`] | the users tasker has seen |
+//! | [`JobRunStore`] | records of job runs |
+//! | [`MaintenanceStore`] | the blob sweep's key check, archiving |
+//! | [`StatsStore`] | a user's statistics over a week (the weekly report) |
 //! | [`IdempotencyStore`] | responses kept for `Idempotency-Key` retries |
 //!
-//! [`Store`] is all six. [`AnyStore`] implements them once, for PostgreSQL
+//! [`Store`] is all ten; [`JobStore`] is what the background jobs need. [`AnyStore`] implements them once, for PostgreSQL
 //! and SQLite alike (the [`Pool`] it wraps decides), with the same statements
 //! on both, and passes the same contract suite on both.
 //!
@@ -52,8 +56,12 @@ mod categories;
 mod comments;
 mod idempotency;
 mod import;
-mod jobs;
+mod job_runs;
+mod maintenance;
+mod notifications;
+mod stats;
 mod todos;
+mod users;
 
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -286,11 +294,12 @@ pub trait AttachmentStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<Attachment>>> + Send;
 }
 
-/// Batch queries for background jobs, and the notification ledger.
+/// The notification ledger: which todo and user e-mails were claimed and
+/// delivered, so that each is sent once however often a job runs.
 ///
 /// Batch queries are keyset-paged: pass the last row of one batch as the
 /// cursor of the next, until a batch comes back shorter than `limit`.
-pub trait JobStore: Send + Sync {
+pub trait NotificationStore: Send + Sync {
     /// Open todos (any user) due in `(from, to]` with no `kind` notification
     /// recorded for their current due date, ordered by user then id.
     fn todos_due_unnotified(
@@ -344,7 +353,10 @@ pub trait JobStore: Send + Sync {
         period: &str,
         at: OffsetDateTime,
     ) -> impl Future<Output = Result<()>> + Send;
+}
 
+/// The users tasker has seen (the user directory the e-mails read).
+pub trait UserStore: Send + Sync {
     /// Records that `user` was seen, keeping the latest non-empty e-mail and
     /// name; `true` the first time.
     fn remember_user(
@@ -363,6 +375,16 @@ pub trait JobStore: Send + Sync {
     /// A user recorded by [`remember_user`](Self::remember_user).
     fn known_user(&self, user: &UserId) -> impl Future<Output = Result<Option<KnownUser>>> + Send;
 
+    /// Users who own at least one todo, in id order, after `after`.
+    fn users_with_todos(
+        &self,
+        after: Option<&UserId>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<UserId>>> + Send;
+}
+
+/// Records of job runs, for the admin pages and metrics.
+pub trait JobRunStore: Send + Sync {
     /// Inserts or replaces the record of one job run.
     fn record_job_run(&self, run: &JobRun) -> impl Future<Output = Result<()>> + Send;
 
@@ -374,20 +396,28 @@ pub trait JobStore: Send + Sync {
 
     /// Deletes finished job runs (done or failed) that finished before `before`.
     fn prune_job_runs(&self, before: OffsetDateTime) -> impl Future<Output = Result<u64>> + Send;
+}
 
+/// Housekeeping: attachment keys still referred to (the blob sweep) and
+/// archiving of old completed todos.
+pub trait MaintenanceStore: Send + Sync {
     /// The keys among `keys` that an attachment row still refers to.
     fn existing_download_keys(
         &self,
         keys: &[String],
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
 
-    /// Users who own at least one todo, in id order, after `after`.
-    fn users_with_todos(
+    /// Archives up to `limit` todos completed before `before`; returns how many.
+    fn archive_completed_batch(
         &self,
-        after: Option<&UserId>,
+        before: OffsetDateTime,
+        now: OffsetDateTime,
         limit: u32,
-    ) -> impl Future<Output = Result<Vec<UserId>>> + Send;
+    ) -> impl Future<Output = Result<u64>> + Send;
+}
 
+/// A user's statistics over a period (the weekly report).
+pub trait StatsStore: Send + Sync {
     /// The user's week `[from, to)`: counts, and up to `list_limit` completed and overdue todos.
     fn weekly_stats(
         &self,
@@ -397,14 +427,18 @@ pub trait JobStore: Send + Sync {
         now: OffsetDateTime,
         list_limit: u32,
     ) -> impl Future<Output = Result<WeeklyStats>> + Send;
+}
 
-    /// Archives up to `limit` todos completed before `before`; returns how many.
-    fn archive_completed_batch(
-        &self,
-        before: OffsetDateTime,
-        now: OffsetDateTime,
-        limit: u32,
-    ) -> impl Future<Output = Result<u64>> + Send;
+/// Everything the background jobs need from storage: the ledger, the user
+/// directory, job records, maintenance and the weekly statistics.
+pub trait JobStore:
+    NotificationStore + UserStore + JobRunStore + MaintenanceStore + StatsStore
+{
+}
+
+impl<S> JobStore for S where
+    S: NotificationStore + UserStore + JobRunStore + MaintenanceStore + StatsStore
+{
 }
 
 /// How long a response is kept for `Idempotency-Key` retries: 24 hours.
@@ -483,7 +517,11 @@ pub trait Store:
     + CategoryStore
     + CommentStore
     + AttachmentStore
-    + JobStore
+    + NotificationStore
+    + UserStore
+    + JobRunStore
+    + MaintenanceStore
+    + StatsStore
     + IdempotencyStore
     + Clone
     + Send
@@ -497,7 +535,11 @@ impl<S> Store for S where
         + CategoryStore
         + CommentStore
         + AttachmentStore
-        + JobStore
+        + NotificationStore
+        + UserStore
+        + JobRunStore
+        + MaintenanceStore
+        + StatsStore
         + IdempotencyStore
         + Clone
         + Send

@@ -226,10 +226,7 @@ async fn deadlocks_and_busy_locks_count_as_unavailable(ctx: Ctx) {
                 assert!(error.is_conflict(), "{code} is a conflict");
                 assert!(error.is_unavailable(), "{code} is unavailable");
             }
-            let other = sqlx::query("SELECT 1/0")
-                .execute(pool)
-                .await
-                .unwrap_err();
+            let other = sqlx::query("SELECT 1/0").execute(pool).await.unwrap_err();
             let error = Error::storage("divide", other);
             assert!(!error.is_conflict() && !error.is_unavailable());
         }

@@ -6,7 +6,7 @@ use tasker_core::{
     Resource,
     domain::{AttachmentName, TodoDescription, TodoMetadata, TodoPriority, TodoStatus, TodoTitle},
     model::{NewAttachment, Nullable, TodoPatch, UpdateTodo},
-    store::JobStore,
+    store::NotificationStore,
 };
 use time::{Duration, macros::datetime};
 
