@@ -77,8 +77,4 @@ fn opt_time(row: &Row, column: &str) -> std::result::Result<Option<OffsetDateTim
 
 const MIGRATIONS_TABLE_EXISTS: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL";
 
-sql_store!(
-    PgStore,
-    "PostgreSQL",
-    sqlx::migrate!("../migrations/postgres")
-);
+sql_store!(PgStore, "PostgreSQL", sqlx::migrate!("migrations/postgres"));

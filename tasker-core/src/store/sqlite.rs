@@ -104,11 +104,7 @@ fn opt_time(row: &Row, column: &str) -> std::result::Result<Option<OffsetDateTim
 
 const MIGRATIONS_TABLE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')";
 
-sql_store!(
-    SqliteStore,
-    "SQLite",
-    sqlx::migrate!("../migrations/sqlite")
-);
+sql_store!(SqliteStore, "SQLite", sqlx::migrate!("migrations/sqlite"));
 
 #[cfg(test)]
 mod tests {
