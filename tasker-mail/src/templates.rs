@@ -35,55 +35,52 @@ const APP_NAME: &str = "tasker";
 const FILES: &[(&str, &str)] = &[
     (
         "layout.html",
-        include_str!("../../templates/emails/layout.html"),
+        include_str!("../templates/emails/layout.html"),
     ),
     (
         "button.html",
-        include_str!("../../templates/emails/button.html"),
+        include_str!("../templates/emails/button.html"),
     ),
     (
         "todo_list.html",
-        include_str!("../../templates/emails/todo_list.html"),
+        include_str!("../templates/emails/todo_list.html"),
     ),
     (
         "todo_list.txt",
-        include_str!("../../templates/emails/todo_list.txt"),
+        include_str!("../templates/emails/todo_list.txt"),
     ),
-    (
-        "footer.txt",
-        include_str!("../../templates/emails/footer.txt"),
-    ),
+    ("footer.txt", include_str!("../templates/emails/footer.txt")),
     (
         "welcome.html",
-        include_str!("../../templates/emails/welcome.html"),
+        include_str!("../templates/emails/welcome.html"),
     ),
     (
         "welcome.txt",
-        include_str!("../../templates/emails/welcome.txt"),
+        include_str!("../templates/emails/welcome.txt"),
     ),
     (
         "due_reminder.html",
-        include_str!("../../templates/emails/due_reminder.html"),
+        include_str!("../templates/emails/due_reminder.html"),
     ),
     (
         "due_reminder.txt",
-        include_str!("../../templates/emails/due_reminder.txt"),
+        include_str!("../templates/emails/due_reminder.txt"),
     ),
     (
         "overdue_notice.html",
-        include_str!("../../templates/emails/overdue_notice.html"),
+        include_str!("../templates/emails/overdue_notice.html"),
     ),
     (
         "overdue_notice.txt",
-        include_str!("../../templates/emails/overdue_notice.txt"),
+        include_str!("../templates/emails/overdue_notice.txt"),
     ),
     (
         "weekly_report.html",
-        include_str!("../../templates/emails/weekly_report.html"),
+        include_str!("../templates/emails/weekly_report.html"),
     ),
     (
         "weekly_report.txt",
-        include_str!("../../templates/emails/weekly_report.txt"),
+        include_str!("../templates/emails/weekly_report.txt"),
     ),
 ];
 

@@ -22,7 +22,7 @@ use crate::{Error, Result};
 pub const APPLICATION_NAME: &str = "tasker";
 
 /// The PostgreSQL migrations, embedded at build time.
-pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../migrations/postgres");
+pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// `n` is 1 when the migrations table exists, else 0.
 pub(crate) const MIGRATIONS_TABLE_EXISTS: &str =

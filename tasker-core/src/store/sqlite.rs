@@ -23,7 +23,7 @@ use super::{
 use crate::{Error, Result};
 
 /// The SQLite migrations, embedded at build time.
-pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("../migrations/sqlite");
+pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// `n` is 1 when the migrations table exists, else 0.
 pub(crate) const MIGRATIONS_TABLE_EXISTS: &str = "SELECT COUNT(*) AS n FROM sqlite_master \

@@ -21,7 +21,7 @@ fn every_sample_renders_as_its_snapshot() {
 
 #[test]
 fn the_templates_folder_renders_like_the_built_in_copies() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../templates/emails");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/emails");
     let from_disk = Templates::load(dir)
         .unwrap()
         .with_app_url("https://tasker.example.com");
@@ -276,7 +276,7 @@ fn without_an_app_url_no_links_are_rendered() {
 
 #[test]
 fn every_kind_has_an_html_and_a_text_template() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../templates/emails");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/emails");
     for kind in TemplateKind::ALL {
         assert!(std::path::Path::new(dir).join(kind.html_file()).is_file());
         assert!(std::path::Path::new(dir).join(kind.text_file()).is_file());
