@@ -12,6 +12,8 @@ pub mod domain;
 mod error;
 pub mod import;
 pub mod model;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod query;
 pub mod queue;
 pub mod service;

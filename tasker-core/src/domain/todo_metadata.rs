@@ -30,19 +30,42 @@ use super::{FieldError, HexColor, ValidationErrors};
 /// assert!(errors.has("metadata.color") && !errors.has("metadata.mood"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "Extras of a todo. Other keys are dropped (not stored), as the Go service did."
+    )
+)]
 #[serde(rename_all = "camelCase")]
 pub struct TodoMetadata {
-    /// Labels.
+    /// Labels: up to 20 tags of 1–50 characters.
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(nullable = false, max_items = 20, value_type = Option<Vec<crate::openapi::TagText>>)
+    )]
     pub tags: Option<Vec<String>>,
-    /// A reminder note or time, as the client wrote it.
+    /// A reminder note or time, as the client wrote it; up to 255 characters.
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, max_length = 255))]
     pub reminder: Option<String>,
-    /// A display colour.
+    /// A display colour, `#RGB`, `#RGBA`, `#RRGGBB` or `#RRGGBBAA`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            nullable = false,
+            pattern = r"^#([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"
+        )
+    )]
     pub color: Option<String>,
     /// An effort estimate, 0–10.
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(nullable = false, minimum = 0, maximum = 10)
+    )]
     pub difficulty: Option<f64>,
 }
 

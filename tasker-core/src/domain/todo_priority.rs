@@ -8,10 +8,12 @@ use super::FieldError;
 
 /// How urgent a todo is: `low`, `medium` (the default) or `high`.
 ///
-/// Ordered by meaning (`Low < Medium < High`), which is how the list sorts them.
+/// Priorities are ordered by meaning (`low` < `medium` < `high`), which is how
+/// the list sorts them.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TodoPriority {
     /// Can wait.

@@ -8,10 +8,11 @@ use super::FieldError;
 
 /// Where a todo is in its life: `draft` (the default), `active`, `completed`, `archived`.
 ///
-/// Variants are ordered by that life cycle, which is also how the list sorts them.
+/// Statuses are ordered by that life cycle, which is also how the list sorts them.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TodoStatus {
     /// Written down, not started.

@@ -12,17 +12,20 @@ use crate::domain::{
 
 /// A category as stored. Names are unique per user, case-insensitively.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Category {
     /// Its id.
     pub id: Uuid,
     /// Its owner.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub user_id: UserId,
-    /// 1–100 characters.
+    /// 1–100 characters, unique per user (ignoring case).
     pub name: String,
-    /// `#RGB`, `#RGBA`, `#RRGGBB` or `#RRGGBBAA`.
+    /// A colour, `#RGB`, `#RGBA`, `#RRGGBB` or `#RRGGBBAA`.
     pub color: String,
     /// Up to 255 characters.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub description: Option<String>,
     /// Creation instant.
     #[serde(with = "rfc3339")]
@@ -32,15 +35,36 @@ pub struct Category {
     pub updated_at: OffsetDateTime,
 }
 
-/// The JSON body of "create a category", as sent.
+/// The JSON body of "create a category", as sent. Other keys are ignored.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = CreateCategoryRequest))]
 #[serde(rename_all = "camelCase")]
 pub struct CreateCategory {
-    /// Required.
+    /// 1–100 characters, not all blank, unique per user.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$")
+    )]
     pub name: Option<String>,
-    /// Optional; default `#6b7280`.
+    /// A colour, `#RGB`, `#RGBA`, `#RRGGBB` or `#RRGGBBAA` (default `#6b7280`).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            nullable,
+            pattern = r"^#([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"
+        )
+    )]
     pub color: Option<String>,
-    /// Optional.
+    /// Up to 255 characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            nullable,
+            max_length = 255,
+            pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+        )
+    )]
     pub description: Option<String>,
 }
 
@@ -83,18 +107,36 @@ impl TryFrom<CreateCategory> for NewCategory {
     }
 }
 
-/// The JSON body of "update a category" (PATCH), as sent.
+/// The JSON body of "update a category" (PATCH), as sent. At least one of
+/// these fields must be present; other keys are ignored.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(as = UpdateCategoryRequest, min_properties = 1)
+)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateCategory {
-    /// New name.
+    /// New name: 1–100 characters, not all blank, unique per user.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<String>, nullable = false, min_length = 1, max_length = 100, pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$")
+    )]
     pub name: Nullable<String>,
-    /// New colour.
+    /// New colour, `#RGB`, `#RGBA`, `#RRGGBB` or `#RRGGBBAA`.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<String>, nullable = false, pattern = r"^#([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+    )]
     pub color: Nullable<String>,
-    /// New description, or `null` to clear.
+    /// New description, up to 255 characters, or `null` to clear.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<String>, max_length = 255, pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$")
+    )]
     pub description: Nullable<String>,
 }
 

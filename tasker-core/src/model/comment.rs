@@ -8,6 +8,7 @@ use crate::domain::{CommentContent, FieldError, UserId, ValidationErrors, timest
 
 /// A comment as stored. Only its author may edit or delete it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Comment {
     /// Its id.
@@ -15,6 +16,7 @@ pub struct Comment {
     /// The todo it is on.
     pub todo_id: Uuid,
     /// Its author.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub user_id: UserId,
     /// 1–1000 characters.
     pub content: String,
@@ -44,8 +46,20 @@ pub struct Comment {
 /// assert!(errors.has("content") && !errors.has("text"));
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        as = CommentRequest,
+        description = "Body of \"add a comment\" and \"edit a comment\". Other keys (the Go frontend\nsends `todoId`) are ignored."
+    )
+)]
 pub struct CommentInput {
-    /// Required.
+    /// 1–1000 characters, not all blank; line breaks allowed.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, min_length = 1, max_length = 1000, pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$")
+    )]
     pub content: Option<String>,
 }
 

@@ -13,20 +13,26 @@ use serde::{Deserialize, Serialize};
 /// assert_eq!(Page::<u8>::new(vec![], 1, 20, 0).total_pages, 0);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     /// The rows of this page (empty past the last page).
     pub data: Vec<T>,
     /// The 1-based page number requested.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub page: u32,
     /// The page size requested.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub limit: u32,
     /// How many rows match in all.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub total: u64,
     /// `ceil(total / limit)`; 0 when nothing matches.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub total_pages: u64,
-    /// Where the next page starts, for lists that page by cursor (todo lists);
-    /// absent on the last page.
+    /// Where the next page starts: send it back as `cursor`. Absent on the
+    /// last page and on lists that page by number only (categories). (Not in
+    /// the Go service.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }

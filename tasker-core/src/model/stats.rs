@@ -8,18 +8,25 @@ use crate::domain::{UserId, timestamp::rfc3339};
 
 /// How many of a user's todos (subtasks included) are in each status, and how many are overdue.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TodoStats {
     /// All todos.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub total: u64,
     /// Status `draft`.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub draft: u64,
     /// Status `active`.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub active: u64,
     /// Status `completed`.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub completed: u64,
     /// Status `archived`.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub archived: u64,
     /// Due date in the past and not completed or archived.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub overdue: u64,
 }
 

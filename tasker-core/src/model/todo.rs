@@ -15,15 +15,18 @@ use crate::domain::{
 
 /// A todo as stored. Subtasks are todos whose `parentTodoId` names a root todo.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Todo {
     /// Its id (UUID v7).
     pub id: Uuid,
     /// Its owner.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub user_id: UserId,
     /// 1–255 characters.
     pub title: String,
     /// Up to 1000 characters.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub description: Option<String>,
     /// Life-cycle status.
     pub status: TodoStatus,
@@ -31,17 +34,23 @@ pub struct Todo {
     pub priority: TodoPriority,
     /// When it is due.
     #[serde(with = "rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub due_date: Option<OffsetDateTime>,
     /// When it was completed; set exactly while `status` is `completed`.
     #[serde(with = "rfc3339::option")]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub completed_at: Option<OffsetDateTime>,
     /// The root todo this is a subtask of.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub parent_todo_id: Option<Uuid>,
     /// Its category.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub category_id: Option<Uuid>,
     /// Free-form extras.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub metadata: Option<TodoMetadata>,
     /// Position, increasing per user in creation order.
+    #[cfg_attr(feature = "openapi", schema(value_type = f64))]
     pub sort_order: i64,
     /// Creation instant.
     #[serde(with = "rfc3339")]
@@ -62,12 +71,14 @@ impl Todo {
 ///
 /// Each child, comment and attachment appears exactly once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PopulatedTodo {
     /// The todo itself; its fields are flattened into the JSON object.
     #[serde(flatten)]
     pub todo: Todo,
     /// Its category, if any.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub category: Option<Category>,
     /// Its subtasks, in `sortOrder`.
     pub children: Vec<Todo>,
@@ -80,21 +91,58 @@ pub struct PopulatedTodo {
 /// The JSON body of "create a todo", as the client sent it. Convert with
 /// [`NewTodo::try_from`] to validate every field at once.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        as = CreateTodoRequest,
+        description = "Body of \"create a todo\". Other keys (server-owned ones such as `id` or\n`userId`, or any the schema does not name) are ignored, never applied."
+    )
+)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateTodo {
-    /// Required.
+    /// 1–255 characters, not all blank (trimmed).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, min_length = 1, max_length = 255, pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$")
+    )]
     pub title: Option<String>,
-    /// Optional; blank means none.
+    /// Up to 1000 characters; blank means none.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            nullable,
+            max_length = 1000,
+            pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+        )
+    )]
     pub description: Option<String>,
-    /// `low`, `medium` or `high`.
+    /// Default `medium`.
+    #[cfg_attr(feature = "openapi", schema(nullable = false, value_type = Option<TodoPriority>))]
     pub priority: Option<String>,
     /// RFC 3339 date-time or `YYYY-MM-DD`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            nullable,
+            pattern = r"^(((19[89][0-9]|197[1-9]|[2-8][0-9]{3}|9[0-8][0-9][0-9]|99[0-8][0-9]|999[0-8])-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|(19(7[26]|8[048]|9[26])|[2-9][0-9](0[48]|[2468][048]|[13579][26])|([2468][048]|[3579][26])00)-02-29|1970-(01-(0[2-9]|[12][0-9]|3[01])|(0[3578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|9999-((0[13578]|10)-(0[1-9]|[12][0-9]|3[01])|12-(0[1-9]|[12][0-9]|30)|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8])))([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?|1970-01-01([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|-([01][0-9]|2[0-3]):[0-5][0-9]|\+00:00))?|9999-12-31([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|\+([01][0-9]|2[0-3]):[0-5][0-9]|-00:00))?)$"
+        )
+    )]
     pub due_date: Option<String>,
     /// A root todo of the same user.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(nullable, value_type = Option<Uuid>, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+    )]
     pub parent_todo_id: Option<String>,
     /// A category of the same user.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(nullable, value_type = Option<Uuid>, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+    )]
     pub category_id: Option<String>,
-    /// `{tags, reminder, color, difficulty}`.
+    /// Extras, `{tags, reminder, color, difficulty}`.
+    #[cfg_attr(feature = "openapi", schema(nullable, value_type = Option<TodoMetadata>))]
     pub metadata: Option<Value>,
 }
 
@@ -197,31 +245,63 @@ impl TryFrom<CreateTodo> for NewTodo {
 /// The JSON body of "update a todo" (PATCH): absent keys stay unchanged, `null`
 /// clears a nullable field. Convert with [`TodoPatch::try_from`].
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        as = UpdateTodoRequest,
+        min_properties = 1,
+        description = "Body of \"update a todo\": only the fields present change; `null` clears.\nAt least one of these fields must be present; other keys are ignored."
+    )
+)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateTodo {
-    /// New title (not nullable).
+    /// New title, 1–255 characters, not all blank (trimmed); not nullable.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<String>, nullable = false, min_length = 1, max_length = 255, pattern = r"^[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*$")
+    )]
     pub title: Nullable<String>,
-    /// New description, or `null` to clear.
+    /// New description, up to 1000 characters, or `null` to clear.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<String>, max_length = 1000, pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$")
+    )]
     pub description: Nullable<String>,
-    /// New status (not nullable).
+    /// New status; `completed` sets `completedAt`. Not nullable.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<TodoStatus>, nullable = false))]
     pub status: Nullable<String>,
     /// New priority (not nullable).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<TodoPriority>, nullable = false))]
     pub priority: Nullable<String>,
-    /// New due date, or `null` to clear.
+    /// New due date (RFC 3339 date-time or `YYYY-MM-DD`), or `null` to clear.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<String>, pattern = r"^(((19[89][0-9]|197[1-9]|[2-8][0-9]{3}|9[0-8][0-9][0-9]|99[0-8][0-9]|999[0-8])-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|(19(7[26]|8[048]|9[26])|[2-9][0-9](0[48]|[2468][048]|[13579][26])|([2468][048]|[3579][26])00)-02-29|1970-(01-(0[2-9]|[12][0-9]|3[01])|(0[3578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|9999-((0[13578]|10)-(0[1-9]|[12][0-9]|3[01])|12-(0[1-9]|[12][0-9]|30)|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8])))([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?|1970-01-01([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|-([01][0-9]|2[0-3]):[0-5][0-9]|\+00:00))?|9999-12-31([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|\+([01][0-9]|2[0-3]):[0-5][0-9]|-00:00))?)$")
+    )]
     pub due_date: Nullable<String>,
-    /// New parent, or `null` to make it a root todo.
+    /// New parent (a root todo of the same user), or `null` to make it a root todo.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<Uuid>, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+    )]
     pub parent_todo_id: Nullable<String>,
-    /// New category, or `null` to clear.
+    /// New category (of the same user), or `null` to clear.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<Uuid>, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+    )]
     pub category_id: Nullable<String>,
     /// New metadata (replaces the whole object), or `null` to clear.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<TodoMetadata>))]
     pub metadata: Nullable<Value>,
 }
 

@@ -4,8 +4,10 @@
 //! sent; `TryFrom` turns them into a checked [`TodoQuery`] / [`CategoryQuery`]
 //! and lists every bad parameter by name.
 
+mod category;
 mod cursor;
 
+pub use category::{CategoryListParams, CategoryQuery, CategorySort};
 pub(crate) use cursor::CursorKey;
 pub use cursor::PageCursor;
 
@@ -19,6 +21,11 @@ use crate::domain::{
 
 /// Sort direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(as = SortDirection, rename_all = "lowercase")
+)]
 pub enum SortOrder {
     /// Smallest first.
     Asc,
@@ -132,6 +139,11 @@ impl PageRequest {
 
 /// What a todo list is sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(as = TodoSortKey, rename_all = "snake_case")
+)]
 pub enum TodoSort {
     /// Creation time (default).
     #[default]
@@ -190,22 +202,81 @@ pub enum ParentFilter {
 
 /// The query string of "list todos", as sent. Every value is a raw string.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
-#[allow(missing_docs)]
 pub struct TodoListParams {
+    /// Page number (default 1). Not with `cursor`.
+    #[cfg_attr(
+        feature = "openapi",
+        param(value_type = Option<u32>, minimum = 1, maximum = 1000000)
+    )]
     pub page: Option<String>,
+    /// The `nextCursor` of the previous page: keyset pagination, as fast on
+    /// the 500th page as on the first. It carries the sort order and the page
+    /// number; `sort` and `order`, if sent, must match it. Not with `page`.
+    /// URL-safe base64 without padding. (Not in the Go service.)
+    #[cfg_attr(
+        feature = "openapi",
+        param(min_length = 1, max_length = 8192, pattern = r"^[A-Za-z0-9_-]+$")
+    )]
     pub cursor: Option<String>,
+    /// Page size (default 20).
+    #[cfg_attr(
+        feature = "openapi",
+        param(value_type = Option<u32>, minimum = 1, maximum = 100)
+    )]
     pub limit: Option<String>,
+    /// Sort key (default `created_at`).
+    #[cfg_attr(feature = "openapi", param(value_type = Option<TodoSort>))]
     pub sort: Option<String>,
+    /// Direction (default `desc`).
+    #[cfg_attr(feature = "openapi", param(value_type = Option<SortOrder>))]
     pub order: Option<String>,
+    /// Case-insensitive substring of title or description, trimmed; blank
+    /// means no filter.
+    #[cfg_attr(feature = "openapi", param(pattern = r"^[^\x00]*$"))]
     pub search: Option<String>,
+    /// Only this status.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<TodoStatus>))]
     pub status: Option<String>,
+    /// Only this priority.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<TodoPriority>))]
     pub priority: Option<String>,
+    /// Only this category.
+    #[cfg_attr(
+        feature = "openapi",
+        param(value_type = Option<Uuid>, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+    )]
     pub category_id: Option<String>,
+    /// The subtasks of this todo (default: root todos only).
+    #[cfg_attr(
+        feature = "openapi",
+        param(value_type = Option<Uuid>, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+    )]
     pub parent_todo_id: Option<String>,
+    /// Due at or after: an RFC 3339 date-time or a date `YYYY-MM-DD`.
+    #[cfg_attr(
+        feature = "openapi",
+        param(
+            pattern = r"^(((19[89][0-9]|197[1-9]|[2-8][0-9]{3}|9[0-8][0-9][0-9]|99[0-8][0-9]|999[0-8])-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|(19(7[26]|8[048]|9[26])|[2-9][0-9](0[48]|[2468][048]|[13579][26])|([2468][048]|[3579][26])00)-02-29|1970-(01-(0[2-9]|[12][0-9]|3[01])|(0[3578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|9999-((0[13578]|10)-(0[1-9]|[12][0-9]|3[01])|12-(0[1-9]|[12][0-9]|30)|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8])))([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?|1970-01-01([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|-([01][0-9]|2[0-3]):[0-5][0-9]|\+00:00))?|9999-12-31([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|\+([01][0-9]|2[0-3]):[0-5][0-9]|-00:00))?)$"
+        )
+    )]
     pub due_from: Option<String>,
+    /// Due at or before: an RFC 3339 date-time or a date `YYYY-MM-DD` (which
+    /// includes the whole day).
+    #[cfg_attr(
+        feature = "openapi",
+        param(
+            pattern = r"^(((19[89][0-9]|197[1-9]|[2-8][0-9]{3}|9[0-8][0-9][0-9]|99[0-8][0-9]|999[0-8])-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|(19(7[26]|8[048]|9[26])|[2-9][0-9](0[48]|[2468][048]|[13579][26])|([2468][048]|[3579][26])00)-02-29|1970-(01-(0[2-9]|[12][0-9]|3[01])|(0[3578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|9999-((0[13578]|10)-(0[1-9]|[12][0-9]|3[01])|12-(0[1-9]|[12][0-9]|30)|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8])))([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?|1970-01-01([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|-([01][0-9]|2[0-3]):[0-5][0-9]|\+00:00))?|9999-12-31([Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|\+([01][0-9]|2[0-3]):[0-5][0-9]|-00:00))?)$"
+        )
+    )]
     pub due_to: Option<String>,
+    /// Only overdue (`true`) or not overdue (`false`) todos.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<crate::openapi::QueryBool>))]
     pub overdue: Option<String>,
+    /// Only completed (`true`) or not completed (`false`) todos.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<crate::openapi::QueryBool>))]
     pub completed: Option<String>,
 }
 
@@ -370,82 +441,6 @@ impl TryFrom<TodoListParams> for TodoQuery {
             due_to: due_to.flatten(),
             overdue: overdue.flatten(),
             completed: completed.flatten(),
-        })
-    }
-}
-
-/// What a category list is sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CategorySort {
-    /// Name, case-insensitively (default).
-    #[default]
-    Name,
-    /// Creation time.
-    CreatedAt,
-    /// Last change.
-    UpdatedAt,
-}
-
-/// The query string of "list categories", as sent.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(missing_docs)]
-pub struct CategoryListParams {
-    pub page: Option<String>,
-    pub limit: Option<String>,
-    pub sort: Option<String>,
-    pub order: Option<String>,
-    pub search: Option<String>,
-}
-
-/// A checked category list query (default: name ascending, 50 per page).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CategoryQuery {
-    /// Page and size.
-    pub page: PageRequest,
-    /// Sort key.
-    pub sort: CategorySort,
-    /// Direction (default `asc`).
-    pub order: SortOrder,
-    /// Case-insensitive substring of name or description.
-    pub search: Option<String>,
-}
-
-impl Default for CategoryQuery {
-    fn default() -> Self {
-        Self {
-            page: PageRequest { page: 1, limit: 50 },
-            sort: CategorySort::Name,
-            order: SortOrder::Asc,
-            search: None,
-        }
-    }
-}
-
-impl TryFrom<CategoryListParams> for CategoryQuery {
-    type Error = ValidationErrors;
-
-    fn try_from(p: CategoryListParams) -> Result<Self, Self::Error> {
-        let mut e = ValidationErrors::new();
-        let page = PageRequest::parse(&mut e, p.page.as_deref(), p.limit.as_deref(), 50);
-        let sort = p.sort.map(|s| {
-            e.check(match s.as_str() {
-                "name" => Ok(CategorySort::Name),
-                "created_at" => Ok(CategorySort::CreatedAt),
-                "updated_at" => Ok(CategorySort::UpdatedAt),
-                _ => Err(FieldError::new(
-                    "sort",
-                    "must be one of: created_at, updated_at, name",
-                )),
-            })
-        });
-        let order = p.order.map(|o| e.check(SortOrder::parse(&o)));
-        let search = p.search.map(|s| e.check(parse_search(&s)));
-        e.finish(|| Self {
-            page: page.expect("checked"),
-            sort: sort.flatten().unwrap_or_default(),
-            order: order.flatten().unwrap_or(SortOrder::Asc),
-            search: search.flatten().flatten(),
         })
     }
 }

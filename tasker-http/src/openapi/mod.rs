@@ -2,7 +2,6 @@
 //! descriptions in `paths`, the shapes in [`schemas`], the bearer scheme, and
 //! the reference error body on every operation.
 
-mod params;
 mod paths;
 pub mod schemas;
 
