@@ -199,6 +199,17 @@ def report(results, meta):
         api, pg = v.get(f"{key}_api_rps"), v.get(f"{key}_pgbench_tps")
         if api and pg:
             w(f"| {label} | {cell(api)} | {cell(pg)} | {med(f'{key}_api_rps') / med(f'{key}_pgbench_tps'):.2f} |")
+    if any(k.endswith("_baseline_rps") for k in v):
+        w("")
+        w("| figure | this build (req/s) | baseline build (req/s) | this ÷ baseline |")
+        w("| --- | --- | --- | --- |")
+        for key, label in [("get", "`GET /api/v1/todos/{id}`"), ("post", "`POST /api/v1/todos`"),
+                           ("list1_1k", "list page 1, 1k"), ("list1_1m", "list page 1, 1M"),
+                           ("deep1", "deep user page 1"), ("deep500_offset", "page 500 by offset"),
+                           ("deep500_cursor", "page 500 by cursor")]:
+            new, old = v.get(f"{key}_api_rps"), v.get(f"{key}_baseline_rps")
+            if new and old:
+                w(f"| {label} | {cell(new)} | {cell(old)} | {med(f'{key}_api_rps') / med(f'{key}_baseline_rps'):.2f} |")
     w("")
     w("| layer stack (`GET /api/v1/todos/{id}`) | req/s | ÷ everything off |")
     w("| --- | --- | --- |")
