@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::{
     AttachmentStore,
     any::{AnyStore, decode_one},
-    rows,
+    decode,
     sql::{self, Arg, Sql},
     write::classify,
 };
@@ -47,7 +47,7 @@ impl AttachmentStore for AnyStore {
                 |_| Error::NotFound(Resource::Todo),
             )
         })?;
-        rows::attachment(&row).map_err(|e| Error::storage(OP, e))
+        decode::attachment(&row).map_err(|e| Error::storage(OP, e))
     }
 
     async fn get_attachment(
@@ -67,7 +67,7 @@ impl AttachmentStore for AnyStore {
         sql.push(" AND todo_id IN (SELECT id FROM todos WHERE user_id = ");
         sql.bind(Arg::Text(user.as_str().to_owned())).push(")");
         let row = self.fetch_optional(sql, OP).await?;
-        decode_one(OP, row, rows::attachment)
+        decode_one(OP, row, decode::attachment)
     }
 
     async fn delete_attachment(
@@ -85,6 +85,6 @@ impl AttachmentStore for AnyStore {
         sql.bind(Arg::Text(user.as_str().to_owned()));
         sql.push(&format!(") RETURNING {}", sql::ATTACHMENT_COLUMNS));
         let row = self.fetch_optional(sql, OP).await?;
-        decode_one(OP, row, rows::attachment)
+        decode_one(OP, row, decode::attachment)
     }
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{
     CategoryStore,
     any::{AnyStore, count, decode_all, decode_one},
-    rows,
+    decode,
     sql::{self, Arg, Sql},
     write::{category_insert_error, classify, retry_conflicts},
 };
@@ -53,7 +53,7 @@ impl CategoryStore for AnyStore {
             .try_fetch_one(sql)
             .await
             .map_err(|e| category_insert_error(OP, e, category))?;
-        rows::category(&row).map_err(|e| Error::storage(OP, e))
+        decode::category(&row).map_err(|e| Error::storage(OP, e))
     }
 
     async fn get_category(&self, user: &UserId, id: Uuid) -> Result<Option<Category>> {
@@ -66,7 +66,7 @@ impl CategoryStore for AnyStore {
             .push(" AND user_id = ")
             .bind(Arg::Text(user.as_str().to_owned()));
         let row = self.fetch_optional(sql, OP).await?;
-        decode_one(OP, row, rows::category)
+        decode_one(OP, row, decode::category)
     }
 
     async fn update_category(
@@ -116,7 +116,7 @@ impl CategoryStore for AnyStore {
                 |_| Error::storage(OP, "unexpected foreign key violation"),
             )
         })?;
-        decode_one(OP, row, rows::category)
+        decode_one(OP, row, decode::category)
     }
 
     async fn delete_category(
@@ -142,7 +142,7 @@ impl CategoryStore for AnyStore {
         rows.push(&sql::category_list_order(q));
         sql::push_page(&mut rows, page.limit(), page.offset());
         let rows = self.fetch_all(rows, OP).await?;
-        let data = decode_all(OP, &rows, rows::category)?;
+        let data = decode_all(OP, &rows, decode::category)?;
         Ok(Page::new(data, page.page(), page.limit(), total))
     }
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{
     CommentStore,
     any::{AnyStore, decode_all, decode_one},
-    rows,
+    decode,
     sql::{self, Arg, Sql},
     write::classify,
 };
@@ -48,7 +48,7 @@ impl CommentStore for AnyStore {
                 |_| Error::NotFound(Resource::Todo),
             )
         })?;
-        rows::comment(&row).map_err(|e| Error::storage(OP, e))
+        decode::comment(&row).map_err(|e| Error::storage(OP, e))
     }
 
     async fn update_comment(
@@ -69,7 +69,7 @@ impl CommentStore for AnyStore {
             .bind(Arg::Text(user));
         sql.push(&format!(") RETURNING {}", sql::COMMENT_COLUMNS));
         let row = self.fetch_optional(sql, OP).await?;
-        decode_one(OP, row, rows::comment)
+        decode_one(OP, row, decode::comment)
     }
 
     async fn delete_comment(&self, user: &UserId, id: Uuid) -> Result<bool> {
@@ -96,6 +96,6 @@ impl CommentStore for AnyStore {
             .bind(Arg::Text(user.as_str().to_owned()));
         sql.push(") ORDER BY created_at, id");
         let rows = self.fetch_all(sql, OP).await?;
-        decode_all(OP, &rows, rows::comment)
+        decode_all(OP, &rows, decode::comment)
     }
 }

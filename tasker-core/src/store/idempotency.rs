@@ -2,7 +2,7 @@
 
 use time::OffsetDateTime;
 
-use super::{IdempotencyClaim, IdempotencyStore, StoredResponse, any::AnyStore, rows, sql::Arg};
+use super::{IdempotencyClaim, IdempotencyStore, StoredResponse, any::AnyStore, decode, sql::Arg};
 use crate::{Error, Result, domain::UserId};
 
 impl IdempotencyStore for AnyStore {
@@ -66,7 +66,8 @@ impl IdempotencyStore for AnyStore {
             };
             let body = row.opt_bytes("response_body")?;
             Ok(IdempotencyClaim::Completed(StoredResponse {
-                status: u16::try_from(status).map_err(|_| rows::out_of_range("response_status"))?,
+                status: u16::try_from(status)
+                    .map_err(|_| decode::out_of_range("response_status"))?,
                 headers,
                 body: body.unwrap_or_default(),
             }))

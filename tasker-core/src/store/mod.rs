@@ -46,8 +46,8 @@ use crate::{
 
 mod any;
 mod conn;
+mod decode;
 mod options;
-mod rows;
 mod sql;
 mod write;
 

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{
     NotificationStore, TodoCursor, TodoNotificationKind,
     any::{AnyStore, count, decode_all},
-    rows,
+    decode,
     sql::{self, Arg},
 };
 use crate::{Result, domain::UserId, model::Todo};
@@ -42,7 +42,7 @@ impl NotificationStore for AnyStore {
         sql.push(" ORDER BY t.user_id, t.id LIMIT ")
             .bind(Arg::I64(i64::from(limit)));
         let rows = self.fetch_all(sql, OP).await?;
-        decode_all(OP, &rows, rows::todo)
+        decode_all(OP, &rows, decode::todo)
     }
 
     async fn claim_todo_notifications(
@@ -94,7 +94,7 @@ impl NotificationStore for AnyStore {
         ));
         let rows = tx.fetch_all(sql, OP).await?;
         tx.commit(OP).await?;
-        decode_all(OP, &rows, rows::todo)
+        decode_all(OP, &rows, decode::todo)
     }
 
     async fn mark_todo_notifications_delivered(

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use super::{
     StatsStore,
     any::{AnyStore, count, decode_all},
-    rows, sql,
+    decode, sql,
     sql::Arg,
 };
 use crate::{Result, domain::UserId, model::WeeklyStats};
@@ -60,8 +60,8 @@ impl StatsStore for AnyStore {
             completed: count(OP, &counts, "completed")?,
             active: count(OP, &counts, "active")?,
             overdue: count(OP, &counts, "overdue")?,
-            completed_todos: decode_all(OP, &completed, rows::todo)?,
-            overdue_todos: decode_all(OP, &overdue, rows::todo)?,
+            completed_todos: decode_all(OP, &completed, decode::todo)?,
+            overdue_todos: decode_all(OP, &overdue, decode::todo)?,
         })
     }
 }

@@ -9,7 +9,7 @@ use super::{
     TodoChanges, TodoStore,
     any::{AnyStore, count, decode_all, decode_one},
     conn::Conn,
-    rows,
+    decode,
     sql::{self, Arg, Sql},
     write::{classify, retry_conflicts, todo_fk_target},
 };
@@ -66,7 +66,7 @@ impl TodoStore for AnyStore {
                 |c| todo_fk_target(c, todo.category_id.is_some()),
             )
         })?;
-        rows::todo(&row).map_err(|e| Error::storage(OP, e))
+        decode::todo(&row).map_err(|e| Error::storage(OP, e))
     }
 
     async fn get_todo(&self, user: &UserId, id: Uuid) -> Result<Option<Todo>> {
@@ -79,7 +79,7 @@ impl TodoStore for AnyStore {
             .push(" AND user_id = ")
             .bind(Arg::Text(user.as_str().to_owned()));
         let row = self.fetch_optional(sql, OP).await?;
-        decode_one(OP, row, rows::todo)
+        decode_one(OP, row, decode::todo)
     }
 
     async fn get_populated_todo(&self, user: &UserId, id: Uuid) -> Result<Option<PopulatedTodo>> {
@@ -95,7 +95,7 @@ impl TodoStore for AnyStore {
             .bind(Arg::Text(user.as_str().to_owned()));
         let mut conn = self.conn(OP).await?;
         let row = conn.fetch_optional(sql, OP).await?;
-        let Some(todo) = decode_one(OP, row, rows::todo_with_category)? else {
+        let Some(todo) = decode_one(OP, row, decode::todo_with_category)? else {
             return Ok(None);
         };
         Ok(self.populate(&mut conn, vec![todo]).await?.pop())
@@ -160,7 +160,7 @@ impl TodoStore for AnyStore {
         // One row more than the page shows whether another page follows.
         sql::push_page(&mut rows, page.limit() + 1, offset);
         let rows = conn.fetch_all(rows, OP).await?;
-        let mut todos = decode_all(OP, &rows, rows::todo_with_category)?;
+        let mut todos = decode_all(OP, &rows, decode::todo_with_category)?;
         let more = todos.len() > page.limit() as usize;
         todos.truncate(page.limit() as usize);
         let next = todos
@@ -272,7 +272,7 @@ impl AnyStore {
         } else {
             self.try_fetch_optional(sql).await.map_err(fail)?
         };
-        decode_one(OP, row, rows::todo)
+        decode_one(OP, row, decode::todo)
     }
 
     async fn delete_todo_once(
@@ -393,9 +393,9 @@ impl AnyStore {
 
         Ok(assemble(
             todos,
-            decode_all(OP, &children, rows::todo)?,
-            decode_all(OP, &comments, rows::comment)?,
-            decode_all(OP, &attachments, rows::attachment)?,
+            decode_all(OP, &children, decode::todo)?,
+            decode_all(OP, &comments, decode::comment)?,
+            decode_all(OP, &attachments, decode::attachment)?,
         ))
     }
 }
