@@ -18,7 +18,9 @@ use tasker_http::{
     auth::{AuthLayer, JwtAuthenticator, JwtConfig, JwtSecret},
     download::DownloadLinks,
 };
-use tasker_jobs::{Chain, ClerkDirectory, JobContext, JobQueue, KnownUsers, UserDirectory};
+use tasker_jobs::{
+    Chain, ClerkDirectory, JobContext, JobError, JobQueue, KnownUsers, UserDirectory,
+};
 use tasker_mail::{AnyMailer, Templates};
 
 use crate::{config::Config, secret, storage};
@@ -48,7 +50,7 @@ pub(crate) struct App {
     pub(crate) store: AnyStore,
     pub(crate) services: Services<AnyStore>,
     pub(crate) queue: JobQueue,
-    pub(crate) context: JobContext,
+    pub(crate) context: JobContext<AnyStore>,
     pub(crate) templates: Arc<Templates>,
     /// The auth settings in force, with the secret resolved.
     pub(crate) jwt: JwtConfig,
@@ -90,13 +92,13 @@ pub(crate) async fn build(config: Config, migrate: bool) -> Result<App, StartErr
         &config.jobs,
     )
     .await
-    .map_err(|e| StartError::dependency("job queue", e))?;
+    .map_err(|e| StartError::dependency("job queue", JobError::from(e).chain()))?;
 
     let known: Arc<dyn UserDirectory> = Arc::new(KnownUsers::new(services.jobs.clone()));
     let directory: Arc<dyn UserDirectory> = match &config.clerk.secret_key {
         Some(key) => {
             let clerk = ClerkDirectory::new(key.expose())
-                .map_err(|e| StartError::dependency("clerk", e))?
+                .map_err(|e| StartError::dependency("clerk", e.chain()))?
                 .with_base_url(config.clerk.api_url.clone());
             // Addresses from token claims first; Clerk for the users who never
             // sent one.
