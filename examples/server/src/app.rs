@@ -17,6 +17,7 @@ use tasker_http::{
     AuthUser, TaskerApi,
     auth::{AuthLayer, JwtAuthenticator, JwtConfig, JwtSecret},
     download::DownloadLinks,
+    health::HealthError,
 };
 use tasker_jobs::{
     Chain, ClerkDirectory, JobContext, JobError, JobQueue, KnownUsers, UserDirectory,
@@ -231,7 +232,7 @@ impl App {
                         .ping()
                         .await
                         .map(drop)
-                        .map_err(|_| "unreachable".to_owned())
+                        .map_err(|e| HealthError::new("unreachable").with_source(e))
                 }
             });
         if let Some(redis) = &self.redis {
@@ -248,7 +249,8 @@ impl App {
                         let ping = command.query_async::<String>(&mut conn);
                         match tokio::time::timeout(Duration::from_secs(1), ping).await {
                             Ok(Ok(_)) => Ok(()),
-                            Ok(Err(_)) | Err(_) => Err("unreachable".to_owned()),
+                            Ok(Err(e)) => Err(HealthError::new("unreachable").with_source(e)),
+                            Err(e) => Err(HealthError::new("unreachable").with_source(e)),
                         }
                     }
                 });
