@@ -55,17 +55,20 @@ pub trait Enqueue: Send + Sync + fmt::Debug {
 }
 
 /// A request could not be stored; nothing was enqueued.
+///
+/// The queue's own error is the [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
-#[error("the job could not be enqueued: {message}")]
+#[error("the job could not be enqueued")]
 pub struct EnqueueError {
-    message: String,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync + 'static>,
 }
 
 impl EnqueueError {
-    /// An error with a message for the log.
-    pub fn new(message: impl Into<String>) -> Self {
+    /// An error caused by `source` (the queue's error, or a message).
+    pub fn new(source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
         Self {
-            message: message.into(),
+            source: source.into(),
         }
     }
 }

@@ -74,7 +74,7 @@ fn record(name: &str, value: f64) {
 }
 
 struct Setup {
-    context: JobContext,
+    context: JobContext<tasker_core::store::AnyStore>,
     services: Services<tasker_core::store::AnyStore>,
     _store: TestStore,
     _dir: tempfile::TempDir,
@@ -118,14 +118,19 @@ async fn setup(backend: &str) -> Setup {
     }
 }
 
-async fn done(context: &JobContext) -> u64 {
+async fn done(context: &JobContext<tasker_core::store::AnyStore>) -> u64 {
     let stats = job_stats(context, 1).await.expect("stats");
     stats.queues.iter().map(|q| q.done).sum()
 }
 
 /// Waits until `n` job runs are done, polling every `every`; returns the
 /// time since `start`.
-async fn until_done(context: &JobContext, n: u64, start: Instant, every: Duration) -> Duration {
+async fn until_done(
+    context: &JobContext<tasker_core::store::AnyStore>,
+    n: u64,
+    start: Instant,
+    every: Duration,
+) -> Duration {
     loop {
         let done = done(context).await;
         if done >= n {

@@ -1,6 +1,6 @@
 //! Configuration: queue capacity, retries, limits, cron schedules and job settings.
 
-use std::{str::FromStr, time::Duration};
+use std::{fmt, str::FromStr, time::Duration};
 
 use serde::Deserialize;
 
@@ -203,13 +203,42 @@ pub struct JobLimits {
 }
 
 /// A configuration value that cannot work, named by its key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("jobs.{key}: {message}")]
+#[derive(Debug)]
 pub struct ConfigError {
     /// The key, under `jobs.` (`cron.due_reminders`).
     pub key: &'static str,
     /// What is wrong.
-    pub message: String,
+    pub problem: ConfigProblem,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "jobs.{}: {}", self.key, self.problem)
+    }
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.problem.source()
+    }
+}
+
+/// What is wrong with a [`ConfigError`]'s value.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigProblem {
+    /// The value breaks a rule (`must be at least 1`).
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// A schedule is not a six-field cron expression.
+    #[error("`{expr}` is not a cron expression (sec min hour day month weekday)")]
+    NotCron {
+        /// The expression as configured.
+        expr: String,
+        /// The cron parser's error.
+        #[source]
+        source: cron::error::Error,
+    },
 }
 
 impl JobsConfig {
@@ -218,10 +247,10 @@ impl JobsConfig {
     /// # Errors
     /// A [`ConfigError`] naming the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let err = |key, message: &str| {
+        let err = |key, rule| {
             Err(ConfigError {
                 key,
-                message: message.to_owned(),
+                problem: ConfigProblem::Invalid(rule),
             })
         };
         if self.queue_prefix.trim().is_empty() {
@@ -247,7 +276,7 @@ impl JobsConfig {
         }
         for (key, schedule) in self.cron.schedules() {
             if let Some(expr) = schedule {
-                cron_schedule(expr).map_err(|message| ConfigError { key, message })?;
+                cron_schedule(expr).map_err(|problem| ConfigError { key, problem })?;
             }
         }
         Ok(())
@@ -279,9 +308,10 @@ impl CronConfig {
 }
 
 /// Parses a six-field cron expression.
-pub(crate) fn cron_schedule(expr: &str) -> Result<cron::Schedule, String> {
-    cron::Schedule::from_str(expr).map_err(|e| {
-        format!("`{expr}` is not a cron expression (sec min hour day month weekday): {e}")
+pub(crate) fn cron_schedule(expr: &str) -> Result<cron::Schedule, ConfigProblem> {
+    cron::Schedule::from_str(expr).map_err(|source| ConfigProblem::NotCron {
+        expr: expr.to_owned(),
+        source,
     })
 }
 

@@ -11,9 +11,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    config::{JobsConfig, cron_schedule},
+    config::{ConfigError, JobsConfig, cron_schedule},
+    error::{JobError, QueueError},
     job::Job,
-    queue::{JobQueue, PushOptions, QueueError},
+    queue::{JobQueue, PushOptions},
     runner::previous_week_start,
 };
 
@@ -122,18 +123,18 @@ impl Scheduler {
     /// Starts one schedule per enabled cron job (none when `cron.enabled` is off).
     ///
     /// # Errors
-    /// A message naming the key of an invalid schedule.
-    pub fn start(queue: JobQueue, stop: CancellationToken) -> Result<Self, String> {
+    /// A [`ConfigError`] naming the key of an invalid schedule.
+    pub fn start(queue: JobQueue, stop: CancellationToken) -> Result<Self, ConfigError> {
         let config = queue.config().clone();
         let mut tasks = Vec::new();
         if !config.cron.enabled {
             return Ok(Self { tasks });
         }
-        for job in CronJob::ALL {
-            let Some(expr) = job.schedule(&config) else {
+        for (job, (key, expr)) in CronJob::ALL.into_iter().zip(config.cron.schedules()) {
+            let Some(expr) = expr else {
                 continue;
             };
-            let schedule = cron_schedule(expr).map_err(|e| format!("jobs.cron: {e}"))?;
+            let schedule = cron_schedule(expr).map_err(|problem| ConfigError { key, problem })?;
             let queue = queue.clone();
             let stop = stop.clone();
             tasks.push(tokio::spawn(async move {
@@ -180,6 +181,9 @@ pub async fn fire(queue: &JobQueue, job: CronJob, at: OffsetDateTime) {
     };
     match queue.push_with(job.job(at), options).await {
         Ok(()) => tracing::info!(job = job.name(), tick = %at, "cron tick enqueued"),
-        Err(error) => tracing::error!(job = job.name(), %error, "cron tick could not be enqueued"),
+        Err(error) => {
+            let error = JobError::from(error).chain();
+            tracing::error!(job = job.name(), %error, "cron tick could not be enqueued");
+        }
     }
 }

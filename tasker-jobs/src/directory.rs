@@ -11,7 +11,7 @@ use std::{
 };
 
 use serde::Deserialize;
-use tasker_core::{domain::UserId, service::JobService, store::AnyStore};
+use tasker_core::{domain::UserId, service::JobService, store::JobStore};
 use tasker_mail::Recipient;
 
 use crate::error::JobError;
@@ -30,19 +30,25 @@ pub trait UserDirectory: Send + Sync + fmt::Debug {
 
 /// The users tasker has seen, with the e-mail their tokens carried
 /// (see [`JobService::remember_user`]).
-#[derive(Debug, Clone)]
-pub struct KnownUsers {
-    jobs: JobService<AnyStore>,
+#[derive(Clone)]
+pub struct KnownUsers<S> {
+    jobs: JobService<S>,
 }
 
-impl KnownUsers {
+impl<S> fmt::Debug for KnownUsers<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KnownUsers").finish_non_exhaustive()
+    }
+}
+
+impl<S: JobStore> KnownUsers<S> {
     /// A directory over the `known_users` table.
-    pub fn new(jobs: JobService<AnyStore>) -> Self {
+    pub fn new(jobs: JobService<S>) -> Self {
         Self { jobs }
     }
 }
 
-impl UserDirectory for KnownUsers {
+impl<S: JobStore> UserDirectory for KnownUsers<S> {
     fn lookup<'a>(&'a self, user: &'a UserId) -> LookupFuture<'a> {
         Box::pin(async move {
             let Some(known) = self.jobs.known_user(user).await? else {
@@ -93,7 +99,7 @@ impl ClerkDirectory {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
-            .map_err(|e| JobError::permanent(format!("cannot build the Clerk client: {e}")))?;
+            .map_err(JobError::ClerkClient)?;
         Ok(Self {
             client,
             base_url: CLERK_API_URL.into(),
@@ -133,24 +139,15 @@ impl ClerkDirectory {
             .bearer_auth(&self.secret_key)
             .send()
             .await
-            .map_err(|e| JobError::retryable(format!("Clerk user lookup failed: {e}")))?;
+            .map_err(JobError::ClerkRequest)?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            return Err(JobError::retryable(format!(
-                "Clerk user lookup answered {status}"
-            )));
-        }
         if !status.is_success() {
-            return Err(JobError::permanent(format!(
-                "Clerk user lookup answered {status} (check the secret key)"
-            )));
+            return Err(JobError::ClerkStatus { status });
         }
-        let body: ClerkUser = response.json().await.map_err(|e| {
-            JobError::retryable(format!("Clerk user lookup: unreadable answer: {e}"))
-        })?;
+        let body: ClerkUser = response.json().await.map_err(JobError::ClerkRequest)?;
         Ok(body.recipient())
     }
 }

@@ -12,17 +12,18 @@ mod runner;
 mod worker;
 
 pub use config::{
-    Capacity, ConfigError, CronConfig, JobLimits, JobSettings, JobsConfig, RetryConfig,
+    Capacity, ConfigError, ConfigProblem, CronConfig, JobLimits, JobSettings, JobsConfig,
+    RetryConfig,
 };
 pub use cron::{CronJob, Scheduler, fire};
 pub use directory::{
     CLERK_API_URL, Chain, ClerkDirectory, KnownUsers, LookupFuture, UserDirectory,
 };
-pub use error::JobError;
+pub use error::{BoxError, JobError, QueueError};
 pub use job::{Digest, DigestTodo, Job, Priority};
 pub use monitor::{JobStats, QueueStats, job_stats, job_stats_json};
-pub use queue::{Backlog, JobQueue, PushOptions, QueueError};
-pub use runner::{JobContext, previous_week_start};
+pub use queue::{Backlog, JobQueue, PushOptions};
+pub use runner::{JobContext, JobStorage, previous_week_start};
 pub use worker::Worker;
 
 /// Re-exported so hosts can build the stop token without adding the crate.

@@ -4,9 +4,10 @@ use serde::Serialize;
 use tasker_core::model::JobRun;
 
 use crate::{
+    error::JobError,
     job::Priority,
-    queue::{JobQueue, QueueError},
-    runner::JobContext,
+    queue::JobQueue,
+    runner::{JobContext, JobStorage},
 };
 
 /// A snapshot of the job system for an admin page.
@@ -47,11 +48,14 @@ pub struct QueueStats {
 /// job records, and up to `failed_limit` failed jobs.
 ///
 /// # Errors
-/// [`QueueError`] when the queue or the database cannot be read.
-pub async fn job_stats(context: &JobContext, failed_limit: u32) -> Result<JobStats, QueueError> {
+/// [`JobError::Queue`] when the queue cannot be read, [`JobError::Core`]
+/// when the database cannot.
+pub async fn job_stats<S: JobStorage>(
+    context: &JobContext<S>,
+    failed_limit: u32,
+) -> Result<JobStats, JobError> {
     let queue: &JobQueue = context.queue();
-    let storage = |e: tasker_core::Error| QueueError::storage(e.to_string());
-    let counts = context.jobs().job_run_counts().await.map_err(storage)?;
+    let counts = context.jobs().job_run_counts().await?;
     let mut queues = Vec::new();
     for priority in Priority::ALL {
         let backlog = queue.backlog(priority).await?;
@@ -71,11 +75,7 @@ pub async fn job_stats(context: &JobContext, failed_limit: u32) -> Result<JobSta
             retried: runs.retried,
         });
     }
-    let failed = context
-        .jobs()
-        .failed_job_runs(failed_limit)
-        .await
-        .map_err(storage)?;
+    let failed = context.jobs().failed_job_runs(failed_limit).await?;
     Ok(JobStats {
         backend: queue.backend_name(),
         queues,
@@ -87,7 +87,10 @@ pub async fn job_stats(context: &JobContext, failed_limit: u32) -> Result<JobSta
 ///
 /// # Errors
 /// As [`job_stats`].
-pub async fn job_stats_json(context: &JobContext, failed_limit: u32) -> Result<String, QueueError> {
+pub async fn job_stats_json<S: JobStorage>(
+    context: &JobContext<S>,
+    failed_limit: u32,
+) -> Result<String, JobError> {
     let stats = job_stats(context, failed_limit).await?;
-    serde_json::to_string_pretty(&stats).map_err(QueueError::storage)
+    serde_json::to_string_pretty(&stats).map_err(JobError::Encode)
 }

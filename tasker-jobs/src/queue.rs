@@ -12,35 +12,13 @@ use tasker_core::queue::{Enqueue, EnqueueError, EnqueueFuture, JobRequest};
 
 use crate::{
     config::JobsConfig,
+    error::QueueError,
     job::{Job, Priority},
 };
 
-/// The queue could not be opened or written.
-#[derive(Debug, thiserror::Error)]
-#[error("job queue ({backend}): {message}")]
-pub struct QueueError {
-    backend: &'static str,
-    message: String,
-}
-
-impl QueueError {
-    fn new(backend: &'static str, message: impl fmt::Display) -> Self {
-        Self {
-            backend,
-            message: message.to_string(),
-        }
-    }
-}
-
-impl QueueError {
-    pub(crate) fn storage(error: impl fmt::Display) -> Self {
-        Self::new("records", error)
-    }
-}
-
 impl From<QueueError> for EnqueueError {
     fn from(error: QueueError) -> Self {
-        EnqueueError::new(error.to_string())
+        EnqueueError::new(error)
     }
 }
 
@@ -128,7 +106,7 @@ impl JobQueue {
     pub async fn redis(url: &str, config: &JobsConfig) -> Result<Self, QueueError> {
         let conn = apalis_redis::connect(url)
             .await
-            .map_err(|e| QueueError::new("redis", e))?;
+            .map_err(|e| QueueError::new("redis", "connect", e))?;
         let storage = |p: Priority| {
             let cfg = apalis_redis::Config::default()
                 .queue(queue_name(config, p))
@@ -151,7 +129,8 @@ impl JobQueue {
     pub async fn sqlite(path: impl AsRef<Path>, config: &JobsConfig) -> Result<Self, QueueError> {
         let path = path.as_ref();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| QueueError::new("sqlite", e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| QueueError::new("sqlite", "create its folder", e))?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -167,10 +146,11 @@ impl JobQueue {
                 .max_connections(connections)
                 .connect_with(options.clone())
         };
-        let setup = pool(1).await.map_err(|e| QueueError::new("sqlite", e))?;
+        let open = |e: sqlx::Error| QueueError::new("sqlite", "open the database", e);
+        let setup = pool(1).await.map_err(open)?;
         SqliteStorage::<()>::setup(&setup)
             .await
-            .map_err(|e| QueueError::new("sqlite", e))?;
+            .map_err(|e| QueueError::new("sqlite", "create its tables", e))?;
         // apalis-sqlite acknowledges finished jobs with an `UPDATE … FROM
         // json_each(…)` that SQLite, without statistics, runs as a walk over
         // every job the worker ever locked: each acknowledgement slows down as
@@ -185,11 +165,11 @@ impl JobQueue {
         )
         .execute(&setup)
         .await
-        .map_err(|e| QueueError::new("sqlite", e))?;
+        .map_err(|e| QueueError::new("sqlite", "write its statistics", e))?;
         // Connections load statistics when they open: the working pool opens
         // after they are written.
         setup.close().await;
-        let pool = pool(4).await.map_err(|e| QueueError::new("sqlite", e))?;
+        let pool = pool(4).await.map_err(open)?;
         let storage = |p: Priority| {
             let cfg = apalis_sqlite::Config::default()
                 .queue(queue_name(config, p))
@@ -263,7 +243,7 @@ impl JobQueue {
                 .clone()
                 .push_task(task)
                 .await
-                .map_err(|e| QueueError::new("redis", e))?,
+                .map_err(|e| QueueError::new("redis", "push a job", e))?,
             Storages::Sqlite {
                 queues, pushing, ..
             } => {
@@ -281,7 +261,7 @@ impl JobQueue {
                             tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(20))))
                                 .await;
                         }
-                        Err(e) => return Err(QueueError::new("sqlite", e)),
+                        Err(e) => return Err(QueueError::new("sqlite", "push a job", e)),
                     }
                 }
             }
@@ -310,7 +290,7 @@ impl JobQueue {
                     .arg(config.scheduled_jobs_set())
                     .query_async(&mut conn)
                     .await
-                    .map_err(|e| QueueError::new("redis", e))?;
+                    .map_err(|e| QueueError::new("redis", "read the backlog", e))?;
                 return Ok(Backlog {
                     pending: active + scheduled,
                     running: 0,
@@ -319,7 +299,7 @@ impl JobQueue {
             Storages::Sqlite { queues, .. } => queues[i]
                 .fetch_by_queue()
                 .await
-                .map_err(|e| QueueError::new("sqlite", e))?,
+                .map_err(|e| QueueError::new("sqlite", "read the backlog", e))?,
         };
         let get = |title: &str| {
             stats

@@ -1,16 +1,13 @@
 //! [`JobContext`]: what the jobs need, and what each job does.
 
-use std::{
-    fmt,
-    sync::{Arc, Mutex},
-};
+use std::{fmt, sync::Arc};
 
 use tasker_core::{
     blob::BlobStore,
     domain::{TodoPriority, UserId},
     model::Todo,
     service::JobService,
-    store::{AnyStore, TodoNotificationKind},
+    store::{IdempotencyStore, JobStore, TodoNotificationKind},
 };
 use tasker_mail::{
     DueReminder, DynMailer, Email, OverdueNotice, Templates, TodoLine, WeeklyReport, Welcome,
@@ -20,16 +17,23 @@ use time::{Duration, OffsetDateTime, Weekday};
 use crate::{
     config::JobsConfig,
     directory::UserDirectory,
-    error::JobError,
+    error::{JobError, QueueError},
     job::{Digest, DigestTodo, Job},
     queue::{JobQueue, PushOptions},
 };
 
+/// The storage the jobs need: tasker-core's job queries and the idempotency
+/// keys auto-archive prunes. Every store that has both is one (`AnyStore`,
+/// `PgStore`, `SqliteStore`).
+pub trait JobStorage: JobStore + IdempotencyStore + Clone + Send + Sync + 'static {}
+
+impl<S: JobStore + IdempotencyStore + Clone + Send + Sync + 'static> JobStorage for S {}
+
 /// Everything a job needs: storage, e-mail, the user directory, files, the
 /// queue (to fan out digests) and the configuration.
 #[derive(Clone)]
-pub struct JobContext {
-    pub(crate) jobs: JobService<AnyStore>,
+pub struct JobContext<S> {
+    pub(crate) jobs: JobService<S>,
     pub(crate) mailer: Arc<dyn DynMailer>,
     pub(crate) templates: Arc<Templates>,
     pub(crate) directory: Arc<dyn UserDirectory>,
@@ -38,7 +42,7 @@ pub struct JobContext {
     pub(crate) config: JobsConfig,
 }
 
-impl fmt::Debug for JobContext {
+impl<S> fmt::Debug for JobContext<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JobContext")
             .field("queue", &self.queue)
@@ -48,10 +52,10 @@ impl fmt::Debug for JobContext {
     }
 }
 
-impl JobContext {
+impl<S: JobStorage> JobContext<S> {
     /// A context; attachments are not swept unless [`with_blobs`](Self::with_blobs) is set.
     pub fn new(
-        jobs: JobService<AnyStore>,
+        jobs: JobService<S>,
         mailer: Arc<dyn DynMailer>,
         templates: Arc<Templates>,
         directory: Arc<dyn UserDirectory>,
@@ -82,7 +86,7 @@ impl JobContext {
     }
 
     /// The job service (storage side of the jobs).
-    pub fn jobs(&self) -> &JobService<AnyStore> {
+    pub fn jobs(&self) -> &JobService<S> {
         &self.jobs
     }
 
@@ -126,12 +130,9 @@ impl JobContext {
             );
             return Ok(());
         };
-        let rendered = self
-            .templates
-            .render_welcome(&Welcome {
-                recipient: recipient.clone(),
-            })
-            .map_err(|e| JobError::permanent(e.to_string()))?;
+        let rendered = self.templates.render_welcome(&Welcome {
+            recipient: recipient.clone(),
+        })?;
         let key = format!("welcome/{}", user.as_str());
         self.send(Email::rendered(recipient.mailbox(), rendered), KIND, &key)
             .await?;
@@ -146,24 +147,23 @@ impl JobContext {
     /// the digest goes out when the next user starts (or at the end).
     async fn scan(&self, kind: TodoNotificationKind) -> Result<(), JobError> {
         let settings = self.config.settings;
-        let pending: Mutex<Option<Digest>> = Mutex::new(None);
-        let ready: Mutex<Vec<Digest>> = Mutex::new(Vec::new());
-        let collect = |todos: Vec<Todo>| {
+        let mut scan = match kind {
+            TodoNotificationKind::Overdue => self.jobs.overdue(settings.batch_size),
+            _ => {
+                let window = Duration::hours(i64::from(settings.reminder_window_hours));
+                self.jobs.due_soon(window, settings.batch_size)
+            }
+        };
+        let mut pending: Option<Digest> = None;
+        while let Some(todos) = scan.next_batch().await? {
             for todo in todos {
                 let Some(due_date) = todo.due_date else {
                     continue;
                 };
-                let mut current = pending.lock().unwrap_or_else(|e| e.into_inner());
-                if current
-                    .as_ref()
-                    .is_some_and(|d| d.user_id != todo.user_id.as_str())
-                {
-                    ready
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .extend(current.take());
+                if let Some(done) = pending.take_if(|d| d.user_id != todo.user_id.as_str()) {
+                    enqueue_digest(&self.queue, kind, done).await?;
                 }
-                current
+                pending
                     .get_or_insert_with(|| Digest {
                         user_id: todo.user_id.as_str().to_owned(),
                         todos: Vec::new(),
@@ -174,36 +174,11 @@ impl JobContext {
                         due_date,
                     });
             }
-            let batch: Vec<Digest> = ready
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .drain(..)
-                .collect();
-            let queue = self.queue.clone();
-            async move {
-                for digest in batch {
-                    enqueue_digest(&queue, kind, digest).await?;
-                }
-                Ok(())
-            }
-        };
-        let found = match kind {
-            TodoNotificationKind::Overdue => {
-                self.jobs
-                    .for_each_overdue(settings.batch_size, collect)
-                    .await?
-            }
-            _ => {
-                let window = Duration::hours(i64::from(settings.reminder_window_hours));
-                self.jobs
-                    .for_each_due_soon(window, settings.batch_size, collect)
-                    .await?
-            }
-        };
-        if let Some(last) = pending.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        }
+        if let Some(last) = pending {
             enqueue_digest(&self.queue, kind, last).await?;
         }
-        tracing::info!(kind = kind.as_str(), todos = found, "scan finished");
+        tracing::info!(kind = kind.as_str(), todos = scan.seen(), "scan finished");
         Ok(())
     }
 
@@ -242,8 +217,7 @@ impl JobContext {
                 todos: lines,
                 total,
             }),
-        }
-        .map_err(|e| JobError::permanent(e.to_string()))?;
+        }?;
         self.send(
             Email::rendered(recipient.mailbox(), rendered),
             kind.as_str(),
@@ -257,25 +231,18 @@ impl JobContext {
     }
 
     async fn weekly_scan(&self, week_start: OffsetDateTime) -> Result<(), JobError> {
-        let period = JobService::<AnyStore>::week_period(week_start);
-        let queue = self.queue.clone();
-        let period = &period;
-        self.jobs
-            .for_each_user(self.config.settings.batch_size, |users| {
-                let queue = queue.clone();
-                async move {
-                    for user in users {
-                        let key = format!("weekly_report/{}/{period}", user.as_str());
-                        let job = Job::WeeklyReport {
-                            user_id: user.as_str().to_owned(),
-                            week_start,
-                        };
-                        push_keyed(&queue, job, key).await?;
-                    }
-                    Ok(())
-                }
-            })
-            .await?;
+        let period = JobService::<S>::week_period(week_start);
+        let mut scan = self.jobs.users(self.config.settings.batch_size);
+        while let Some(users) = scan.next_batch().await? {
+            for user in users {
+                let key = format!("weekly_report/{}/{period}", user.as_str());
+                let job = Job::WeeklyReport {
+                    user_id: user.as_str().to_owned(),
+                    week_start,
+                };
+                push_keyed(&self.queue, job, key).await?;
+            }
+        }
         Ok(())
     }
 
@@ -285,7 +252,7 @@ impl JobContext {
         week_start: OffsetDateTime,
     ) -> Result<(), JobError> {
         const KIND: &str = "weekly_report";
-        let period = JobService::<AnyStore>::week_period(week_start);
+        let period = JobService::<S>::week_period(week_start);
         if !self
             .jobs
             .claim_user_notification(user, KIND, &period)
@@ -313,10 +280,7 @@ impl JobContext {
             completed_todos: stats.completed_todos.iter().map(completed_line).collect(),
             overdue_todos: stats.overdue_todos.iter().map(line).collect(),
         };
-        let rendered = self
-            .templates
-            .render_weekly_report(&report)
-            .map_err(|e| JobError::permanent(e.to_string()))?;
+        let rendered = self.templates.render_weekly_report(&report)?;
         let key = format!("{KIND}/{}/{period}", user.as_str());
         self.send(Email::rendered(recipient.mailbox(), rendered), KIND, &key)
             .await?;
@@ -387,7 +351,7 @@ pub fn previous_week_start(at: OffsetDateTime) -> OffsetDateTime {
 }
 
 fn user(id: &str) -> Result<UserId, JobError> {
-    UserId::parse(id).map_err(|e| JobError::permanent(format!("invalid user id in job: {e}")))
+    UserId::parse(id).map_err(JobError::InvalidUserId)
 }
 
 fn line(todo: &Todo) -> TodoLine {
@@ -415,7 +379,7 @@ async fn enqueue_digest(
     queue: &JobQueue,
     kind: TodoNotificationKind,
     digest: Digest,
-) -> tasker_core::Result<()> {
+) -> Result<(), QueueError> {
     let key = digest.claim_key(kind.as_str());
     let job = match kind {
         TodoNotificationKind::Overdue => Job::OverdueDigest(digest),
@@ -424,15 +388,10 @@ async fn enqueue_digest(
     push_keyed(queue, job, key).await
 }
 
-async fn push_keyed(queue: &JobQueue, job: Job, key: String) -> tasker_core::Result<()> {
-    queue
-        .push_with(
-            job,
-            PushOptions {
-                idempotency_key: Some(key),
-                ..PushOptions::default()
-            },
-        )
-        .await
-        .map_err(|e| tasker_core::Error::storage("enqueue a job", e))
+async fn push_keyed(queue: &JobQueue, job: Job, key: String) -> Result<(), QueueError> {
+    let options = PushOptions {
+        idempotency_key: Some(key),
+        ..PushOptions::default()
+    };
+    queue.push_with(job, options).await
 }

@@ -15,13 +15,12 @@ use crate::{
     error::JobError,
     job::{Job, Priority},
     queue::{Storages, index},
-    runner::JobContext,
+    runner::{JobContext, JobStorage},
 };
 
 /// What each worker slot shares.
-#[derive(Debug)]
-struct Shared {
-    context: JobContext,
+struct Shared<S> {
+    context: JobContext<S>,
     queue: Priority,
     /// Fired when the grace period is over: jobs still running go back to the queue.
     hard_stop: CancellationToken,
@@ -38,7 +37,7 @@ const RECORDS_IN_FLIGHT: u32 = 64;
 /// Start it on the host's runtime and stop it with a [`CancellationToken`]:
 ///
 /// ```no_run
-/// # async fn run(context: tasker_jobs::JobContext) {
+/// # async fn run(context: tasker_jobs::JobContext<tasker_core::store::AnyStore>) {
 /// use tokio_util::sync::CancellationToken;
 ///
 /// let stop = CancellationToken::new();
@@ -59,7 +58,7 @@ impl Worker {
     /// When `stop` is cancelled, no new job is taken; jobs in flight get the
     /// configured grace period (`shutdown_grace_seconds`), after which they
     /// are interrupted and returned to the queue.
-    pub fn start(context: JobContext, stop: CancellationToken) -> Self {
+    pub fn start<S: JobStorage>(context: JobContext<S>, stop: CancellationToken) -> Self {
         let handle = tokio::spawn(run(context, stop));
         Self { handle }
     }
@@ -72,7 +71,7 @@ impl Worker {
     }
 }
 
-async fn run(context: JobContext, stop: CancellationToken) {
+async fn run<S: JobStorage>(context: JobContext<S>, stop: CancellationToken) {
     let config = context.config.clone();
     let hard_stop = CancellationToken::new();
     let instance = uuid::Uuid::now_v7().simple().to_string();
@@ -113,7 +112,7 @@ async fn run(context: JobContext, stop: CancellationToken) {
                             .backend(backend)
                             .concurrency(slots)
                             .data(Arc::clone(&shared))
-                            .build(handle);
+                            .build(handle::<S>);
                         let signal = {
                             let stop = stop.clone();
                             async move {
@@ -164,9 +163,9 @@ async fn run(context: JobContext, stop: CancellationToken) {
 }
 
 /// The apalis handler: one delivery of one job.
-async fn handle(
+async fn handle<S: JobStorage>(
     job: Job,
-    shared: Data<Arc<Shared>>,
+    shared: Data<Arc<Shared<S>>>,
     id: TaskId,
     delivery: Attempt,
 ) -> Result<(), BoxDynError> {
@@ -186,8 +185,8 @@ async fn handle(
 /// a time limit per attempt, permanent errors not retried. The final failure
 /// is an [`AbortError`], so the backend keeps the job as dead (inspectable)
 /// instead of delivering it again.
-async fn execute(
-    shared: &Shared,
+async fn execute<S: JobStorage>(
+    shared: &Shared<S>,
     job: Job,
     job_id: String,
     delivery: usize,
@@ -212,7 +211,9 @@ async fn execute(
     let max_attempts = retry.max_retries + 1;
     // A job delivered again and again (its workers keep dying) gives up too.
     if delivery > (max_attempts as usize) * 3 {
-        let error = JobError::permanent(format!("delivered {delivery} times without finishing"));
+        let error = JobError::Redelivered {
+            deliveries: delivery,
+        };
         return Err(give_up(shared, &mut record, error, started).await);
     }
     let timeout = job.timeout(&config.limits());
@@ -241,12 +242,7 @@ async fn execute(
                 }
             }
         };
-        let outcome = result.unwrap_or_else(|_| {
-            Err(JobError::retryable(format!(
-                "timed out after {} s",
-                timeout.as_secs()
-            )))
-        });
+        let outcome = result.unwrap_or(Err(JobError::TimedOut { limit: timeout }));
         let error = match outcome {
             Ok(()) => {
                 finish(shared, &mut record, JobRunStatus::Done, None, started).await;
@@ -255,22 +251,18 @@ async fn execute(
             Err(error) => error,
         };
         if !error.is_retryable() || attempt == max_attempts {
-            tracing::warn!(attempt, error = %error, "job failed");
+            tracing::warn!(attempt, error = %error.chain(), "job failed");
             return Err(give_up(shared, &mut record, error, started).await);
         }
         let mut delay = retry.backoff(attempt);
-        if let JobError::Retryable {
-            retry_after: Some(after),
-            ..
-        } = &error
-        {
-            delay = delay.max(*after);
+        if let Some(after) = error.retry_after() {
+            delay = delay.max(after);
         }
-        tracing::info!(attempt, error = %error, delay_ms = delay.as_millis() as u64, "job attempt failed; retrying");
+        tracing::info!(attempt, error = %error.chain(), delay_ms = delay.as_millis() as u64, "job attempt failed; retrying");
         metrics::counter!("tasker_jobs_retried_total", "queue" => queue, "kind" => kind)
             .increment(1);
         record.status = JobRunStatus::Retrying;
-        record.last_error = Some(error.to_string());
+        record.last_error = Some(error.chain());
         save(&shared.context, &record).await;
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
@@ -286,7 +278,7 @@ async fn execute(
 const RECORD_RUNNING_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Interrupted by the shutdown: back to the queue, no attempt used.
-async fn interrupted(shared: &Shared, record: &mut JobRun) -> BoxDynError {
+async fn interrupted<S: JobStorage>(shared: &Shared<S>, record: &mut JobRun) -> BoxDynError {
     record.status = JobRunStatus::Retrying;
     record.last_error = Some("interrupted by shutdown; returned to the queue".into());
     save(&shared.context, record).await;
@@ -295,8 +287,8 @@ async fn interrupted(shared: &Shared, record: &mut JobRun) -> BoxDynError {
 
 /// Records the final failure; the [`AbortError`] tells the queue to keep the
 /// job as dead instead of delivering it again.
-async fn give_up(
-    shared: &Shared,
+async fn give_up<S: JobStorage>(
+    shared: &Shared<S>,
     record: &mut JobRun,
     error: JobError,
     started: Instant,
@@ -305,8 +297,8 @@ async fn give_up(
     Box::new(AbortError::new(error))
 }
 
-async fn finish(
-    shared: &Shared,
+async fn finish<S: JobStorage>(
+    shared: &Shared<S>,
     record: &mut JobRun,
     status: JobRunStatus,
     error: Option<&JobError>,
@@ -315,7 +307,7 @@ async fn finish(
     record.status = status;
     record.finished_at = Some(shared.context.jobs.now());
     if let Some(error) = error {
-        record.last_error = Some(error.to_string());
+        record.last_error = Some(error.chain());
     }
     match Arc::clone(&shared.records).acquire_owned().await {
         Ok(permit) => {
@@ -344,7 +336,7 @@ async fn finish(
 }
 
 /// Job records are for monitoring: failing to write one never fails the job.
-async fn save(context: &JobContext, record: &JobRun) {
+async fn save<S: JobStorage>(context: &JobContext<S>, record: &JobRun) {
     if let Err(error) = context.jobs.record_job_run(record).await {
         tracing::warn!(%error, "could not record the job run");
     }

@@ -285,7 +285,7 @@ pub struct Tasker {
     /// user directory) and enqueues their welcome e-mail.
     pub users: RememberUsersLayer<AnyStore>,
     /// What the worker runs with; its queue enqueues jobs.
-    pub jobs: JobContext,
+    pub jobs: JobContext<AnyStore>,
 }
 
 /// Opens and migrates the tasker store, the job queue and the mailer, and
@@ -331,7 +331,7 @@ pub async fn build(config: &Config, public_url: &str) -> Result<Tasker, Error> {
 #[derive(Debug)]
 pub struct Running {
     addr: SocketAddr,
-    jobs: JobContext,
+    jobs: JobContext<AnyStore>,
     stop_http: CancellationToken,
     stop_jobs: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
@@ -346,7 +346,7 @@ impl Running {
     }
 
     /// The job context (its queue enqueues jobs; see `tasker_jobs::job_stats`).
-    pub fn jobs(&self) -> &JobContext {
+    pub fn jobs(&self) -> &JobContext<AnyStore> {
         &self.jobs
     }
 

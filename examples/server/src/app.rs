@@ -17,8 +17,11 @@ use tasker_http::{
     AuthUser, TaskerApi,
     auth::{AuthLayer, JwtAuthenticator, JwtConfig, JwtSecret},
     download::DownloadLinks,
+    health::HealthError,
 };
-use tasker_jobs::{Chain, ClerkDirectory, JobContext, JobQueue, KnownUsers, UserDirectory};
+use tasker_jobs::{
+    Chain, ClerkDirectory, JobContext, JobError, JobQueue, KnownUsers, UserDirectory,
+};
 use tasker_mail::{AnyMailer, Templates};
 
 use crate::{config::Config, secret, storage};
@@ -48,7 +51,7 @@ pub(crate) struct App {
     pub(crate) store: AnyStore,
     pub(crate) services: Services<AnyStore>,
     pub(crate) queue: JobQueue,
-    pub(crate) context: JobContext,
+    pub(crate) context: JobContext<AnyStore>,
     pub(crate) templates: Arc<Templates>,
     /// The auth settings in force, with the secret resolved.
     pub(crate) jwt: JwtConfig,
@@ -90,13 +93,13 @@ pub(crate) async fn build(config: Config, migrate: bool) -> Result<App, StartErr
         &config.jobs,
     )
     .await
-    .map_err(|e| StartError::dependency("job queue", e))?;
+    .map_err(|e| StartError::dependency("job queue", JobError::from(e).chain()))?;
 
     let known: Arc<dyn UserDirectory> = Arc::new(KnownUsers::new(services.jobs.clone()));
     let directory: Arc<dyn UserDirectory> = match &config.clerk.secret_key {
         Some(key) => {
             let clerk = ClerkDirectory::new(key.expose())
-                .map_err(|e| StartError::dependency("clerk", e))?
+                .map_err(|e| StartError::dependency("clerk", e.chain()))?
                 .with_base_url(config.clerk.api_url.clone());
             // Addresses from token claims first; Clerk for the users who never
             // sent one.
@@ -229,7 +232,7 @@ impl App {
                         .ping()
                         .await
                         .map(drop)
-                        .map_err(|_| "unreachable".to_owned())
+                        .map_err(|e| HealthError::new("unreachable").with_source(e))
                 }
             });
         if let Some(redis) = &self.redis {
@@ -246,7 +249,8 @@ impl App {
                         let ping = command.query_async::<String>(&mut conn);
                         match tokio::time::timeout(Duration::from_secs(1), ping).await {
                             Ok(Ok(_)) => Ok(()),
-                            Ok(Err(_)) | Err(_) => Err("unreachable".to_owned()),
+                            Ok(Err(e)) => Err(HealthError::new("unreachable").with_source(e)),
+                            Err(e) => Err(HealthError::new("unreachable").with_source(e)),
                         }
                     }
                 });

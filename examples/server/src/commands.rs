@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tasker_jobs::{CancellationToken, CronJob, JobStats, Priority, Worker, job_stats};
+use tasker_jobs::{CancellationToken, CronJob, JobError, JobStats, Priority, Worker, job_stats};
 use tasker_mail::{TemplateKind, Templates, preview};
 
 use crate::{
@@ -72,7 +72,7 @@ pub(crate) async fn cron_run(
     let before = stats(&app.context).await?;
     job.run_now(&app.queue, time::OffsetDateTime::now_utc())
         .await
-        .map_err(|e| StartError::dependency("job queue", e))?;
+        .map_err(|e| StartError::dependency("job queue", JobError::from(e).chain()))?;
     if enqueue_only {
         println!("{}: enqueued", job.name());
         app.close().await;
@@ -138,10 +138,12 @@ pub(crate) async fn cron_run(
     Ok(())
 }
 
-async fn stats(context: &tasker_jobs::JobContext) -> Result<JobStats, StartError> {
+async fn stats(
+    context: &tasker_jobs::JobContext<tasker_core::store::AnyStore>,
+) -> Result<JobStats, StartError> {
     job_stats(context, 0)
         .await
-        .map_err(|e| StartError::dependency("job queue", e))
+        .map_err(|e| StartError::dependency("job queue", e.chain()))
 }
 
 fn finished(stats: &JobStats, field: impl Fn(&tasker_jobs::QueueStats) -> u64) -> u64 {

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use salvo::{Server, conn::tcp::TcpAcceptor};
-use tasker_jobs::{CancellationToken, Scheduler, Worker};
+use tasker_jobs::{CancellationToken, JobError, Scheduler, Worker};
 
 use crate::{
     app::{self, App, StartError},
@@ -143,8 +143,9 @@ impl Background {
         let worker = worker.then(|| Worker::start(app.context.clone(), stop.clone()));
         let scheduler = if scheduler {
             Some(
-                Scheduler::start(app.queue.clone(), stop.clone())
-                    .map_err(|e| StartError::dependency("cron scheduler", e))?,
+                Scheduler::start(app.queue.clone(), stop.clone()).map_err(|e| {
+                    StartError::dependency("cron scheduler", JobError::from(e).chain())
+                })?,
             )
         } else {
             None

@@ -224,11 +224,11 @@ impl Handler for Page {
                     Ok(html) => res.render(Text::Html(html)),
                     Err(e) => internal(res, &e),
                 },
-                Err(e) => internal(res, &e),
+                Err(e) => internal(res, &e.chain()),
             },
             PageKind::JobStats => match job_stats_json(&web.app.context, 50).await {
                 Ok(stats) => res.render(Text::Json(stats)),
-                Err(e) => internal(res, &e),
+                Err(e) => internal(res, &e.chain()),
             },
             PageKind::EmailPreview => email_preview(web, req, res),
             PageKind::RunCron => {

@@ -1,7 +1,5 @@
 //! [`JobService`]: the batch work background jobs do, paged so a run covers every row.
 
-use std::future::Future;
-
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -16,9 +14,9 @@ use crate::{
 /// Queries and ledger writes for reminders, overdue notices, weekly reports
 /// and auto-archiving.
 ///
-/// The `for_each_*` methods hand the matching rows to a callback one batch at
-/// a time and keep going until no row is left, so a run never stops after the
-/// first batch.
+/// The scans ([`due_soon`](Self::due_soon), [`overdue`](Self::overdue),
+/// [`users`](Self::users)) return the matching rows one batch at a time
+/// until no row is left, so a run never stops after the first batch.
 #[derive(Debug, Clone)]
 pub struct JobService<S> {
     store: S,
@@ -38,72 +36,38 @@ impl<S: JobStore> JobService<S> {
 
     /// Open todos due within `window` from now that have not been reminded
     /// for their current due date, in batches of `batch` (ordered by user).
-    ///
-    /// # Errors
-    /// The first error of the store or of `f`; batches before it were handled.
-    pub async fn for_each_due_soon<F, Fut>(&self, window: Duration, batch: u32, f: F) -> Result<u64>
-    where
-        F: FnMut(Vec<Todo>) -> Fut,
-        Fut: Future<Output = Result<()>>,
-    {
+    /// The window is fixed when the scan starts.
+    pub fn due_soon(&self, window: Duration, batch: u32) -> TodoScan<'_, S> {
         let now = self.clock.now();
-        self.for_each_unnotified(
+        TodoScan::new(
+            &self.store,
             TodoNotificationKind::DueReminder,
-            now,
-            now + window,
+            (now, now + window),
             batch,
-            f,
         )
-        .await
     }
 
     /// Open todos already past their due date that have had no overdue notice
     /// for that due date, in batches of `batch` (ordered by user).
-    ///
-    /// # Errors
-    /// As [`for_each_due_soon`](Self::for_each_due_soon).
-    pub async fn for_each_overdue<F, Fut>(&self, batch: u32, f: F) -> Result<u64>
-    where
-        F: FnMut(Vec<Todo>) -> Fut,
-        Fut: Future<Output = Result<()>>,
-    {
+    pub fn overdue(&self, batch: u32) -> TodoScan<'_, S> {
         let now = self.clock.now();
         // Due dates are never before `EARLIEST`, and `(from, to]` excludes `from`.
         let from = timestamp::EARLIEST - Duration::microseconds(1);
         let to = now - Duration::microseconds(1);
-        self.for_each_unnotified(TodoNotificationKind::Overdue, from, to, batch, f)
-            .await
+        TodoScan::new(
+            &self.store,
+            TodoNotificationKind::Overdue,
+            (from, to),
+            batch,
+        )
     }
 
-    async fn for_each_unnotified<F, Fut>(
-        &self,
-        kind: TodoNotificationKind,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-        batch: u32,
-        mut f: F,
-    ) -> Result<u64>
-    where
-        F: FnMut(Vec<Todo>) -> Fut,
-        Fut: Future<Output = Result<()>>,
-    {
-        let batch = batch.max(1);
-        let mut cursor: Option<TodoCursor> = None;
-        let mut seen = 0;
-        loop {
-            let todos = self
-                .store
-                .todos_due_unnotified(kind, from, to, cursor.as_ref(), batch)
-                .await?;
-            let len = todos.len();
-            seen += len as u64;
-            cursor = todos.last().map(TodoCursor::from);
-            if len > 0 {
-                f(todos).await?;
-            }
-            if len < batch as usize {
-                return Ok(seen);
-            }
+    /// Every user who owns a todo, in batches of `batch` (ordered by id).
+    pub fn users(&self, batch: u32) -> UserScan<'_, S> {
+        UserScan {
+            store: &self.store,
+            after: None,
+            paging: Paging::new(batch),
         }
     }
 
@@ -273,32 +237,6 @@ impl<S: JobStore> JobService<S> {
         self.store.existing_download_keys(keys).await
     }
 
-    /// Every user who owns a todo, in batches of `batch`.
-    ///
-    /// # Errors
-    /// The first error of the store or of `f`.
-    pub async fn for_each_user<F, Fut>(&self, batch: u32, mut f: F) -> Result<u64>
-    where
-        F: FnMut(Vec<UserId>) -> Fut,
-        Fut: Future<Output = Result<()>>,
-    {
-        let batch = batch.max(1);
-        let mut after: Option<UserId> = None;
-        let mut seen = 0;
-        loop {
-            let users = self.store.users_with_todos(after.as_ref(), batch).await?;
-            let len = users.len();
-            seen += len as u64;
-            after = users.last().cloned();
-            if len > 0 {
-                f(users).await?;
-            }
-            if len < batch as usize {
-                return Ok(seen);
-            }
-        }
-    }
-
     /// The user's statistics for the 7 days starting at `week_start`, listing
     /// up to `list_limit` completed and overdue todos.
     ///
@@ -336,5 +274,120 @@ impl<S: JobStore> JobService<S> {
                 return Ok(total);
             }
         }
+    }
+}
+
+/// A scan of the todos a notification is due for ([`JobService::due_soon`],
+/// [`JobService::overdue`]): [`next_batch`](Self::next_batch) until `None`.
+#[derive(Debug)]
+pub struct TodoScan<'a, S> {
+    store: &'a S,
+    kind: TodoNotificationKind,
+    /// Due dates in `(from, to]`.
+    range: (OffsetDateTime, OffsetDateTime),
+    cursor: Option<TodoCursor>,
+    paging: Paging,
+}
+
+impl<'a, S: JobStore> TodoScan<'a, S> {
+    fn new(
+        store: &'a S,
+        kind: TodoNotificationKind,
+        range: (OffsetDateTime, OffsetDateTime),
+        batch: u32,
+    ) -> Self {
+        Self {
+            store,
+            kind,
+            range,
+            cursor: None,
+            paging: Paging::new(batch),
+        }
+    }
+
+    /// The next batch (ordered by user, then due date), `None` once every
+    /// matching todo was returned.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage); the scan can be tried again
+    /// from the same batch.
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<Todo>>> {
+        if self.paging.done {
+            return Ok(None);
+        }
+        let (from, to) = self.range;
+        let todos = self
+            .store
+            .todos_due_unnotified(self.kind, from, to, self.cursor.as_ref(), self.paging.batch)
+            .await?;
+        if let Some(last) = todos.last() {
+            self.cursor = Some(TodoCursor::from(last));
+        }
+        Ok(self.paging.take(todos))
+    }
+
+    /// How many todos the batches so far held.
+    pub fn seen(&self) -> u64 {
+        self.paging.seen
+    }
+}
+
+/// A scan of the users who own a todo ([`JobService::users`]):
+/// [`next_batch`](Self::next_batch) until `None`.
+#[derive(Debug)]
+pub struct UserScan<'a, S> {
+    store: &'a S,
+    after: Option<UserId>,
+    paging: Paging,
+}
+
+impl<S: JobStore> UserScan<'_, S> {
+    /// The next batch (ordered by id), `None` once every user was returned.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage); the scan can be tried again
+    /// from the same batch.
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<UserId>>> {
+        if self.paging.done {
+            return Ok(None);
+        }
+        let users = self
+            .store
+            .users_with_todos(self.after.as_ref(), self.paging.batch)
+            .await?;
+        if let Some(last) = users.last() {
+            self.after = Some(last.clone());
+        }
+        Ok(self.paging.take(users))
+    }
+
+    /// How many users the batches so far held.
+    pub fn seen(&self) -> u64 {
+        self.paging.seen
+    }
+}
+
+/// Where a scan is: a batch shorter than asked for is the last one.
+#[derive(Debug)]
+struct Paging {
+    batch: u32,
+    done: bool,
+    seen: u64,
+}
+
+impl Paging {
+    fn new(batch: u32) -> Self {
+        Self {
+            batch: batch.max(1),
+            done: false,
+            seen: 0,
+        }
+    }
+
+    /// Counts `rows` and ends the scan after a short batch; an empty batch is `None`.
+    fn take<T>(&mut self, rows: Vec<T>) -> Option<Vec<T>> {
+        self.seen += rows.len() as u64;
+        self.done = rows.len() < self.batch as usize;
+        Some(rows).filter(|rows| !rows.is_empty())
     }
 }

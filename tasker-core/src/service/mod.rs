@@ -12,7 +12,7 @@ mod todo;
 pub use attachment::AttachmentService;
 pub use category::CategoryService;
 pub use comment::CommentService;
-pub use jobs::JobService;
+pub use jobs::{JobService, TodoScan, UserScan};
 pub use todo::TodoService;
 
 use crate::{blob::BlobStore, clock::SharedClock, store::Store};

@@ -1,6 +1,6 @@
 //! Queries for background jobs: every batch handled, each notification once per due date.
 
-use std::{cell::RefCell, collections::HashSet};
+use std::collections::HashSet;
 
 use tasker_core::{
     domain::{TodoStatus, UserId},
@@ -26,29 +26,21 @@ contract!(
 
 /// Runs the due-soon query to the end, collecting every batch.
 async fn due_soon(ctx: &Ctx, batch: u32) -> Vec<Vec<Todo>> {
-    let batches = RefCell::new(Vec::new());
-    ctx.services
-        .jobs
-        .for_each_due_soon(Duration::hours(24), batch, |todos| {
-            batches.borrow_mut().push(todos);
-            async { Ok(()) }
-        })
-        .await
-        .unwrap();
-    batches.into_inner()
+    let mut scan = ctx.services.jobs.due_soon(Duration::hours(24), batch);
+    let mut batches = Vec::new();
+    while let Some(todos) = scan.next_batch().await.unwrap() {
+        batches.push(todos);
+    }
+    batches
 }
 
 async fn overdue(ctx: &Ctx, batch: u32) -> Vec<Todo> {
-    let found = RefCell::new(Vec::new());
-    ctx.services
-        .jobs
-        .for_each_overdue(batch, |todos| {
-            found.borrow_mut().extend(todos);
-            async { Ok(()) }
-        })
-        .await
-        .unwrap();
-    found.into_inner()
+    let mut scan = ctx.services.jobs.overdue(batch);
+    let mut found = Vec::new();
+    while let Some(todos) = scan.next_batch().await.unwrap() {
+        found.extend(todos);
+    }
+    found
 }
 
 async fn a_reminder_is_due_once_per_todo_and_due_date(ctx: Ctx) {
@@ -546,19 +538,15 @@ async fn users_are_listed_in_batches(ctx: Ctx) {
         ctx.todo(&u, "two").await;
         expected.push(u);
     }
-    let seen: RefCell<Vec<UserId>> = RefCell::new(Vec::new());
-    let calls = RefCell::new(0);
-    let total = ctx
-        .services
-        .jobs
-        .for_each_user(3, |users| {
-            seen.borrow_mut().extend(users);
-            *calls.borrow_mut() += 1;
-            async { Ok(()) }
-        })
-        .await
-        .unwrap();
+    let mut seen: Vec<UserId> = Vec::new();
+    let mut calls = 0;
+    let mut scan = ctx.services.jobs.users(3);
+    while let Some(users) = scan.next_batch().await.unwrap() {
+        seen.extend(users);
+        calls += 1;
+    }
+    let total = scan.seen();
     assert_eq!(total, 7);
-    assert_eq!(calls.into_inner(), 3);
-    assert_eq!(seen.into_inner(), expected);
+    assert_eq!(calls, 3);
+    assert_eq!(seen, expected);
 }

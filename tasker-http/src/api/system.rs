@@ -14,6 +14,7 @@ use crate::{
 };
 
 pub(crate) use crate::health::HealthChecks;
+use crate::health::HealthError;
 
 /// One dependency's result in `/status`.
 #[derive(Debug, Serialize)]
@@ -33,7 +34,7 @@ struct StatusBody {
     checks: BTreeMap<String, CheckResult>,
 }
 
-async fn run(check: impl Future<Output = Result<(), String>>) -> CheckResult {
+async fn run(name: &str, check: impl Future<Output = Result<(), HealthError>>) -> CheckResult {
     let started = Instant::now();
     let outcome = tokio::time::timeout(std::time::Duration::from_secs(5), check).await;
     let response_time = format!("{:?}", started.elapsed());
@@ -43,11 +44,16 @@ async fn run(check: impl Future<Output = Result<(), String>>) -> CheckResult {
             response_time,
             error: None,
         },
-        Ok(Err(error)) => CheckResult {
-            status: "unhealthy",
-            response_time,
-            error: Some(error),
-        },
+        Ok(Err(error)) => {
+            if let Some(cause) = std::error::Error::source(&error) {
+                tracing::warn!(check = name, %error, %cause, "health check failed");
+            }
+            CheckResult {
+                status: "unhealthy",
+                response_time,
+                error: Some(error.message().to_owned()),
+            }
+        }
         Err(_) => CheckResult {
             status: "unhealthy",
             response_time,
@@ -67,16 +73,17 @@ pub(super) async fn status<S: Store>(state: &AppState<S>) -> Result<Response<Bod
         // Without a registered check, ask the store a question it must answer.
         let services = &state.services;
         let probe = async {
-            let nobody = UserId::parse("health-check").map_err(|e| e.to_string())?;
+            let nobody =
+                UserId::parse("health-check").map_err(|e| HealthError::new(e.to_string()))?;
             match services.categories.get(&nobody, uuid::Uuid::nil()).await {
                 Ok(_) | Err(tasker_core::Error::NotFound(_)) => Ok(()),
-                Err(_) => Err("database unreachable".to_owned()),
+                Err(e) => Err(HealthError::new("database unreachable").with_source(e)),
             }
         };
-        checks.insert("database".to_owned(), run(probe).await);
+        checks.insert("database".to_owned(), run("database", probe).await);
     }
     for (name, check) in &state.health.checks {
-        checks.insert(name.clone(), run(check.check()).await);
+        checks.insert(name.clone(), run(name, check.check()).await);
     }
     let healthy = checks.values().all(|check| check.status == "healthy");
     let body = StatusBody {

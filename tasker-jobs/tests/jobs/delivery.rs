@@ -66,10 +66,9 @@ async fn every_due_todo_is_reminded_once_in_per_user_digests(backend: Backend) {
 
     // Every one of the 250 todos is on the ledger as delivered.
     let jobs = &w.services.jobs;
-    let left = jobs
-        .for_each_due_soon(TimeDuration::hours(24), 100, |_| async { Ok(()) })
-        .await
-        .unwrap();
+    let mut scan = jobs.due_soon(TimeDuration::hours(24), 100);
+    while scan.next_batch().await.unwrap().is_some() {}
+    let left = scan.seen();
     assert_eq!(left, 0, "every due todo was claimed");
 
     // The next cron tick (15 minutes later) sends nothing new.

@@ -236,7 +236,7 @@ pub(crate) struct World {
     pub(crate) queue: JobQueue,
     pub(crate) config: JobsConfig,
     pub(crate) fake: Fake,
-    pub(crate) context: JobContext,
+    pub(crate) context: JobContext<AnyStore>,
     pub(crate) blobs: tasker_core::blob::BlobStore,
     _dir: tempfile::TempDir,
 }
@@ -332,7 +332,7 @@ pub(crate) fn context_for(
     jobs: &JobService<AnyStore>,
     queue: &JobQueue,
     fake: &Fake,
-) -> JobContext {
+) -> JobContext<AnyStore> {
     let resend = ResendConfig::new("re_test_key")
         .with_base_url(fake.url.clone())
         .with_timeout(Duration::from_secs(10));

@@ -122,9 +122,11 @@ impl Config {
             _ => {}
         }
         if let Err(e) = self.jobs.validate() {
-            let text = e.to_string();
-            let (key, message) = text.split_once(": ").unwrap_or(("jobs", text.as_str()));
-            errors.push(ConfigError::new(key, message));
+            let message = match std::error::Error::source(&e) {
+                Some(cause) => format!("{}: {cause}", e.problem),
+                None => e.problem.to_string(),
+            };
+            errors.push(ConfigError::new(format!("jobs.{}", e.key), message));
         }
         if self.storage.backend == StorageBackend::S3 {
             if self.storage.s3.bucket.as_deref().is_none_or(str::is_empty) {
