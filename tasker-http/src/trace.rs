@@ -61,8 +61,9 @@ where
         let request_id = request
             .extensions()
             .get::<RequestId>()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+            .and_then(|id| id.header_value().to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         let span = tracing::info_span!(
             "request",
             method = %request.method(),
