@@ -27,7 +27,7 @@ pub(crate) fn caller(extensions: &http::Extensions) -> Result<&AuthUser, ApiErro
 /// The caller and the `{id}` path segment as a UUID (field `id`).
 pub(crate) fn caller_and_id<'a>(
     parts: &'a http::request::Parts,
-    params: &crate::router::PathParams,
+    params: &crate::routes::PathParams,
 ) -> Result<(&'a AuthUser, Uuid), ApiError> {
     Ok((caller(&parts.extensions)?, path_id(params.get("id"), "id")?))
 }

@@ -1,6 +1,7 @@
 //! `Idempotency-Key`: a write retried with the same key runs once.
 //!
-//! A `POST`, `PATCH` or `DELETE` that carries `Idempotency-Key` is claimed in
+//! A write (an operation the route table marks idempotent: every `POST`,
+//! `PATCH` and `DELETE`) that carries `Idempotency-Key` is claimed in
 //! the store under the caller and the key, with a fingerprint of the request
 //! (method, path and query, content type, body). Then:
 //!
@@ -18,23 +19,31 @@
 //! its response. A claim whose process died before it recorded a response is
 //! taken over after [`ABANDONED_AFTER`].
 
-use std::sync::Arc;
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
+use pin_project_lite::pin_project;
 use sha2::{Digest, Sha256};
 use tasker_core::{
     domain::FieldError,
     store::{IDEMPOTENCY_TTL, IdempotencyClaim, IdempotencyStore, Store, StoredResponse},
 };
+use tower::{Layer, Service, ServiceExt};
 use tracing::Instrument;
 
 use crate::{
-    api::{self, AppState},
+    api::AppState,
     body::{Body, RequestBody, boxed_request, full, read_limited},
     error::ApiError,
-    router::{PathParams, Route},
+    routes::RouteMatch,
 };
 
 /// The request header.
@@ -59,11 +68,6 @@ const KEPT_HEADERS: [HeaderName; 5] = [
     header::CACHE_CONTROL,
 ];
 
-/// Whether `method` honours `Idempotency-Key`.
-pub(crate) fn applies_to(method: &Method) -> bool {
-    matches!(*method, Method::POST | Method::PATCH | Method::DELETE)
-}
-
 /// The key, checked: 1–255 visible ASCII characters.
 fn key_of(request: &Request<RequestBody>) -> Result<Option<String>, ApiError> {
     let Some(value) = request.headers().get(&IDEMPOTENCY_KEY) else {
@@ -86,31 +90,123 @@ fn key_of(request: &Request<RequestBody>) -> Result<Option<String>, ApiError> {
     Ok(Some(value.to_str().map_err(|_| invalid())?.to_owned()))
 }
 
-/// Runs a write that may carry `Idempotency-Key` (see the module docs);
-/// without the header, or without a caller, it is handled as usual.
-pub(crate) async fn handle<S: Store + 'static>(
-    state: Arc<AppState<S>>,
-    route: Route,
-    method: Method,
-    params: PathParams,
+/// Runs the writes the route table marks idempotent through the
+/// `Idempotency-Key` protocol (see the module docs); other requests, and
+/// requests without the header or without a caller, go straight on.
+pub(crate) struct IdempotencyLayer<T> {
+    state: Arc<AppState<T>>,
+}
+
+impl<T> IdempotencyLayer<T> {
+    pub(crate) fn new(state: Arc<AppState<T>>) -> Self {
+        Self { state }
+    }
+}
+
+impl<T, S> Layer<S> for IdempotencyLayer<T> {
+    type Service = Idempotency<T, S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Idempotency {
+            inner,
+            state: Arc::clone(&self.state),
+        }
+    }
+}
+
+/// The service made by [`IdempotencyLayer`].
+pub(crate) struct Idempotency<T, S> {
+    inner: S,
+    state: Arc<AppState<T>>,
+}
+
+impl<T, S: Clone> Clone for Idempotency<T, S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            state: Arc::clone(&self.state),
+        }
+    }
+}
+
+impl<T, S> Service<Request<RequestBody>> for Idempotency<T, S>
+where
+    T: Store + 'static,
+    S: Service<Request<RequestBody>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = ResponseFuture;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<RequestBody>) -> Self::Future {
+        // The ready service answers; a fresh clone waits for the next call.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let next: Next = Box::new(move |request| Box::pin(inner.oneshot(request)));
+        let state = Arc::clone(&self.state);
+        ResponseFuture {
+            inner: Box::pin(async move {
+                Ok(run(state, next, request)
+                    .await
+                    .unwrap_or_else(ApiError::into_response))
+            }),
+        }
+    }
+}
+
+/// A boxed response future.
+type Boxed = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+/// The inner service, called once.
+type Next = Box<dyn FnOnce(Request<RequestBody>) -> Boxed + Send>;
+
+pin_project! {
+    /// The response future of [`Idempotency`].
+    pub(crate) struct ResponseFuture {
+        #[pin]
+        inner: Boxed,
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response<Body>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(cx)
+    }
+}
+
+/// One request through the protocol.
+async fn run<T: Store + 'static>(
+    state: Arc<AppState<T>>,
+    next: Next,
     request: Request<RequestBody>,
 ) -> Result<Response<Body>, ApiError> {
+    let Some(limit) = request
+        .extensions()
+        .get::<RouteMatch>()
+        .filter(|matched| matched.idempotent)
+        .map(|matched| matched.body.bytes(&state.settings))
+    else {
+        return Ok(next(request).await.unwrap_or_else(|never| match never {}));
+    };
     let key = key_of(&request)?;
     let user = request
         .extensions()
         .get::<crate::AuthUser>()
         .map(|user| user.user_id.clone());
     let (Some(key), Some(user)) = (key, user) else {
-        return api::handle(&state, route, &method, params, request).await;
+        return Ok(next(request).await.unwrap_or_else(|never| match never {}));
     };
     let (parts, body) = request.into_parts();
-    let limit = match route {
-        Route::TodoAttachments => state
-            .settings
-            .upload_limit
-            .saturating_add(api::MULTIPART_OVERHEAD),
-        _ => state.settings.json_body_limit,
-    };
     let body = read_limited(&parts.headers, body, limit).await?;
     let fingerprint = fingerprint(&parts, &body);
     let store = state.services.store().clone();
@@ -137,9 +233,7 @@ pub(crate) async fn handle<S: Store + 'static>(
     // by a disconnect or a timeout of the caller.
     let task = tokio::spawn(
         async move {
-            let response = api::handle(&state, route, &method, params, request)
-                .await
-                .unwrap_or_else(ApiError::into_response);
+            let response = next(request).await.unwrap_or_else(|never| match never {});
             record(&store, &user, &key, response).await
         }
         .in_current_span(),
@@ -244,6 +338,8 @@ fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use http::Method;
+
     use super::*;
 
     fn with_key(value: &[u8]) -> Request<RequestBody> {

@@ -1,23 +1,25 @@
-//! Rate limits: a token bucket (GCRA) per client IP and one per
-//! authenticated user.
+//! Rate limits: token buckets (GCRA), by default one per client IP and one
+//! per authenticated user, all checked by one layer in one step.
 //!
-//! Past the limit the answer is `429 RATE_LIMITED` with `Retry-After` and
-//! `RateLimit-Limit` / `RateLimit-Remaining` / `RateLimit-Reset`; responses
-//! within the limit carry `RateLimit-Limit` and `RateLimit-Remaining` too.
-//! The client IP comes from [`ClientAddr`](crate::ClientAddr), which the host's
-//! server inserts; `X-Forwarded-For` counts only from trusted proxies. IPv6
-//! clients are counted per /64. Requests without a `ClientAddr` share one
-//! bucket (and a warning is logged once).
+//! Past a limit the answer is `429 RATE_LIMITED` with `Retry-After` and
+//! `RateLimit-Limit` / `RateLimit-Remaining` / `RateLimit-Reset` of the bucket
+//! that refused; responses within the limits carry `RateLimit-Limit` and
+//! `RateLimit-Remaining` of the last bucket counted (the user's, when there is
+//! one). What a bucket is keyed by is a [`RateLimitKey`] policy: [`PerIp`]
+//! (the client IP from [`ClientAddr`](crate::ClientAddr), `X-Forwarded-For`
+//! only from trusted proxies, IPv6 per /64, requests without a `ClientAddr`
+//! sharing one bucket, with a warning logged once) and [`PerUser`].
 //!
 //! The buckets live in this process by default, so several instances each
 //! count their own. With the `redis` feature and
 //! `RateLimitLayer::with_redis` (or `TaskerApiBuilder::redis_rate_limits`)
-//! they live in Redis instead, shared by every instance; the check is one
-//! atomic script call using Redis's clock. When Redis cannot be reached the
-//! request is let through and a warning logged: a limiter outage never takes
-//! the API down.
+//! they live in Redis instead, shared by every instance; every bucket of a
+//! request is checked in one atomic script call using Redis's clock. When
+//! Redis cannot be reached the request is let through and a warning logged:
+//! a limiter outage never takes the API down.
 
 use std::{
+    fmt,
     future::Future,
     net::IpAddr,
     num::NonZeroU32,
@@ -27,7 +29,6 @@ use std::{
         atomic::{AtomicU64, Ordering},
     },
     task::{Context, Poll},
-    time::Duration,
 };
 
 use governor::{
@@ -36,7 +37,8 @@ use governor::{
     middleware::StateInformationMiddleware,
     state::keyed::DefaultKeyedStateStore,
 };
-use http::{HeaderValue, Request, Response};
+use http::{Extensions, HeaderMap, HeaderValue, Request, Response};
+use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use crate::{
@@ -49,6 +51,73 @@ use crate::{
 type Limiter =
     RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
 
+/// What a bucket is keyed by: the key of a request's bucket, or `None` when
+/// this kind of bucket does not apply to it.
+///
+/// ```
+/// use http::{Extensions, HeaderMap};
+/// use tasker_http::rate_limit::RateLimitLayer;
+///
+/// // One bucket per API key header, 50 requests a second with bursts of 100.
+/// let layer = RateLimitLayer::new().bucket(
+///     |headers: &HeaderMap, _: &Extensions| {
+///         let key = headers.get("x-api-key")?.to_str().ok()?;
+///         Some(format!("key:{key}"))
+///     },
+///     50,
+///     100,
+/// );
+/// # let _ = layer;
+/// ```
+pub trait RateLimitKey: Send + Sync + 'static {
+    /// The bucket key for a request with these headers and extensions.
+    fn key(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<String>;
+}
+
+impl<F> RateLimitKey for F
+where
+    F: Fn(&HeaderMap, &Extensions) -> Option<String> + Send + Sync + 'static,
+{
+    fn key(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<String> {
+        self(headers, extensions)
+    }
+}
+
+/// One bucket per client IP (see the module docs).
+#[derive(Debug, Clone, Default)]
+pub struct PerIp {
+    /// The proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl RateLimitKey for PerIp {
+    fn key(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<String> {
+        Some(
+            match client_ip(extensions, headers, &self.trusted_proxies) {
+                Some(ip) => bucket_key(ip),
+                None => {
+                    warn_no_client_addr();
+                    // Better one shared bucket than no limit at all.
+                    "ip:unknown".to_owned()
+                }
+            },
+        )
+    }
+}
+
+/// One bucket per authenticated user; requests without an [`AuthUser`] have
+/// none.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PerUser;
+
+impl RateLimitKey for PerUser {
+    fn key(&self, _: &HeaderMap, extensions: &Extensions) -> Option<String> {
+        extensions
+            .get::<AuthUser>()
+            .map(|user| format!("user:{}", user.user_id))
+    }
+}
+
 /// Says once that the host gives no peer addresses.
 fn warn_no_client_addr() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -60,40 +129,49 @@ fn warn_no_client_addr() {
     });
 }
 
-/// What a bucket is keyed by.
-#[derive(Debug, Clone)]
-enum KeyBy {
-    Ip { trusted_proxies: Arc<[IpAddr]> },
-    User,
+/// One kind of bucket: its key policy and quota.
+#[derive(Clone)]
+struct Bucket {
+    key: Arc<dyn RateLimitKey>,
+    /// The sustained rate (the local buckets keep it in their quota).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    per_second: u32,
+    limit: u32,
+    /// The buckets of this kind when they live in this process.
+    local: Arc<Limiter>,
 }
 
 /// Where the buckets live.
 #[derive(Debug, Clone)]
-enum Buckets {
+enum Place {
     /// In this process.
-    Local {
-        limiter: Arc<Limiter>,
-        checks: Arc<AtomicU64>,
-    },
+    Local { checks: Arc<AtomicU64> },
     /// In Redis, shared by every instance.
     #[cfg(feature = "redis")]
     Redis(redis_buckets::RedisBuckets),
 }
 
-/// Limits requests per client IP or per user.
-#[derive(Debug, Clone)]
+/// Limits requests: every bucket that applies to a request is counted, in
+/// the order added, and the first one that is empty refuses it.
+#[derive(Clone)]
 pub struct RateLimitLayer {
-    buckets: Buckets,
-    key_by: KeyBy,
-    /// Per-IP Redis buckets only: on routes for which this says `false`, the
-    /// IP bucket is counted together with the user's by the per-user layer
-    /// (one Redis round trip instead of two), or after the response if the
-    /// request never got there (refused by authentication).
-    defer_ip: Option<fn(&str) -> bool>,
-    /// The sustained rate (the local buckets keep it in their quota).
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    per_second: u32,
-    limit: u32,
+    buckets: Vec<Bucket>,
+    place: Place,
+}
+
+impl fmt::Debug for RateLimitLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateLimitLayer")
+            .field("buckets", &self.buckets.len())
+            .field("place", &self.place)
+            .finish()
+    }
+}
+
+impl Default for RateLimitLayer {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 fn quota(per_second: u32, burst: u32) -> Quota {
@@ -102,222 +180,124 @@ fn quota(per_second: u32, burst: u32) -> Quota {
     Quota::per_second(rate).allow_burst(burst)
 }
 
+/// A request's buckets: the bucket kind's index and the key.
+type Keys = Vec<(usize, String)>;
+
 impl RateLimitLayer {
+    /// A layer without buckets (it limits nothing until one is added).
+    pub fn new() -> Self {
+        Self {
+            buckets: Vec::new(),
+            place: Place::Local {
+                checks: Arc::new(AtomicU64::new(0)),
+            },
+        }
+    }
+
+    /// Adds a bucket kind: `per_second` sustained with bursts of `burst`,
+    /// per key of `key`.
+    pub fn bucket(mut self, key: impl RateLimitKey, per_second: u32, burst: u32) -> Self {
+        let limiter: DefaultKeyedRateLimiter<String> = RateLimiter::keyed(quota(per_second, burst));
+        self.buckets.push(Bucket {
+            key: Arc::new(key),
+            per_second: per_second.max(1),
+            limit: burst.max(1),
+            local: Arc::new(limiter.with_middleware::<StateInformationMiddleware>()),
+        });
+        self
+    }
+
     /// `per_second` sustained with bursts of `burst`, per client IP.
     /// `X-Forwarded-For` is believed only from `trusted_proxies`.
     pub fn per_ip(per_second: u32, burst: u32, trusted_proxies: Vec<IpAddr>) -> Self {
-        Self::new(
-            per_second,
-            burst,
-            KeyBy::Ip {
-                trusted_proxies: trusted_proxies.into(),
-            },
-        )
+        Self::new().bucket(PerIp { trusted_proxies }, per_second, burst)
     }
 
     /// `per_second` sustained with bursts of `burst`, per authenticated user
     /// (requests without an [`AuthUser`] pass).
     pub fn per_user(per_second: u32, burst: u32) -> Self {
-        Self::new(per_second, burst, KeyBy::User)
-    }
-
-    fn new(per_second: u32, burst: u32, key_by: KeyBy) -> Self {
-        let limiter: DefaultKeyedRateLimiter<String> = RateLimiter::keyed(quota(per_second, burst));
-        Self {
-            buckets: Buckets::Local {
-                limiter: Arc::new(limiter.with_middleware::<StateInformationMiddleware>()),
-                checks: Arc::new(AtomicU64::new(0)),
-            },
-            key_by,
-            defer_ip: None,
-            per_second: per_second.max(1),
-            limit: burst.max(1),
-        }
+        Self::new().bucket(PerUser, per_second, burst)
     }
 
     /// Keeps the buckets in Redis under keys starting with `prefix`, shared
     /// by every instance using the same Redis and prefix.
     #[cfg(feature = "redis")]
     pub fn with_redis(mut self, connection: redis::aio::ConnectionManager, prefix: &str) -> Self {
-        self.buckets = Buckets::Redis(redis_buckets::RedisBuckets::new(connection, prefix));
+        self.place = Place::Redis(redis_buckets::RedisBuckets::new(connection, prefix));
         self
     }
 
-    /// Per-IP Redis buckets: count the IP with the user's bucket, in one
-    /// Redis round trip, on routes where `counted_at_once(path)` is false.
-    #[cfg(feature = "redis")]
-    pub(crate) fn deferring_ip_checks(mut self, counted_at_once: fn(&str) -> bool) -> Self {
-        if matches!(self.buckets, Buckets::Redis(_)) && matches!(self.key_by, KeyBy::Ip { .. }) {
-            self.defer_ip = Some(counted_at_once);
-        }
-        self
+    /// The buckets that apply to a request.
+    fn keys(&self, headers: &HeaderMap, extensions: &Extensions) -> Keys {
+        self.buckets
+            .iter()
+            .enumerate()
+            .filter_map(|(index, bucket)| Some((index, bucket.key.key(headers, extensions)?)))
+            .collect()
     }
 
-    fn key<B>(&self, request: &Request<B>) -> Option<String> {
-        match &self.key_by {
-            KeyBy::Ip { trusted_proxies } => Some(
-                match client_ip(request.extensions(), request.headers(), trusted_proxies) {
-                    Some(ip) => bucket_key(ip),
-                    None => {
-                        warn_no_client_addr();
-                        // Better one shared bucket than no limit at all.
-                        "ip:unknown".to_owned()
-                    }
-                },
-            ),
-            KeyBy::User => request
-                .extensions()
-                .get::<AuthUser>()
-                .map(|user| format!("user:{}", user.user_id)),
-        }
-    }
-
-    /// `Ok(remaining)` or the `429` error.
-    async fn check(&self, key: &str) -> Result<u32, ApiError> {
-        let refused = |retry_after: Duration| ApiError::RateLimited {
-            retry_after,
-            limit: self.limit,
+    /// Counts a request in its buckets: `Ok(Some((limit, remaining)))` of
+    /// the last one, or the `429` of the first that refused; `Ok(None)`
+    /// without buckets.
+    async fn check(&self, keys: &Keys) -> Result<Option<(u32, u32)>, ApiError> {
+        let Some(last) = keys.last().map(|(index, _)| self.buckets[*index].limit) else {
+            return Ok(None);
         };
-        match &self.buckets {
-            Buckets::Local { limiter, checks } => {
-                // Forget idle buckets now and then so the map does not grow forever.
-                if checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
-                    limiter.retain_recent();
+        match &self.place {
+            Place::Local { checks } => {
+                // Forget idle buckets now and then so the maps do not grow forever.
+                let sweep = checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095;
+                let mut remaining = last;
+                for (index, key) in keys {
+                    let bucket = &self.buckets[*index];
+                    if sweep {
+                        bucket.local.retain_recent();
+                    }
+                    match bucket.local.check_key(key) {
+                        Ok(snapshot) => remaining = snapshot.remaining_burst_capacity(),
+                        Err(not_until) => {
+                            return Err(ApiError::RateLimited {
+                                retry_after: not_until
+                                    .wait_time_from(DefaultClock::default().now()),
+                                limit: bucket.limit,
+                            });
+                        }
+                    }
                 }
-                match limiter.check_key(&key.to_owned()) {
-                    Ok(snapshot) => Ok(snapshot.remaining_burst_capacity()),
-                    Err(not_until) => Err(refused(
-                        not_until.wait_time_from(DefaultClock::default().now()),
-                    )),
-                }
+                Ok(Some((last, remaining)))
             }
             #[cfg(feature = "redis")]
-            Buckets::Redis(buckets) => buckets
-                .check(key, self.per_second, self.limit)
-                .await
-                .map_err(refused),
+            Place::Redis(redis) => {
+                let all: Vec<(&str, u32, u32)> = keys
+                    .iter()
+                    .map(|(index, key)| {
+                        let bucket = &self.buckets[*index];
+                        (key.as_str(), bucket.per_second, bucket.limit)
+                    })
+                    .collect();
+                redis
+                    .check_all(&all)
+                    .await
+                    .map(|remaining| Some((last, remaining)))
+                    .map_err(|(retry_after, limit)| ApiError::RateLimited { retry_after, limit })
+            }
         }
     }
-}
 
-impl<S> Layer<S> for RateLimitLayer {
-    type Service = RateLimit<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        RateLimit {
-            inner,
-            layer: self.clone(),
-        }
-    }
-}
-
-/// The service made by [`RateLimitLayer`].
-#[derive(Debug, Clone)]
-pub struct RateLimit<S> {
-    inner: S,
-    layer: RateLimitLayer,
-}
-
-/// The response future of [`RateLimit`].
-pub type ResponseFuture<E> = Pin<Box<dyn Future<Output = Result<Response<Body>, E>> + Send>>;
-
-impl<S, B> Service<Request<B>> for RateLimit<S>
-where
-    S: Service<Request<B>, Response = Response<Body>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    B: Send + 'static,
-{
-    type Response = Response<Body>;
-    type Error = S::Error;
-    type Future = ResponseFuture<S::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
+    /// Counts a request that never reached this layer (refused before it,
+    /// by authentication) in the buckets `keys` taken from it beforehand:
+    /// the response, with the rate-limit headers, or the `429`.
+    pub(crate) async fn count_refused(
+        &self,
+        keys: &Keys,
+        response: Response<Body>,
+    ) -> Response<Body> {
+        finish(self.check(keys).await, response)
     }
 
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        // The ready service answers; a fresh clone waits for the next call.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let layer = self.layer.clone();
-        Box::pin(async move {
-            let Some(key) = layer.key(&request) else {
-                return inner.call(request).await;
-            };
-            let mut request = request;
-            if let Some(counted_at_once) = layer.defer_ip
-                && !counted_at_once(request.uri().path())
-            {
-                let pending = Arc::new(DeferredIpCheck {
-                    key: key.clone(),
-                    per_second: layer.per_second,
-                    limit: layer.limit,
-                    counted: std::sync::atomic::AtomicBool::new(false),
-                });
-                request.extensions_mut().insert(Arc::clone(&pending));
-                let response = inner.call(request).await?;
-                if pending.counted.load(Ordering::Acquire) {
-                    return Ok(response);
-                }
-                // Refused before the per-user layer (no or a bad token): the
-                // IP bucket still counts it, and a flood gets 429s.
-                return Ok(match layer.check(&key).await {
-                    Ok(_) => response,
-                    Err(error) => error.into_response(),
-                });
-            }
-            let checked = match request.extensions().get::<Arc<DeferredIpCheck>>() {
-                #[cfg(feature = "redis")]
-                Some(ip) => layer.check_with_ip(&key, ip).await,
-                _ => layer.check(&key).await,
-            };
-            match checked {
-                Ok(remaining) => {
-                    let mut response = inner.call(request).await?;
-                    let headers = response.headers_mut();
-                    if !headers.contains_key("ratelimit-limit") {
-                        headers.insert("ratelimit-limit", HeaderValue::from(layer.limit));
-                        headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
-                    }
-                    Ok(response)
-                }
-                Err(error) => {
-                    tracing::debug!(%key, "rate limited");
-                    Ok(error.into_response())
-                }
-            }
-        })
-    }
-}
-
-/// An IP bucket the per-IP layer left to the per-user layer to count.
-#[derive(Debug)]
-#[cfg_attr(not(feature = "redis"), allow(dead_code))]
-struct DeferredIpCheck {
-    key: String,
-    per_second: u32,
-    limit: u32,
-    counted: std::sync::atomic::AtomicBool,
-}
-
-impl RateLimitLayer {
-    /// This (per-user) bucket and the deferred IP bucket in one Redis script
-    /// call; the IP bucket is counted first, as if the layers had each
-    /// checked in turn.
-    #[cfg(feature = "redis")]
-    async fn check_with_ip(&self, key: &str, ip: &DeferredIpCheck) -> Result<u32, ApiError> {
-        let Buckets::Redis(buckets) = &self.buckets else {
-            return self.check(key).await;
-        };
-        ip.counted.store(true, Ordering::Release);
-        buckets
-            .check_pair(
-                (&ip.key, ip.per_second, ip.limit),
-                (key, self.per_second, self.limit),
-            )
-            .await
-            .map_err(|(retry_after, limit)| ApiError::RateLimited { retry_after, limit })
+    /// The buckets of a request, before it reaches this layer.
+    pub(crate) fn keys_of<B>(&self, request: &Request<B>) -> Keys {
+        self.keys(request.headers(), request.extensions())
     }
 }
 
@@ -388,30 +368,13 @@ return {1, 0, remaining, 0}
             }
         }
 
-        /// One bucket `(key, per_second, burst)`: `Ok(remaining)`, or
-        /// `Err(retry_after)` when over the limit.
-        pub(super) async fn check(
+        /// The buckets `(key, per_second, burst)` in one round trip, in
+        /// turn: `Ok(remaining in the last)`, or `Err((retry_after, burst))`
+        /// of the bucket that refused.
+        pub(super) async fn check_all(
             &self,
-            key: &str,
-            per_second: u32,
-            burst: u32,
-        ) -> Result<u32, Duration> {
-            self.check_all(&[(key, per_second, burst)])
-                .await
-                .map_err(|(retry_after, _)| retry_after)
-        }
-
-        /// Two buckets in one round trip: `Ok(remaining of the second)`, or
-        /// `Err((retry_after, burst))` of the bucket that refused.
-        pub(super) async fn check_pair(
-            &self,
-            first: (&str, u32, u32),
-            second: (&str, u32, u32),
+            buckets: &[(&str, u32, u32)],
         ) -> Result<u32, (Duration, u32)> {
-            self.check_all(&[first, second]).await
-        }
-
-        async fn check_all(&self, buckets: &[(&str, u32, u32)]) -> Result<u32, (Duration, u32)> {
             let mut invocation = self.script.prepare_invoke();
             for (key, per_second, burst) in buckets {
                 let interval_us = (1_000_000 / u64::from((*per_second).max(1))).max(1);
@@ -471,5 +434,105 @@ return {1, 0, remaining, 0}
                 }
             }
         }
+    }
+}
+
+/// Marks a response whose request this layer counted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counted;
+
+/// The response with the rate-limit headers, or the `429`.
+fn finish(
+    checked: Result<Option<(u32, u32)>, ApiError>,
+    mut response: Response<Body>,
+) -> Response<Body> {
+    match checked {
+        Ok(Some((limit, remaining))) => {
+            let headers = response.headers_mut();
+            if !headers.contains_key("ratelimit-limit") {
+                headers.insert("ratelimit-limit", HeaderValue::from(limit));
+                headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
+            }
+            response
+        }
+        Ok(None) => response,
+        Err(error) => {
+            tracing::debug!("rate limited");
+            error.into_response()
+        }
+    }
+}
+
+impl<S> Layer<S> for RateLimitLayer {
+    type Service = RateLimit<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RateLimit {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service made by [`RateLimitLayer`].
+#[derive(Debug, Clone)]
+pub struct RateLimit<S> {
+    inner: S,
+    layer: RateLimitLayer,
+}
+
+impl<S, B> Service<Request<B>> for RateLimit<S>
+where
+    S: Service<Request<B>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        // The ready service answers; a fresh clone waits for the next call.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let layer = self.layer.clone();
+        ResponseFuture {
+            inner: Box::pin(async move {
+                let keys = layer.keys_of(&request);
+                let mut response = match layer.check(&keys).await {
+                    Ok(counted) => finish(Ok(counted), inner.call(request).await?),
+                    Err(error) => finish(Err(error), Response::new(crate::body::empty())),
+                };
+                response.extensions_mut().insert(Counted);
+                Ok(response)
+            }),
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`RateLimit`].
+    pub struct ResponseFuture<E> {
+        #[pin]
+        inner: Pin<Box<dyn Future<Output = Result<Response<Body>, E>> + Send>>,
+    }
+}
+
+impl<E> fmt::Debug for ResponseFuture<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<E> Future for ResponseFuture<E> {
+    type Output = Result<Response<Body>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(cx)
     }
 }

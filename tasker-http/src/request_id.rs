@@ -1,6 +1,9 @@
 //! Request ids: `x-request-id` taken from the client when it looks sane,
 //! generated (UUID v7) otherwise, stored in the request extensions as a
-//! [`RequestId`] and echoed on the response.
+//! [`RequestId`] and echoed on the response. tower-http's request-id
+//! middleware does the setting and echoing; [`DropUnsafeRequestId`] first
+//! drops a client id that is not 1–128 characters of `[A-Za-z0-9._:-]`, so
+//! that a generated one replaces it.
 //!
 //! ```
 //! use http::{Request, Response};
@@ -23,51 +26,25 @@
 //! # }
 //! ```
 
-use std::{
-    fmt,
-    future::Future,
-    pin::Pin,
-    task::{Context, Poll},
-};
+use std::task::{Context, Poll};
 
-use http::{HeaderName, HeaderValue, Request, Response};
-use pin_project_lite::pin_project;
+use http::{HeaderName, HeaderValue, Request};
 use tower::{Layer, Service};
+pub use tower_http::request_id::RequestId;
+use tower_http::request_id::{MakeRequestId, PropagateRequestId, SetRequestId};
 
 /// The request id header.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The id of one request, in the request (and response) extensions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestId(HeaderValue);
+/// Makes a fresh id: a UUID v7.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MakeRequestUuidV7;
 
-impl RequestId {
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        self.0.to_str().unwrap_or_default()
-    }
-
-    /// A fresh id.
-    pub fn generate() -> Self {
-        let text = uuid::Uuid::now_v7().to_string();
-        Self(HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("-")))
-    }
-
-    /// The client's id when it is 1–128 characters of `[A-Za-z0-9._:-]`.
-    fn from_client(value: &HeaderValue) -> Option<Self> {
-        let bytes = value.as_bytes();
-        let sane = !bytes.is_empty()
-            && bytes.len() <= 128
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b));
-        sane.then(|| Self(value.clone()))
-    }
-}
-
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+impl MakeRequestId for MakeRequestUuidV7 {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
+            .ok()
+            .map(RequestId::new)
     }
 }
 
@@ -76,73 +53,60 @@ impl fmt::Display for RequestId {
 pub struct RequestIdLayer;
 
 impl<S> Layer<S> for RequestIdLayer {
-    type Service = SetRequestId<S>;
+    type Service = DropUnsafeRequestId<SetRequestId<PropagateRequestId<S>, MakeRequestUuidV7>>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        SetRequestId { inner }
+        DropUnsafeRequestId {
+            inner: SetRequestId::new(
+                PropagateRequestId::new(inner, X_REQUEST_ID.clone()),
+                X_REQUEST_ID.clone(),
+                MakeRequestUuidV7,
+            ),
+        }
     }
 }
 
-/// The service made by [`RequestIdLayer`].
+/// Drops a client's `x-request-id` that does not look sane, then calls the
+/// inner service. Part of [`RequestIdLayer`].
 #[derive(Debug, Clone)]
-pub struct SetRequestId<S> {
+pub struct DropUnsafeRequestId<S> {
     inner: S,
 }
 
-impl<S, B, ResBody> Service<Request<B>> for SetRequestId<S>
+/// Whether a client's id may be used: 1–128 characters of `[A-Za-z0-9._:-]`.
+fn is_sane(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 128
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+}
+
+impl<S, B> Service<Request<B>> for DropUnsafeRequestId<S>
 where
-    S: Service<Request<B>, Response = Response<ResBody>>,
+    S: Service<Request<B>>,
 {
-    type Response = Response<ResBody>;
+    type Response = S::Response;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = S::Future;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let id = request
-            .headers()
-            .get(&X_REQUEST_ID)
-            .and_then(RequestId::from_client)
-            .unwrap_or_else(RequestId::generate);
-        request
-            .headers_mut()
-            .insert(X_REQUEST_ID.clone(), id.0.clone());
-        request.extensions_mut().insert(id.clone());
-        ResponseFuture {
-            inner: self.inner.call(request),
-            id: Some(id),
+        let headers = request.headers_mut();
+        // The first value counts; it replaces any others, or goes if unsafe.
+        match headers.get(&X_REQUEST_ID).cloned() {
+            Some(first) if is_sane(&first) => {
+                headers.insert(X_REQUEST_ID.clone(), first);
+            }
+            Some(_) => {
+                headers.remove(&X_REQUEST_ID);
+            }
+            None => {}
         }
-    }
-}
-
-pin_project! {
-    /// The response future of [`SetRequestId`].
-    #[derive(Debug)]
-    pub struct ResponseFuture<F> {
-        #[pin]
-        inner: F,
-        id: Option<RequestId>,
-    }
-}
-
-impl<F, ResBody, E> Future for ResponseFuture<F>
-where
-    F: Future<Output = Result<Response<ResBody>, E>>,
-{
-    type Output = F::Output;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = std::task::ready!(this.inner.poll(cx))?;
-        if let Some(id) = this.id.take() {
-            response
-                .headers_mut()
-                .insert(X_REQUEST_ID.clone(), id.0.clone());
-            response.extensions_mut().insert(id);
-        }
-        Poll::Ready(Ok(response))
+        self.inner.call(request)
     }
 }

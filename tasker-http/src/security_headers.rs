@@ -5,6 +5,9 @@
 //! when configured.
 
 use http::{HeaderValue, Response, header};
+use tower_http::set_header::response::SetMultipleResponseHeadersLayer;
+
+use crate::body::Body;
 
 /// The CSP: same-origin scripts, styles and images only (Swagger UI needs
 /// inline styles and `data:` images), no framing.
@@ -12,44 +15,32 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsa
                    img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
                    base-uri 'none'; form-action 'self'";
 
-/// Adds the headers to `response`.
-#[derive(Debug, Clone)]
-pub(crate) struct SecurityHeaders {
-    hsts: Option<HeaderValue>,
-}
-
-impl SecurityHeaders {
-    pub(crate) fn new(hsts_max_age_seconds: Option<u64>) -> Self {
-        Self {
-            hsts: hsts_max_age_seconds.and_then(|age| {
-                HeaderValue::from_str(&format!("max-age={age}; includeSubDomains")).ok()
-            }),
-        }
-    }
-
-    pub(crate) fn apply<B>(&self, mut response: Response<B>) -> Response<B> {
-        let headers = response.headers_mut();
-        let mut set = |name: header::HeaderName, value: HeaderValue| {
-            if !headers.contains_key(&name) {
-                headers.insert(name, value);
-            }
-        };
-        set(
+/// The layer setting the headers (HSTS with `hsts_max_age_seconds`, if any).
+pub(crate) fn layer(
+    hsts_max_age_seconds: Option<u64>,
+) -> SetMultipleResponseHeadersLayer<Response<Body>> {
+    let mut headers = vec![
+        (
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
-        );
-        set(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        set(
+        )
+            .into(),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")).into(),
+        (
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
-        );
-        set(
+        )
+            .into(),
+        (
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
-        );
-        if let Some(hsts) = &self.hsts {
-            set(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
-        }
-        response
+        )
+            .into(),
+    ];
+    let hsts = hsts_max_age_seconds
+        .and_then(|age| HeaderValue::from_str(&format!("max-age={age}; includeSubDomains")).ok());
+    if let Some(hsts) = hsts {
+        headers.push((header::STRICT_TRANSPORT_SECURITY, hsts).into());
     }
+    SetMultipleResponseHeadersLayer::if_not_present(headers)
 }

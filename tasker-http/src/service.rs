@@ -18,21 +18,21 @@ use crate::{
     api::{AppState, HealthChecks},
     body::{Body, BoxError, RequestBody, boxed_request},
     download::DownloadLinks,
-    error::ApiError,
     health::HealthCheck,
-    rate_limit::RateLimitLayer,
+    idempotency::IdempotencyLayer,
+    pipeline::{Authentication, Deadline, Handle, Inner},
+    rate_limit::{PerIp, PerUser, RateLimitLayer},
     request_id::RequestIdLayer,
-    router::{self, Router},
-    security_headers::SecurityHeaders,
+    routes::{Routes, RoutingLayer},
+    security_headers,
     settings::HttpSettings,
     trace::TraceLayer,
 };
 
-type Inner = BoxCloneSyncService<Request<RequestBody>, Response<Body>, Infallible>;
-
 /// The tasker REST API as a `tower::Service`, with its whole layer stack:
-/// request id, tracing, panic → `500`, security headers, CORS, rate limits,
-/// authentication, timeout, routing.
+/// security headers, CORS, request id, tracing and panic → `500` outside;
+/// then the route match, authentication, rate limits, timeout, idempotency
+/// and the handler.
 ///
 /// It accepts any request body and never fails: every error is a response
 /// with the reference error body. Build one with [`TaskerApi::builder`].
@@ -187,118 +187,77 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
         self
     }
 
-    /// The finished service.
+    /// The finished service: the route match, then authentication (public
+    /// routes skip it), rate limits, the deadline, idempotency and the
+    /// handler, inside the standard layers.
     pub fn build(self) -> TaskerApi {
         let settings = self.settings;
         let downloads = self.downloads.unwrap_or_else(|| {
             DownloadLinks::random(Duration::from_secs(settings.downloads.link_ttl_seconds))
         });
-        let openapi_json = Bytes::from(crate::openapi::document_json());
-        let timeout = settings.request_timeout();
         let state = Arc::new(AppState {
             services: self.services,
             settings: settings.clone(),
-            router: Router::new(),
             downloads,
             health: self.health,
-            openapi_json,
+            openapi_json: Bytes::from(crate::openapi::document_json()),
             uploads: tokio::sync::Semaphore::new(settings.max_concurrent_uploads.max(1)),
         });
-        let routed = tower::service_fn(move |request: Request<RequestBody>| {
-            let state = Arc::clone(&state);
-            async move {
-                let response =
-                    match tokio::time::timeout(timeout, router::dispatch(state, request)).await {
-                        Ok(response) => response,
-                        Err(_) => ApiError::Timeout(timeout).into_response(),
-                    };
-                Ok::<_, Infallible>(response)
-            }
-        });
+        let routes = Arc::new(Routes::<S>::new());
+        let handlers = ServiceBuilder::new()
+            .layer(IdempotencyLayer::new(Arc::clone(&state)))
+            .service(Handle::new(state, Arc::clone(&routes)));
         let limits = &settings.rate_limit;
-        #[cfg(feature = "redis")]
-        let redis_limits = self.redis_limits;
-        let placed = |layer: RateLimitLayer| {
+        let limits = limits.enabled.then(|| {
+            let (ip_rate, ip_burst) = limits.per_ip();
+            let (user_rate, user_burst) = limits.per_user();
+            let layer = RateLimitLayer::new()
+                .bucket(
+                    PerIp {
+                        trusted_proxies: limits.trusted_proxies.clone(),
+                    },
+                    ip_rate,
+                    ip_burst,
+                )
+                .bucket(PerUser, user_rate, user_burst);
             #[cfg(feature = "redis")]
-            if let Some((connection, prefix)) = &redis_limits {
-                return layer.with_redis(connection.clone(), prefix);
+            if let Some((connection, prefix)) = self.redis_limits {
+                return layer.with_redis(connection, &prefix);
             }
             layer
-        };
-        let (user_rate, user_burst) = limits.per_user();
-        let mut inner: Inner = BoxCloneSyncService::new(
+        });
+        let limited: Inner = BoxCloneSyncService::new(
             ServiceBuilder::new()
-                .option_layer(
-                    limits
-                        .enabled
-                        .then(|| placed(RateLimitLayer::per_user(user_rate, user_burst))),
-                )
-                .service(routed)
+                .option_layer(limits.clone())
+                .service(Deadline::new(handlers, settings.request_timeout()))
                 .map_err(|never| match never {}),
         );
-        #[cfg(feature = "redis")]
-        let has_auth = self.auth.is_some();
-        if let Some(wrap) = self.auth {
-            inner = skip_auth_on_public_routes(inner.clone(), wrap(inner));
-        }
-        let (ip_rate, ip_burst) = limits.per_ip();
-        let per_ip = limits.enabled.then(|| {
-            let layer = placed(RateLimitLayer::per_ip(
-                ip_rate,
-                ip_burst,
-                limits.trusted_proxies.clone(),
-            ));
-            // With an auth layer, every routed request passes the per-user
-            // layer, which counts both Redis buckets in one round trip.
-            #[cfg(feature = "redis")]
-            let layer = if has_auth {
-                layer.deferring_ip_checks(is_public)
-            } else {
-                layer
-            };
-            layer
-        });
+        let authenticated = match self.auth {
+            Some(wrap) => BoxCloneSyncService::new(Authentication::new(
+                limited.clone(),
+                wrap(limited),
+                limits.clone(),
+            )),
+            None => limited,
+        };
+        let routed = RoutingLayer::new(routes, limits).layer(authenticated);
         if !self.standard_layers {
             // Panics still become 500s.
-            let catching = crate::trace::CatchPanic(inner);
-            let stack = ServiceBuilder::new().option_layer(per_ip).service(catching);
             return TaskerApi {
-                inner: BoxCloneSyncService::new(stack.map_err(|never| match never {})),
+                inner: BoxCloneSyncService::new(crate::trace::CatchPanic(routed)),
             };
         }
-        let security = SecurityHeaders::new(settings.hsts_max_age_seconds);
         // Security headers and CORS wrap everything, the panic response too.
         let stack = ServiceBuilder::new()
-            .map_response(move |response| security.apply(response))
+            .layer(security_headers::layer(settings.hsts_max_age_seconds))
             .option_layer(cors(&settings))
             .layer(RequestIdLayer)
             .layer(TraceLayer)
-            .option_layer(per_ip)
-            .service(inner);
+            .service(routed);
         TaskerApi {
             inner: BoxCloneSyncService::new(stack.map_err(|never| match never {})),
         }
     }
-}
-
-/// Routes that need no caller: a stale or foreign `Authorization` header on
-/// them is ignored instead of answered with `401`.
-fn is_public(path: &str) -> bool {
-    matches!(path, "/status" | "/api/status" | "/openapi.json" | "/docs")
-        || path.starts_with("/docs/")
-        || path.starts_with("/api/v1/files/")
-}
-
-/// Public routes go straight to `plain`, everything else through `authed`.
-fn skip_auth_on_public_routes(plain: Inner, authed: Inner) -> Inner {
-    BoxCloneSyncService::new(tower::service_fn(move |request: Request<RequestBody>| {
-        let service = if is_public(request.uri().path()) {
-            plain.clone()
-        } else {
-            authed.clone()
-        };
-        service.oneshot(request)
-    }))
 }
 
 /// The CORS layer for the configured origins, if any (`*` allows any origin).

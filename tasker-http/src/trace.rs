@@ -6,6 +6,10 @@
 //! `status` and `latency_ms`; for an error response it adds the error
 //! itself from the [`ErrorContext`] (a `5xx` at `error`
 //! level with its cause chain, a `4xx` at `debug`).
+//!
+//! The panic catcher is our own rather than tower-http's `catch-panic`,
+//! whose responses have an unsynchronised body (`UnsyncBoxBody`), where
+//! [`TaskerApi`](crate::TaskerApi) answers with the `Sync` [`Body`].
 
 use std::{
     convert::Infallible,
@@ -18,6 +22,7 @@ use std::{
 
 use futures_util::FutureExt;
 use http::{Request, Response};
+use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 use tracing::{Instrument, field::Empty};
 
@@ -51,7 +56,7 @@ where
 {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+    type Future = ResponseFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -61,8 +66,9 @@ where
         let request_id = request
             .extensions()
             .get::<RequestId>()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+            .and_then(|id| id.header_value().to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         let span = tracing::info_span!(
             "request",
             method = %request.method(),
@@ -76,14 +82,16 @@ where
             let _entered = span.enter();
             self.inner.call(request)
         };
-        Box::pin(
-            async move {
-                let response = future.await?;
-                log_response(&response, started);
-                Ok(response)
-            }
-            .instrument(span),
-        )
+        ResponseFuture {
+            inner: Box::pin(
+                async move {
+                    let response = future.await?;
+                    log_response(&response, started);
+                    Ok(response)
+                }
+                .instrument(span),
+            ),
+        }
     }
 }
 
@@ -99,7 +107,7 @@ where
 {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+    type Future = ResponseFuture;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.0.poll_ready(cx)
@@ -108,17 +116,41 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         // A panic while building the future is caught like one inside it.
         let future = std::panic::catch_unwind(AssertUnwindSafe(|| self.0.call(request)));
-        Box::pin(async move {
-            let outcome = match future {
-                Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
-                Err(panic) => Err(panic),
-            };
-            Ok(match outcome {
-                Ok(Ok(response)) => response,
-                Ok(Err(never)) => match never {},
-                Err(panic) => panic_response(panic),
-            })
-        })
+        ResponseFuture {
+            inner: Box::pin(async move {
+                let outcome = match future {
+                    Ok(future) => AssertUnwindSafe(future).catch_unwind().await,
+                    Err(panic) => Err(panic),
+                };
+                Ok(match outcome {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(never)) => match never {},
+                    Err(panic) => panic_response(panic),
+                })
+            }),
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`Trace`] and [`CatchPanic`].
+    pub struct ResponseFuture {
+        #[pin]
+        inner: Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>,
+    }
+}
+
+impl std::fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<Response<Body>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().inner.poll(cx)
     }
 }
 

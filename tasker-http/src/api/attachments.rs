@@ -16,13 +16,13 @@ use crate::{
     error::ApiError,
     extract::{caller_and_id, path_id},
     response::{self, no_content},
-    router::PathParams,
+    routes::PathParams,
 };
 
 /// Room for multipart boundaries and part headers on top of the file itself.
 pub(crate) const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
-pub(super) async fn upload<S: Store>(
+pub(crate) async fn upload<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
     params: &PathParams,
@@ -174,7 +174,7 @@ pub(crate) fn sniff_mime(content: &[u8]) -> &'static str {
     }
 }
 
-pub(super) async fn delete<S: Store>(
+pub(crate) async fn delete<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
     params: &PathParams,
@@ -195,7 +195,7 @@ struct DownloadUrl {
     url: String,
 }
 
-pub(super) async fn link<S: Store>(
+pub(crate) async fn link<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
     params: &PathParams,
@@ -250,7 +250,7 @@ fn base_url<S>(state: &AppState<S>, parts: &Parts) -> String {
     format!("{scheme}://{host}")
 }
 
-pub(super) async fn serve_file<S: Store>(
+pub(crate) async fn serve_file<S: Store>(
     state: &AppState<S>,
     params: &PathParams,
 ) -> Result<Response<Body>, ApiError> {

@@ -14,10 +14,10 @@ use crate::{
     error::ApiError,
     extract::{caller, caller_and_id, json, query},
     response::{self, json_tagged, no_content},
-    router::PathParams,
+    routes::PathParams,
 };
 
-pub(super) async fn create<S: Store>(
+pub(crate) async fn create<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
     body: RequestBody,
@@ -29,7 +29,7 @@ pub(super) async fn create<S: Store>(
     response::json(StatusCode::CREATED, &category)
 }
 
-pub(super) async fn list<S: Store>(
+pub(crate) async fn list<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
 ) -> Result<Response<Body>, ApiError> {
@@ -44,7 +44,7 @@ pub(super) async fn list<S: Store>(
     json_tagged(&parts.headers, &page)
 }
 
-pub(super) async fn get<S: Store>(
+pub(crate) async fn get<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
     params: &PathParams,
@@ -54,7 +54,7 @@ pub(super) async fn get<S: Store>(
     json_tagged(&parts.headers, &category)
 }
 
-pub(super) async fn update<S: Store>(
+pub(crate) async fn update<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
     params: &PathParams,
@@ -81,7 +81,7 @@ pub(super) async fn update<S: Store>(
     response::json(StatusCode::OK, &category)
 }
 
-pub(super) async fn delete<S: Store>(
+pub(crate) async fn delete<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
     params: &PathParams,

@@ -9,10 +9,10 @@ use crate::{
     error::ApiError,
     extract::{caller_and_id, json},
     response::{self, json_tagged, no_content},
-    router::PathParams,
+    routes::PathParams,
 };
 
-pub(super) async fn add<S: Store>(
+pub(crate) async fn add<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
     params: &PathParams,
@@ -29,7 +29,7 @@ pub(super) async fn add<S: Store>(
     response::json(StatusCode::CREATED, &comment)
 }
 
-pub(super) async fn list<S: Store>(
+pub(crate) async fn list<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
     params: &PathParams,
@@ -39,7 +39,7 @@ pub(super) async fn list<S: Store>(
     json_tagged(&parts.headers, &comments)
 }
 
-pub(super) async fn update<S: Store>(
+pub(crate) async fn update<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
     params: &PathParams,
@@ -56,7 +56,7 @@ pub(super) async fn update<S: Store>(
     response::json(StatusCode::OK, &comment)
 }
 
-pub(super) async fn delete<S: Store>(
+pub(crate) async fn delete<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
     params: &PathParams,

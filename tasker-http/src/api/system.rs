@@ -62,7 +62,7 @@ async fn run(name: &str, check: impl Future<Output = Result<(), HealthError>>) -
     }
 }
 
-pub(super) async fn status<S: Store>(state: &AppState<S>) -> Result<Response<Body>, ApiError> {
+pub(crate) async fn status<S: Store>(state: &AppState<S>) -> Result<Response<Body>, ApiError> {
     let mut checks = BTreeMap::new();
     let has_database = state
         .health
@@ -104,7 +104,7 @@ pub(super) async fn status<S: Store>(state: &AppState<S>) -> Result<Response<Bod
     Ok(response)
 }
 
-pub(super) fn openapi<S>(state: &AppState<S>) -> Response<Body> {
+pub(crate) fn openapi<S>(state: &AppState<S>) -> Response<Body> {
     let mut response = Response::new(full(state.openapi_json.clone()));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -114,7 +114,7 @@ pub(super) fn openapi<S>(state: &AppState<S>) -> Response<Body> {
 }
 
 /// The interactive API explorer, served from files bundled in the binary.
-pub(super) fn docs(asset: &str, parts: &Parts) -> Result<Response<Body>, ApiError> {
+pub(crate) fn docs(asset: &str, parts: &Parts) -> Result<Response<Body>, ApiError> {
     if asset.is_empty() {
         // `/docs` → `/docs/`, relative so that it works under any mount prefix.
         let mut response = Response::new(crate::body::empty());

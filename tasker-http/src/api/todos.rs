@@ -14,10 +14,10 @@ use crate::{
     error::ApiError,
     extract::{caller, caller_and_id, json, query},
     response::{self, json_tagged, no_content},
-    router::PathParams,
+    routes::PathParams,
 };
 
-pub(super) async fn create<S: Store>(
+pub(crate) async fn create<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
     body: RequestBody,
@@ -29,7 +29,7 @@ pub(super) async fn create<S: Store>(
     response::json(StatusCode::CREATED, &todo)
 }
 
-pub(super) async fn list<S: Store>(
+pub(crate) async fn list<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
 ) -> Result<Response<Body>, ApiError> {
@@ -40,7 +40,7 @@ pub(super) async fn list<S: Store>(
     json_tagged(&parts.headers, &page)
 }
 
-pub(super) async fn stats<S: Store>(
+pub(crate) async fn stats<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
 ) -> Result<Response<Body>, ApiError> {
@@ -49,7 +49,7 @@ pub(super) async fn stats<S: Store>(
     json_tagged(&parts.headers, &stats)
 }
 
-pub(super) async fn get<S: Store>(
+pub(crate) async fn get<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
     params: &PathParams,
@@ -59,7 +59,7 @@ pub(super) async fn get<S: Store>(
     json_tagged(&parts.headers, &todo)
 }
 
-pub(super) async fn update<S: Store>(
+pub(crate) async fn update<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
     params: &PathParams,
@@ -84,7 +84,7 @@ pub(super) async fn update<S: Store>(
     response::json(StatusCode::OK, &todo)
 }
 
-pub(super) async fn delete<S: Store>(
+pub(crate) async fn delete<S: Store>(
     state: &AppState<S>,
     parts: &Parts,
     params: &PathParams,

@@ -1,8 +1,9 @@
-//! The OpenAPI document, generated from the code with utoipa: the route
-//! descriptions in `paths`, the shapes in [`schemas`], the bearer scheme, and
-//! the reference error body on every operation.
+//! The OpenAPI document, generated from the code with utoipa: the operation
+//! each route-table entry names (described in `paths`), the shapes in
+//! [`schemas`], the bearer scheme, and the reference error body on every
+//! operation.
 
-mod paths;
+pub(crate) mod paths;
 pub mod schemas;
 
 use utoipa::{
@@ -24,21 +25,10 @@ use crate::error::{ErrorAction, ErrorBody, FieldErrorBody};
                        Wire-compatible with the Go tasker contract.",
         license(name = "MIT OR Apache-2.0")
     ),
-    paths(
-        paths::get_todos, paths::create_todo, paths::get_todo_stats, paths::get_todo_by_id,
-        paths::update_todo, paths::delete_todo, paths::upload_todo_attachment,
-        paths::delete_todo_attachment, paths::get_attachment_presigned_url, paths::download_file,
-        paths::add_comment, paths::get_comments_by_todo_id, paths::update_comment,
-        paths::delete_comment, paths::get_categories, paths::create_category,
-        paths::get_category_by_id, paths::update_category, paths::delete_category,
-        paths::get_health, paths::get_status, paths::get_openapi, paths::get_docs, paths::get_docs_index,
-        paths::get_docs_asset,
-    ),
     components(schemas(
         ErrorBody, FieldErrorBody, ErrorAction, schemas::TodoSortKey, schemas::CategorySortKey,
         schemas::SortDirection, schemas::QueryBool,
     )),
-    modifiers(&BearerAuth, &StandardErrors, &AtLeastOneKnownField),
     security(("bearerAuth" = [])),
     tags(
         (name = "Todo", description = "Todos, subtasks and attachments"),
@@ -253,7 +243,39 @@ fn idempotency_key_parameter() -> openapi::path::Parameter {
 /// assert!(doc.paths.paths.contains_key("/api/v1/todos"));
 /// ```
 pub fn openapi() -> openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    for add in crate::routes::documents() {
+        add(&mut doc);
+    }
+    let modifiers: [&dyn Modify; 3] = [&BearerAuth, &StandardErrors, &AtLeastOneKnownField];
+    for modifier in modifiers {
+        modifier.modify(&mut doc);
+    }
+    doc
+}
+
+/// Adds one operation to a document: a route-table entry's OpenAPI part.
+pub(crate) type Operation = fn(&mut openapi::OpenApi);
+
+/// Adds the operation `P` (a `#[utoipa::path]` function's type) and the
+/// schemas it names, as `#[openapi(paths(…))]` would.
+pub(crate) fn operation<P>(doc: &mut openapi::OpenApi)
+where
+    P: utoipa::Path + utoipa::__dev::SchemaReferences + for<'t> utoipa::__dev::Tags<'t>,
+{
+    let mut operation = P::operation();
+    operation
+        .tags
+        .get_or_insert_with(Vec::new)
+        .extend(P::tags().iter().map(ToString::to_string));
+    doc.paths
+        .add_path_operation(P::path(), P::methods(), operation);
+    let mut schemas = Vec::new();
+    P::schemas(&mut schemas);
+    doc.components
+        .get_or_insert_with(Default::default)
+        .schemas
+        .extend(schemas);
 }
 
 /// The document as JSON bytes.
