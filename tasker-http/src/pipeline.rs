@@ -65,7 +65,7 @@ impl Service<Request<RequestBody>> for Authentication {
             .extensions()
             .get::<RouteMatch>()
             .map_or(Access::Authenticated, |matched| matched.access);
-        if access == Access::Public {
+        if !access.needs_token() {
             return ResponseFuture {
                 inner: Box::pin(self.public.clone().oneshot(request)),
             };

@@ -15,7 +15,10 @@ use utoipa::{
     },
 };
 
-use crate::error::{ErrorAction, ErrorBody, FieldErrorBody};
+use crate::{
+    error::{ErrorAction, ErrorBody, FieldErrorBody},
+    routes::{Access, BodyLimit},
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -106,110 +109,109 @@ impl Modify for StandardErrors {
                 ))))
                 .build()
         };
-        for (path, item) in doc.paths.paths.iter_mut() {
-            let public = path == "/status"
-                || path == "/api/status"
-                || path == "/openapi.json"
-                || path.starts_with("/docs");
-            let operations = [
-                (&mut item.get, false),
-                (&mut item.post, true),
-                (&mut item.patch, true),
-                (&mut item.delete, false),
+        for facts in crate::routes::operation_facts() {
+            let path = facts.template;
+            let Some(item) = doc.paths.paths.get_mut(path) else {
+                continue;
+            };
+            let operation = match facts.method {
+                http::Method::GET => item.get.as_mut(),
+                http::Method::POST => item.post.as_mut(),
+                http::Method::PATCH => item.patch.as_mut(),
+                http::Method::DELETE => item.delete.as_mut(),
+                _ => None,
+            };
+            let Some(operation) = operation else {
+                continue;
+            };
+            // Routes that take no credential answer neither 401 nor the
+            // errors of a user's data.
+            let public = facts.access == Access::Public;
+            let has_body = facts.body != BodyLimit::Empty;
+            let mut codes: Vec<(&str, &str)> = vec![
+                ("429", "Too many requests (`RATE_LIMITED`)"),
+                ("500", "Server error (`INTERNAL_SERVER_ERROR`)"),
             ];
-            for (operation, has_body) in operations {
-                let Some(operation) = operation.as_mut() else {
-                    continue;
-                };
-                let mut codes: Vec<(&str, &str)> = vec![
-                    ("429", "Too many requests (`RATE_LIMITED`)"),
-                    ("500", "Server error (`INTERNAL_SERVER_ERROR`)"),
-                ];
-                if path.starts_with("/docs/") {
-                    codes.push(("404", "No such asset (`ROUTE_NOT_FOUND`)"));
-                }
-                if path.starts_with("/api/v1/files/") {
-                    codes.push(("503", "The file store failed (`FILE_STORAGE_UNAVAILABLE`)"));
-                }
-                if path.ends_with("/attachments") && has_body {
-                    codes.push((
-                        "507",
-                        "The file store is full; nothing was saved (`INSUFFICIENT_STORAGE`)",
-                    ));
-                }
-                if !public {
-                    codes.extend([
-                        ("400", "Invalid input (`VALIDATION_FAILED`, `INVALID_JSON`)"),
-                        ("401", "Missing or invalid token (`UNAUTHORIZED`)"),
-                        ("404", "Not found, or another user's (`…_NOT_FOUND`)"),
-                        (
-                            "503",
-                            "The database is unreachable or has no free connection \
+            if path.starts_with("/docs/") {
+                codes.push(("404", "No such asset (`ROUTE_NOT_FOUND`)"));
+            }
+            if path.starts_with("/api/v1/files/") {
+                codes.push(("503", "The file store failed (`FILE_STORAGE_UNAVAILABLE`)"));
+            }
+            if path.ends_with("/attachments") && has_body {
+                codes.push((
+                    "507",
+                    "The file store is full; nothing was saved (`INSUFFICIENT_STORAGE`)",
+                ));
+            }
+            if !public {
+                codes.extend([
+                    ("400", "Invalid input (`VALIDATION_FAILED`, `INVALID_JSON`)"),
+                    ("401", "Missing or invalid token (`UNAUTHORIZED`)"),
+                    ("404", "Not found, or another user's (`…_NOT_FOUND`)"),
+                    (
+                        "503",
+                        "The database is unreachable or has no free connection \
                              (`SERVICE_UNAVAILABLE`, with `Retry-After`), the file store \
                              failed (`FILE_STORAGE_UNAVAILABLE`), or the request timed out \
                              (`TIMEOUT`)",
-                        ),
-                    ]);
-                }
-                if has_body {
-                    codes.extend([
-                        ("413", "Body too large (`PAYLOAD_TOO_LARGE`)"),
-                        ("415", "Wrong content type (`UNSUPPORTED_MEDIA_TYPE`)"),
-                    ]);
-                }
-                let is_write = !public
-                    && operation
-                        .operation_id
-                        .as_deref()
-                        .is_some_and(|id| !id.starts_with("get") && !id.starts_with("download"));
-                if path.starts_with("/api/v1/categories") && has_body {
-                    codes.push((
-                        "409",
-                        "Category name taken (`CATEGORY_NAME_TAKEN`), or a request with this \
+                    ),
+                ]);
+            }
+            if has_body {
+                codes.extend([
+                    ("413", "Body too large (`PAYLOAD_TOO_LARGE`)"),
+                    ("415", "Wrong content type (`UNSUPPORTED_MEDIA_TYPE`)"),
+                ]);
+            }
+            let is_write = facts.idempotent;
+            if path.starts_with("/api/v1/categories") && has_body {
+                codes.push((
+                    "409",
+                    "Category name taken (`CATEGORY_NAME_TAKEN`), or a request with this \
                          `Idempotency-Key` is still running (`IDEMPOTENCY_KEY_IN_USE`, with \
                          `Retry-After`)",
-                    ));
-                }
-                if is_write {
-                    codes.extend([
-                        (
-                            "409",
-                            "A request with this `Idempotency-Key` is still running \
+                ));
+            }
+            if is_write {
+                codes.extend([
+                    (
+                        "409",
+                        "A request with this `Idempotency-Key` is still running \
                              (`IDEMPOTENCY_KEY_IN_USE`, with `Retry-After`)",
-                        ),
-                        (
-                            "422",
-                            "This `Idempotency-Key` was used with a different request \
+                    ),
+                    (
+                        "422",
+                        "This `Idempotency-Key` was used with a different request \
                              (`IDEMPOTENCY_KEY_REUSED`)",
-                        ),
-                    ]);
-                    operation
-                        .parameters
-                        .get_or_insert_with(Vec::new)
-                        .push(RefOr::T(idempotency_key_parameter()));
-                }
-                if operation
-                    .operation_id
-                    .as_deref()
-                    .is_some_and(|id| id.starts_with("update") || id.starts_with("delete"))
-                    && !path.starts_with("/api/v1/comments")
-                {
-                    codes.push(("412", "`If-Match` is stale (`PRECONDITION_FAILED`)"));
-                }
-                for (code, description) in codes {
-                    operation
-                        .responses
-                        .responses
-                        .entry(code.to_owned())
-                        .or_insert_with(|| {
-                            RefOr::T(
-                                ResponseBuilder::new()
-                                    .description(description)
-                                    .content("application/json", error())
-                                    .build(),
-                            )
-                        });
-                }
+                    ),
+                ]);
+                operation
+                    .parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(RefOr::T(idempotency_key_parameter()));
+            }
+            if operation
+                .operation_id
+                .as_deref()
+                .is_some_and(|id| id.starts_with("update") || id.starts_with("delete"))
+                && !path.starts_with("/api/v1/comments")
+            {
+                codes.push(("412", "`If-Match` is stale (`PRECONDITION_FAILED`)"));
+            }
+            for (code, description) in codes {
+                operation
+                    .responses
+                    .responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| {
+                        RefOr::T(
+                            ResponseBuilder::new()
+                                .description(description)
+                                .content("application/json", error())
+                                .build(),
+                        )
+                    });
             }
         }
     }

@@ -46,6 +46,16 @@ pub(crate) enum Access {
     Public,
     /// The caller is authenticated; handlers answer `401` without one.
     Authenticated,
+    /// A signed link: its signature is the credential, so no bearer token
+    /// is read, and a bad or expired signature is the handler's `401`/`404`.
+    SignedLink,
+}
+
+impl Access {
+    /// Whether the bearer token is read (and rate limits apply).
+    pub(crate) fn needs_token(self) -> bool {
+        self == Self::Authenticated
+    }
 }
 
 /// The body an operation reads.
@@ -107,6 +117,31 @@ pub fn routes() -> impl Iterator<Item = (Method, &'static str)> {
             .operations
             .into_iter()
             .map(move |operation| (operation.method, route.template))
+    })
+}
+
+/// One operation's place in the table and its facts, for the document.
+pub(crate) struct OperationFacts {
+    pub(crate) template: &'static str,
+    pub(crate) method: Method,
+    pub(crate) access: Access,
+    pub(crate) body: BodyLimit,
+    pub(crate) idempotent: bool,
+}
+
+/// The facts of every operation, in table order.
+pub(crate) fn operation_facts() -> impl Iterator<Item = OperationFacts> {
+    facts().into_iter().flat_map(|route| {
+        route
+            .operations
+            .into_iter()
+            .map(move |operation| OperationFacts {
+                template: route.template,
+                method: operation.method,
+                access: route.access,
+                body: operation.body,
+                idempotent: operation.idempotent,
+            })
     })
 }
 

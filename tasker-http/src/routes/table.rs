@@ -43,7 +43,7 @@ fn params(parts: &Parts) -> &PathParams {
 /// Every route. A new route is one entry here (and its handler and
 /// `#[utoipa::path]` function).
 pub(crate) fn table<S: Store + 'static>() -> Vec<Route<S>> {
-    use Access::{Authenticated, Public};
+    use Access::{Authenticated, Public, SignedLink};
     use BodyLimit::{Empty, Json, Upload};
     use Method as M;
     use openapi::operation as doc;
@@ -274,10 +274,9 @@ pub(crate) fn table<S: Store + 'static>() -> Vec<Route<S>> {
                 ),
             ],
         ),
-        // A signed link: the signature is the credential.
         route(
             "/api/v1/files/{token}",
-            Public,
+            SignedLink,
             vec![read(
                 |s, r| {
                     Box::pin(async move {
