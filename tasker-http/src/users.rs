@@ -185,7 +185,9 @@ impl<S: JobStore + Clone + Send + Sync + 'static> State<S> {
                         // Not lost: the user is forgotten, so the next
                         // request (after the queue is back) is a first
                         // sighting again and enqueues the welcome.
-                        tracing::warn!(user_id = %user.user_id.as_str(), error = %e, "welcome e-mail not enqueued; will retry on the next request");
+                        // Recorded as an error value, so the log shows the queue's own
+                        // cause (`error.sources`) under the seam's message.
+                        tracing::warn!(user_id = %user.user_id.as_str(), error = &e as &dyn std::error::Error, "welcome e-mail not enqueued; will retry on the next request");
                         if let Err(e) = state.jobs.forget_user(&user.user_id).await {
                             tracing::warn!(user_id = %user.user_id.as_str(), error = %e, "could not forget the user");
                         }
