@@ -23,8 +23,8 @@ use crate::{
 };
 
 /// The storage the jobs need: tasker-core's job queries and the idempotency
-/// keys auto-archive prunes. Every store that has both is one (`AnyStore`,
-/// `PgStore`, `SqliteStore`).
+/// keys auto-archive prunes. Every store that has both is one (tasker-core's
+/// `AnyStore`, or a host's own).
 pub trait JobStorage: JobStore + IdempotencyStore + Clone + Send + Sync + 'static {}
 
 impl<S: JobStore + IdempotencyStore + Clone + Send + Sync + 'static> JobStorage for S {}
