@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use http::{HeaderMap, header};
+use http::{HeaderMap, header, request::Parts};
 use serde::de::DeserializeOwned;
 use tasker_core::domain::{FieldError, ValidationErrors};
 use uuid::Uuid;
@@ -13,6 +13,8 @@ use crate::{
     auth::AuthUser,
     body::{RequestBody, read_limited},
     error::ApiError,
+    routes::{BodyLimit, RouteMatch},
+    settings::HttpSettings,
 };
 
 /// The authenticated caller, or `401`.
@@ -87,16 +89,29 @@ fn is_json(headers: &HeaderMap) -> bool {
         })
 }
 
-/// Reads a JSON body of at most `limit` bytes into `T`.
+/// The most bytes the matched route's body may have (its [`BodyLimit`]);
+/// the JSON limit when no route matched.
+pub(crate) fn body_limit(parts: &Parts, settings: &HttpSettings) -> usize {
+    parts
+        .extensions
+        .get::<RouteMatch>()
+        .map_or(BodyLimit::Json, |matched| matched.body)
+        .bytes(settings)
+}
+
+/// Reads a JSON body into `T`, of at most the bytes the matched route's
+/// entry allows ([`BodyLimit`] in the route table).
 ///
 /// A wrong content type is `415`, a larger body `413`, broken JSON `400`
 /// `INVALID_JSON`, and a value of the wrong type `400 VALIDATION_FAILED`
 /// naming the field (`metadata.tags[2]`).
 pub(crate) async fn json<T: DeserializeOwned>(
-    headers: &HeaderMap,
+    parts: &Parts,
     body: RequestBody,
-    limit: usize,
+    settings: &HttpSettings,
 ) -> Result<T, ApiError> {
+    let headers = &parts.headers;
+    let limit = body_limit(parts, settings);
     if !is_json(headers) {
         return Err(ApiError::UnsupportedMediaType {
             expected: "application/json",

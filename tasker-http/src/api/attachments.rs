@@ -38,7 +38,8 @@ pub(crate) async fn upload<S: Store>(
         .ok_or(ApiError::UnsupportedMediaType {
             expected: "multipart/form-data",
         })?;
-    let whole = limit.saturating_add(MULTIPART_OVERHEAD) as u64;
+    // The whole body: the route's limit (the file's, plus the multipart framing).
+    let whole = crate::extract::body_limit(parts, &state.settings) as u64;
     let declared = content_length(&parts.headers);
     if declared.is_some_and(|length| length > whole) {
         return Err(ApiError::PayloadTooLarge { limit });

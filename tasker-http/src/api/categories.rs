@@ -23,7 +23,7 @@ pub(crate) async fn create<S: Store>(
     body: RequestBody,
 ) -> Result<Response<Body>, ApiError> {
     let user = caller(&parts.extensions)?;
-    let input: CreateCategory = json(&parts.headers, body, state.settings.json_body_limit).await?;
+    let input: CreateCategory = json(parts, body, &state.settings).await?;
     let new = NewCategory::try_from(input)?;
     let category = state.services.categories.create(&user.user_id, new).await?;
     response::json(StatusCode::CREATED, &category)
@@ -61,7 +61,7 @@ pub(crate) async fn update<S: Store>(
     body: RequestBody,
 ) -> Result<Response<Body>, ApiError> {
     let (user, id) = caller_and_id(parts, params)?;
-    let input: UpdateCategory = json(&parts.headers, body, state.settings.json_body_limit).await?;
+    let input: UpdateCategory = json(parts, body, &state.settings).await?;
     let patch = CategoryPatch::try_from(input)?;
     let current = conditional::require_current(
         &parts.headers,

@@ -19,7 +19,7 @@ pub(crate) async fn add<S: Store>(
     body: RequestBody,
 ) -> Result<Response<Body>, ApiError> {
     let (user, todo_id) = caller_and_id(parts, params)?;
-    let input: CommentInput = json(&parts.headers, body, state.settings.json_body_limit).await?;
+    let input: CommentInput = json(parts, body, &state.settings).await?;
     let content = CommentContent::try_from(input)?;
     let comment = state
         .services
@@ -46,7 +46,7 @@ pub(crate) async fn update<S: Store>(
     body: RequestBody,
 ) -> Result<Response<Body>, ApiError> {
     let (user, id) = caller_and_id(parts, params)?;
-    let input: CommentInput = json(&parts.headers, body, state.settings.json_body_limit).await?;
+    let input: CommentInput = json(parts, body, &state.settings).await?;
     let content = CommentContent::try_from(input)?;
     let comment = state
         .services

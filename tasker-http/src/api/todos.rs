@@ -23,7 +23,7 @@ pub(crate) async fn create<S: Store>(
     body: RequestBody,
 ) -> Result<Response<Body>, ApiError> {
     let user = caller(&parts.extensions)?;
-    let input: CreateTodo = json(&parts.headers, body, state.settings.json_body_limit).await?;
+    let input: CreateTodo = json(parts, body, &state.settings).await?;
     let new = NewTodo::try_from(input)?;
     let todo = state.services.todos.create(&user.user_id, new).await?;
     response::json(StatusCode::CREATED, &todo)
@@ -66,7 +66,7 @@ pub(crate) async fn update<S: Store>(
     body: RequestBody,
 ) -> Result<Response<Body>, ApiError> {
     let (user, id) = caller_and_id(parts, params)?;
-    let input: UpdateTodo = json(&parts.headers, body, state.settings.json_body_limit).await?;
+    let input: UpdateTodo = json(parts, body, &state.settings).await?;
     let patch = TodoPatch::try_from(input)?;
     let current =
         conditional::require_current(&parts.headers, state.services.todos.get(&user.user_id, id))
