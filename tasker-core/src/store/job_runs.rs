@@ -16,22 +16,24 @@ impl JobRunStore for AnyStore {
     async fn record_job_run(&self, run: &JobRun) -> Result<()> {
         const OP: &str = "record a job run";
         let mut sql = self.sql(
-            "INSERT INTO job_runs (job_id, queue, kind, status, attempts, last_error, started_at, finished_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (job_id) DO UPDATE SET \
-             status = excluded.status, attempts = excluded.attempts, \
+            "INSERT INTO job_runs (job_id, queue, kind, status, attempts, last_error, started_at, \
+             finished_at) VALUES (",
+        );
+        sql.bind(Arg::Text(run.job_id.clone())).push(", ");
+        sql.bind(Arg::Text(run.queue.clone())).push(", ");
+        sql.bind(Arg::Text(run.kind.clone())).push(", ");
+        sql.bind(Arg::Text(run.status.as_str().to_owned()))
+            .push(", ");
+        sql.bind(Arg::I64(i64::from(run.attempts))).push(", ");
+        sql.bind(Arg::OptText(run.last_error.clone())).push(", ");
+        sql.bind(Arg::Time(run.started_at)).push(", ");
+        sql.bind(Arg::OptTime(run.finished_at));
+        sql.push(
+            ") ON CONFLICT (job_id) DO UPDATE SET status = excluded.status, \
+             attempts = excluded.attempts, \
              last_error = COALESCE(excluded.last_error, job_runs.last_error), \
              finished_at = excluded.finished_at",
         );
-        sql.args = vec![
-            Arg::Text(run.job_id.clone()),
-            Arg::Text(run.queue.clone()),
-            Arg::Text(run.kind.clone()),
-            Arg::Text(run.status.as_str().to_owned()),
-            Arg::I64(i64::from(run.attempts)),
-            Arg::OptText(run.last_error.clone()),
-            Arg::Time(run.started_at),
-            Arg::OptTime(run.finished_at),
-        ];
         self.execute(sql, OP).await?;
         Ok(())
     }
