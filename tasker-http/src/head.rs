@@ -81,12 +81,13 @@ fn without_body(response: Response<Body>) -> Response<Body> {
     let may_have_length = !(status.is_informational()
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED);
-    if may_have_length && !parts.headers.contains_key(header::CONTENT_LENGTH) {
-        if let Some(length) = body.size_hint().exact() {
-            parts
-                .headers
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-        }
+    if may_have_length
+        && !parts.headers.contains_key(header::CONTENT_LENGTH)
+        && let Some(length) = body.size_hint().exact()
+    {
+        parts
+            .headers
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
     }
     // Dropping the body releases whatever it held (a file's bytes) unread.
     drop(body);

@@ -345,6 +345,37 @@ mod tests {
     }
 
     #[test]
+    fn head_runs_the_get_operation_and_options_is_the_routers() {
+        let routes = Routes::<tasker_core::store::AnyStore>::new();
+        let get = routes.find("/api/v1/todos/abc", &Method::GET).unwrap();
+        let head = routes.find("/api/v1/todos/abc", &Method::HEAD).unwrap();
+        assert_eq!((head.route, head.operation), (get.route, get.operation));
+        assert!(matches!(
+            routes.find("/api/v1/todos/abc/attachments", &Method::HEAD),
+            Err(Unmatched::MethodNotAllowed { .. })
+        ));
+        let Err(Unmatched::Options { allowed, .. }) =
+            routes.find("/api/v1/todos/abc", &Method::OPTIONS)
+        else {
+            panic!("OPTIONS is answered by the router");
+        };
+        assert_eq!(
+            allowed,
+            [
+                Method::GET,
+                Method::HEAD,
+                Method::PATCH,
+                Method::DELETE,
+                Method::OPTIONS
+            ]
+        );
+        assert!(matches!(
+            routes.find("/nothing", &Method::OPTIONS),
+            Err(Unmatched::NotFound)
+        ));
+    }
+
+    #[test]
     fn each_operation_documents_its_own_path_and_method() {
         for route in facts() {
             for operation in route.operations {

@@ -274,3 +274,60 @@ async fn with_cors_on_an_options_preflight_is_the_cors_layers() {
     );
     assert!(!preflight.headers.contains_key(header::ALLOW));
 }
+
+#[tokio::test]
+async fn over_tcp_a_head_states_the_gets_length_and_sends_no_body() {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::{
+        client::legacy::Client,
+        rt::{TokioExecutor, TokioIo},
+        server::conn::auto,
+    };
+    use tower::ServiceExt;
+
+    let app = App::sqlite().await;
+    let api = app.api.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, peer)) = listener.accept().await {
+            let api = api.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |mut request: http::Request<hyper::body::Incoming>| {
+                        request.extensions_mut().insert(ClientAddr(peer));
+                        api.clone().oneshot(request)
+                    },
+                );
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
+    let send = |method: Method| {
+        client.request(
+            http::Request::builder()
+                .method(method)
+                .uri(format!("http://{addr}/openapi.json"))
+                .body(Empty::new())
+                .unwrap(),
+        )
+    };
+    let get = send(Method::GET).await.unwrap();
+    let get_length = length(get.headers());
+    let get_body = get.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(get_length, Some(get_body.len()));
+    let head = send(Method::HEAD).await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(length(head.headers()), Some(get_body.len()));
+    assert!(
+        head.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .is_empty()
+    );
+}
