@@ -338,12 +338,7 @@ impl ApiError {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         match &self {
             Self::MethodNotAllowed { allowed } => {
-                let list = allowed
-                    .iter()
-                    .map(http::Method::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if let Ok(value) = HeaderValue::from_str(&list) {
+                if let Some(value) = allow_header(allowed) {
                     headers.insert(header::ALLOW, value);
                 }
             }
@@ -376,4 +371,14 @@ impl ApiError {
             .insert(ErrorContext(Arc::new(self)));
         response
     }
+}
+
+/// The `Allow` header naming `methods`, comma-separated.
+pub(crate) fn allow_header(methods: &[http::Method]) -> Option<HeaderValue> {
+    let list = methods
+        .iter()
+        .map(http::Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    HeaderValue::from_str(&list).ok()
 }

@@ -8,6 +8,7 @@ mod conditional;
 pub mod download;
 mod error;
 mod extract;
+mod head;
 pub mod health;
 pub mod idempotency;
 pub mod openapi;

@@ -18,6 +18,7 @@ use crate::{
     api::{AppState, HealthChecks},
     body::{Body, BoxError, RequestBody, boxed_request},
     download::DownloadLinks,
+    head::HeadBodies,
     health::HealthCheck,
     idempotency::IdempotencyLayer,
     pipeline::{Authentication, Deadline, Handle, Inner},
@@ -33,6 +34,10 @@ use crate::{
 /// security headers, CORS, request id, tracing and panic → `500` outside;
 /// then the route match, authentication, rate limits, timeout, idempotency
 /// and the handler.
+///
+/// `HEAD` is answered on every `GET` route (the `GET`'s status and headers,
+/// no body), and `OPTIONS` on every route (`204` with `Allow`; with CORS on,
+/// the CORS layer answers it).
 ///
 /// It accepts any request body and never fails: every error is a response
 /// with the reference error body. Build one with [`TaskerApi::builder`].
@@ -244,11 +249,13 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
         if !self.standard_layers {
             // Panics still become 500s.
             return TaskerApi {
-                inner: BoxCloneSyncService::new(crate::trace::CatchPanic(routed)),
+                inner: BoxCloneSyncService::new(HeadBodies(crate::trace::CatchPanic(routed))),
             };
         }
-        // Security headers and CORS wrap everything, the panic response too.
+        // Security headers and CORS wrap everything, the panic response too;
+        // a HEAD's body is dropped outside all of it.
         let stack = ServiceBuilder::new()
+            .layer_fn(HeadBodies)
             .layer(security_headers::layer(settings.hsts_max_age_seconds))
             .option_layer(cors(&settings))
             .layer(RequestIdLayer)

@@ -15,7 +15,8 @@ use super::Routes;
 use crate::{body::Body, rate_limit::RateLimitLayer};
 
 /// Matches every request against the table, once. A request it answers
-/// itself (`404`, `405`) still counts in its client's rate-limit buckets.
+/// itself (`404`, `405`, `OPTIONS`) still counts in its client's rate-limit
+/// buckets.
 pub(crate) struct RoutingLayer<T> {
     routes: Arc<Routes<T>>,
     limits: Option<RateLimitLayer>,
@@ -39,8 +40,8 @@ impl<T, S> Layer<S> for RoutingLayer<T> {
     }
 }
 
-/// The service made by [`RoutingLayer`]: `404` and `405` itself, the
-/// [`RouteMatch`] into the extensions of everything else.
+/// The service made by [`RoutingLayer`]: `404`, `405` and `OPTIONS` itself,
+/// the [`RouteMatch`] into the extensions of everything else.
 pub(crate) struct Routing<T, S> {
     inner: S,
     routes: Arc<Routes<T>>,
@@ -78,18 +79,18 @@ where
                     future: self.inner.call(request),
                 }
             }
-            Err(refusal) => match &self.limits {
+            Err(unmatched) => match &self.limits {
                 Some(limits) => {
                     let limits = limits.clone();
                     let keys = limits.keys_of(&request);
                     ResponseFuture::Refused {
                         future: Box::pin(async move {
-                            limits.count_refused(&keys, refusal.into_response()).await
+                            limits.count_refused(&keys, unmatched.into_response()).await
                         }),
                     }
                 }
                 None => ResponseFuture::Refused {
-                    future: Box::pin(std::future::ready(refusal.into_response())),
+                    future: Box::pin(std::future::ready(unmatched.into_response())),
                 },
             },
         }

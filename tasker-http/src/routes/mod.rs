@@ -5,7 +5,9 @@
 //! and its OpenAPI operation. [`RoutingLayer`] matches the path once and puts
 //! the [`RouteMatch`] into the request extensions; authentication, rate
 //! limits, idempotency and the handler read their facts from it, and the
-//! OpenAPI document is assembled from the same entries.
+//! OpenAPI document is assembled from the same entries. `HEAD` runs a
+//! route's `GET` operation, and the router answers `OPTIONS` itself; neither
+//! is an entry (nor in the document).
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -104,8 +106,10 @@ fn facts() -> Vec<Route<tasker_core::store::AnyStore>> {
     table()
 }
 
-/// Every `(method, path template)` the service answers, in matchit syntax
-/// (`/api/v1/todos/{id}`, `/docs/{asset}`).
+/// Every `(method, path template)` of the route table, in matchit syntax
+/// (`/api/v1/todos/{id}`, `/docs/{asset}`): the operations the document
+/// lists. Besides these, the service answers `HEAD` wherever there is a
+/// `GET`, and `OPTIONS` on every path.
 ///
 /// ```
 /// let routes: Vec<_> = tasker_http::routes().collect();
@@ -182,21 +186,41 @@ impl<S: Store + 'static> Routes<S> {
 
 impl<S> Routes<S> {
     /// The route and operation for this path and method: `404` for an
-    /// unknown path, `405` (with the route) for a method it does not have.
-    fn find(&self, path: &str, method: &Method) -> Result<RouteMatch, Refusal> {
+    /// unknown path, `405` (with the route) for a method it does not have,
+    /// and the router's own answer to `OPTIONS`. `HEAD` runs the route's
+    /// `GET` operation (the body is dropped by [`crate::head`]).
+    fn find(&self, path: &str, method: &Method) -> Result<RouteMatch, Unmatched> {
         let Ok(found) = self.matcher.at(path) else {
-            return Err(Refusal::NotFound);
+            return Err(Unmatched::NotFound);
         };
         let index = *found.value;
         let route = &self.table[index];
-        let Some(position) = route.operations.iter().position(|op| op.method == method) else {
-            return Err(Refusal::MethodNotAllowed {
-                template: route.template,
-                allowed: route
-                    .operations
-                    .iter()
-                    .map(|op| op.method.clone())
-                    .collect(),
+        let position = route
+            .operations
+            .iter()
+            .position(|op| op.method == method)
+            .or_else(|| {
+                (method == Method::HEAD)
+                    .then(|| {
+                        route
+                            .operations
+                            .iter()
+                            .position(|op| op.method == Method::GET)
+                    })
+                    .flatten()
+            });
+        let Some(position) = position else {
+            let allowed = allowed(route);
+            return Err(if method == Method::OPTIONS {
+                Unmatched::Options {
+                    template: route.template,
+                    allowed,
+                }
+            } else {
+                Unmatched::MethodNotAllowed {
+                    template: route.template,
+                    allowed,
+                }
             });
         };
         let operation = &route.operations[position];
@@ -223,23 +247,53 @@ impl<S> Routes<S> {
     }
 }
 
-/// Why a request matched no operation.
+/// The methods a route answers, for `Allow`: its operations in table order,
+/// `HEAD` right after `GET`, and `OPTIONS` last (the router answers it).
+fn allowed<S>(route: &Route<S>) -> Vec<Method> {
+    let mut methods = Vec::with_capacity(route.operations.len() + 2);
+    for operation in &route.operations {
+        methods.push(operation.method.clone());
+        if operation.method == Method::GET {
+            methods.push(Method::HEAD);
+        }
+    }
+    methods.push(Method::OPTIONS);
+    methods
+}
+
+/// A request that matched no operation, which the router answers itself.
 #[derive(Debug)]
-enum Refusal {
+enum Unmatched {
+    /// No route has this path: `404`.
     NotFound,
+    /// The route has no such method: `405` with `Allow`.
     MethodNotAllowed {
+        template: &'static str,
+        allowed: Vec<Method>,
+    },
+    /// `OPTIONS` (when CORS is on, the CORS layer answers it before the
+    /// router): `204` with `Allow`.
+    Options {
         template: &'static str,
         allowed: Vec<Method>,
     },
 }
 
-impl Refusal {
-    /// `404`, or `405` carrying the [`MatchedRoute`].
+impl Unmatched {
+    /// `404`, or `405`/`204` carrying the [`MatchedRoute`].
     fn into_response(self) -> Response<Body> {
         match self {
             Self::NotFound => ApiError::RouteNotFound.into_response(),
             Self::MethodNotAllowed { template, allowed } => {
                 let mut response = ApiError::MethodNotAllowed { allowed }.into_response();
+                response.extensions_mut().insert(MatchedRoute(template));
+                response
+            }
+            Self::Options { template, allowed } => {
+                let mut response = crate::response::no_content();
+                if let Some(value) = crate::error::allow_header(&allowed) {
+                    response.headers_mut().insert(http::header::ALLOW, value);
+                }
                 response.extensions_mut().insert(MatchedRoute(template));
                 response
             }
@@ -288,6 +342,37 @@ mod tests {
         assert_eq!(todo.template, "/api/v1/todos/{id}");
         assert_eq!(todo.params.get("id"), "abc");
         assert!(routes.find("/api/v1/nothing", &Method::GET).is_err());
+    }
+
+    #[test]
+    fn head_runs_the_get_operation_and_options_is_the_routers() {
+        let routes = Routes::<tasker_core::store::AnyStore>::new();
+        let get = routes.find("/api/v1/todos/abc", &Method::GET).unwrap();
+        let head = routes.find("/api/v1/todos/abc", &Method::HEAD).unwrap();
+        assert_eq!((head.route, head.operation), (get.route, get.operation));
+        assert!(matches!(
+            routes.find("/api/v1/todos/abc/attachments", &Method::HEAD),
+            Err(Unmatched::MethodNotAllowed { .. })
+        ));
+        let Err(Unmatched::Options { allowed, .. }) =
+            routes.find("/api/v1/todos/abc", &Method::OPTIONS)
+        else {
+            panic!("OPTIONS is answered by the router");
+        };
+        assert_eq!(
+            allowed,
+            [
+                Method::GET,
+                Method::HEAD,
+                Method::PATCH,
+                Method::DELETE,
+                Method::OPTIONS
+            ]
+        );
+        assert!(matches!(
+            routes.find("/nothing", &Method::OPTIONS),
+            Err(Unmatched::NotFound)
+        ));
     }
 
     #[test]

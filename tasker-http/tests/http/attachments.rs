@@ -85,12 +85,12 @@ async fn an_upload_is_stored_with_a_sniffed_type_and_a_clean_name(app: App) {
 }
 
 /// The path of a download URL (`http://host/api/v1/files/…` → `/api/v1/files/…`).
-fn path_of(url: &str) -> String {
+pub(crate) fn path_of(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     rest[rest.find('/').unwrap()..].to_owned()
 }
 
-async fn download_url(app: &App, todo: &str, attachment: &str) -> String {
+pub(crate) async fn download_url(app: &App, todo: &str, attachment: &str) -> String {
     let response = app
         .get(
             "alice",

@@ -36,7 +36,7 @@ async fn a_wrong_method_is_405_with_allow(app: App) {
         StatusCode::METHOD_NOT_ALLOWED,
         "METHOD_NOT_ALLOWED",
     );
-    assert_eq!(response.headers[header::ALLOW], "GET, POST");
+    assert_eq!(response.headers[header::ALLOW], "GET, HEAD, POST, OPTIONS");
 }
 
 async fn a_body_that_is_not_json_is_415(app: App) {

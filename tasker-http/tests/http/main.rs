@@ -11,6 +11,7 @@ mod document;
 mod errors;
 mod faults;
 mod frontend;
+mod head;
 mod idempotency;
 mod isolation;
 mod layers;
