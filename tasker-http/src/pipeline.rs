@@ -13,7 +13,7 @@ use std::{
 
 use http::{Request, Response};
 use pin_project_lite::pin_project;
-use tower::{Service, ServiceExt, util::BoxCloneSyncService};
+use tower::{Service, util::BoxCloneSyncService};
 
 use crate::{
     api::AppState,
@@ -56,8 +56,13 @@ impl Service<Request<RequestBody>> for Authentication {
     type Error = Infallible;
     type Future = ResponseFuture;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
+    /// Ready when both paths are, as `tower::steer::Steer` does: which one a
+    /// request takes is known only when it comes.
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        if self.public.poll_ready(cx)?.is_pending() {
+            return Poll::Pending;
+        }
+        self.authenticated.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request<RequestBody>) -> Self::Future {
@@ -67,17 +72,16 @@ impl Service<Request<RequestBody>> for Authentication {
             .map_or(Access::Authenticated, |matched| matched.access);
         if !access.needs_token() {
             return ResponseFuture {
-                inner: Box::pin(self.public.clone().oneshot(request)),
+                inner: self.public.call(request),
             };
         }
-        let service = self.authenticated.clone();
         let Some(limits) = self.limits.clone() else {
             return ResponseFuture {
-                inner: Box::pin(service.oneshot(request)),
+                inner: self.authenticated.call(request),
             };
         };
         let keys = limits.keys_of(&request);
-        let future: Boxed = Box::pin(service.oneshot(request));
+        let future = self.authenticated.call(request);
         ResponseFuture {
             inner: Box::pin(async move {
                 let response = future.await?;
@@ -144,6 +148,8 @@ where
             .get::<RouteMatch>()
             .map(|matched| matched.template);
         let timeout = self.timeout;
+        // Boxed first: the async block over a generic future is not `Send`
+        // for every lifetime, as the boxed one is.
         let future: Boxed = Box::pin(self.inner.call(request));
         ResponseFuture {
             inner: Box::pin(async move {

@@ -155,6 +155,13 @@ enum Place {
 /// the order added, and the first one that is empty refuses it.
 #[derive(Clone)]
 pub struct RateLimitLayer {
+    /// Shared: the layer is cloned with the service for every request.
+    limits: Arc<Limits>,
+}
+
+/// What a [`RateLimitLayer`] counts, and where.
+#[derive(Clone)]
+struct Limits {
     buckets: Vec<Bucket>,
     place: Place,
 }
@@ -162,8 +169,8 @@ pub struct RateLimitLayer {
 impl fmt::Debug for RateLimitLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RateLimitLayer")
-            .field("buckets", &self.buckets.len())
-            .field("place", &self.place)
+            .field("buckets", &self.limits.buckets.len())
+            .field("place", &self.limits.place)
             .finish()
     }
 }
@@ -187,10 +194,12 @@ impl RateLimitLayer {
     /// A layer without buckets (it limits nothing until one is added).
     pub fn new() -> Self {
         Self {
-            buckets: Vec::new(),
-            place: Place::Local {
-                checks: Arc::new(AtomicU64::new(0)),
-            },
+            limits: Arc::new(Limits {
+                buckets: Vec::new(),
+                place: Place::Local {
+                    checks: Arc::new(AtomicU64::new(0)),
+                },
+            }),
         }
     }
 
@@ -198,7 +207,7 @@ impl RateLimitLayer {
     /// per key of `key`.
     pub fn bucket(mut self, key: impl RateLimitKey, per_second: u32, burst: u32) -> Self {
         let limiter: DefaultKeyedRateLimiter<String> = RateLimiter::keyed(quota(per_second, burst));
-        self.buckets.push(Bucket {
+        Arc::make_mut(&mut self.limits).buckets.push(Bucket {
             key: Arc::new(key),
             per_second: per_second.max(1),
             limit: burst.max(1),
@@ -223,13 +232,15 @@ impl RateLimitLayer {
     /// by every instance using the same Redis and prefix.
     #[cfg(feature = "redis")]
     pub fn with_redis(mut self, connection: redis::aio::ConnectionManager, prefix: &str) -> Self {
-        self.place = Place::Redis(redis_buckets::RedisBuckets::new(connection, prefix));
+        Arc::make_mut(&mut self.limits).place =
+            Place::Redis(redis_buckets::RedisBuckets::new(connection, prefix));
         self
     }
 
     /// The buckets that apply to a request.
     fn keys(&self, headers: &HeaderMap, extensions: &Extensions) -> Keys {
-        self.buckets
+        self.limits
+            .buckets
             .iter()
             .enumerate()
             .filter_map(|(index, bucket)| Some((index, bucket.key.key(headers, extensions)?)))
@@ -240,16 +251,19 @@ impl RateLimitLayer {
     /// the last one, or the `429` of the first that refused; `Ok(None)`
     /// without buckets.
     async fn check(&self, keys: &Keys) -> Result<Option<(u32, u32)>, ApiError> {
-        let Some(last) = keys.last().map(|(index, _)| self.buckets[*index].limit) else {
+        let Some(last) = keys
+            .last()
+            .map(|(index, _)| self.limits.buckets[*index].limit)
+        else {
             return Ok(None);
         };
-        match &self.place {
+        match &self.limits.place {
             Place::Local { checks } => {
                 // Forget idle buckets now and then so the maps do not grow forever.
                 let sweep = checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095;
                 let mut remaining = last;
                 for (index, key) in keys {
-                    let bucket = &self.buckets[*index];
+                    let bucket = &self.limits.buckets[*index];
                     if sweep {
                         bucket.local.retain_recent();
                     }
@@ -271,7 +285,7 @@ impl RateLimitLayer {
                 let all: Vec<(&str, u32, u32)> = keys
                     .iter()
                     .map(|(index, key)| {
-                        let bucket = &self.buckets[*index];
+                        let bucket = &self.limits.buckets[*index];
                         (key.as_str(), bucket.per_second, bucket.limit)
                     })
                     .collect();

@@ -88,14 +88,16 @@ where
 {
     type Response = Response<Body>;
     type Error = Infallible;
-    type Future = tower::util::Oneshot<Inner, Request<RequestBody>>;
+    type Future = <Inner as Service<Request<RequestBody>>>::Future;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
     }
 
+    // The host clones the service for each request (axum, salvo and
+    // `ServiceExt::oneshot` all do), so the ready one answers it directly.
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        self.inner.clone().oneshot(request.map(boxed_request))
+        self.inner.call(request.map(boxed_request))
     }
 }
 
