@@ -4,6 +4,7 @@ mod config;
 mod content;
 mod email;
 mod error;
+mod limited_body;
 mod local_time;
 mod mailer;
 mod message;

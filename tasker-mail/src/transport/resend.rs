@@ -10,10 +10,17 @@ use crate::{
     config::{MailConfig, ResendConfig, TransportKind},
     email::{Email, SendReceipt, Tag},
     error::{BoxError, MailError, Result},
+    limited_body::read_limited,
     mailer::Mailer,
     message::{self, SenderDefaults},
     secret::Secret,
 };
+
+/// The largest Resend answer read, in bytes. Its answers are small JSON
+/// objects (an id per message, or an error); the limit keeps a broken or
+/// hostile endpoint (a misconfigured `resend.base_url`) from making the
+/// sender buffer an endless body.
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// The most messages Resend takes in one batch call.
 pub const RESEND_BATCH_LIMIT: usize = 100;
@@ -107,6 +114,7 @@ impl ResendMailer {
             request = request.header("Idempotency-Key", key);
         }
         let response = request.send().await.map_err(transport_error)?;
+        let from = format!("Resend ({url})");
         let status = response.status();
         if status.is_success() {
             // Resend has accepted the message: a failure from here on must
@@ -115,14 +123,18 @@ impl ResendMailer {
                 transport: TRANSPORT,
                 source,
             };
-            let body = response
-                .bytes()
+            let body = read_limited(response, MAX_RESPONSE_BYTES, &from)
                 .await
                 .map_err(|source| invalid(source.into()))?;
             return serde_json::from_slice(&body).map_err(|source| invalid(source.into()));
         }
         let retry_after = retry_after(response.headers(), OffsetDateTime::now_utc());
-        let body = response.text().await.unwrap_or_default();
+        // An unreadable error answer still has its status; the message then
+        // says why the body is missing.
+        let body = match read_limited(response, MAX_RESPONSE_BYTES, &from).await {
+            Ok(body) => String::from_utf8_lossy(&body).into_owned(),
+            Err(error) => error.to_string(),
+        };
         Err(classify(
             status,
             retry_after,
