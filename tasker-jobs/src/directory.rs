@@ -14,7 +14,15 @@ use serde::Deserialize;
 use tasker_core::{domain::UserId, service::JobService, store::JobStore};
 use tasker_mail::Recipient;
 
-use crate::error::JobError;
+use crate::{
+    error::JobError,
+    limited_body::{ReadError, read_limited},
+};
+
+/// The largest Clerk answer read, in bytes. A user object is a few
+/// kilobytes; the limit keeps a broken or hostile endpoint (a misconfigured
+/// `clerk.api_url`) from making a worker buffer an endless body.
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// The future a [`UserDirectory`] returns.
 pub type LookupFuture<'a> =
@@ -147,7 +155,14 @@ impl ClerkDirectory {
         if !status.is_success() {
             return Err(JobError::ClerkStatus { status });
         }
-        let body: ClerkUser = response.json().await.map_err(JobError::ClerkRequest)?;
+        let from = format!("Clerk ({url})");
+        let body = read_limited(response, MAX_RESPONSE_BYTES, &from)
+            .await
+            .map_err(|error| match error {
+                ReadError::Http { source, .. } => JobError::ClerkRequest(source),
+                ReadError::TooLarge { limit, .. } => JobError::ClerkResponseTooLarge { url, limit },
+            })?;
+        let body: ClerkUser = serde_json::from_slice(&body).map_err(JobError::ClerkDecode)?;
         Ok(body.recipient())
     }
 }

@@ -5,6 +5,7 @@ mod cron;
 mod directory;
 mod error;
 mod job;
+mod limited_body;
 mod monitor;
 mod poll;
 mod queue;
