@@ -3,6 +3,10 @@
 //! `Response::json`, `bytes` and `text` read whatever the peer sends; a body
 //! is read here chunk by chunk instead, refused as soon as it passes the
 //! limit (or at once, when its `Content-Length` already does).
+//!
+//! The same file is in tasker-http, tasker-mail and tasker-jobs: tasker-mail
+//! depends on no other tasker crate, so none of them can share it without
+//! a new dependency. Keep the copies alike.
 
 /// Why a response body could not be read.
 #[derive(Debug, thiserror::Error)]
