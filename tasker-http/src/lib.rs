@@ -10,7 +10,6 @@ mod error;
 mod extract;
 pub mod health;
 pub mod idempotency;
-mod limited_body;
 pub mod openapi;
 mod pipeline;
 pub mod rate_limit;

@@ -5,7 +5,6 @@ mod cron;
 mod directory;
 mod error;
 mod job;
-mod limited_body;
 mod monitor;
 mod poll;
 mod queue;

@@ -4,7 +4,6 @@ mod config;
 mod content;
 mod email;
 mod error;
-mod limited_body;
 mod local_time;
 mod mailer;
 mod message;

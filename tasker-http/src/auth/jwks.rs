@@ -20,6 +20,7 @@ use std::{
 };
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use jsonwebtoken::{
     Algorithm, DecodingKey,
     jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse},
@@ -27,7 +28,6 @@ use jsonwebtoken::{
 use tokio::time::Instant;
 
 use super::AuthError;
-use crate::limited_body::{ReadError, read_limited};
 
 /// The largest JWKS document accepted, in bytes. A provider's key set is a
 /// few kilobytes (Clerk's: one or two keys); the limit leaves room for many
@@ -190,8 +190,17 @@ impl JwksCache {
         if !status.is_success() {
             return Err(FetchError::Status(status.as_u16()));
         }
-        let from = format!("the JWKS {}", self.shown_url);
-        let body = read_limited(response, MAX_JWKS_BYTES, &from).await?;
+        let body = Limited::new(reqwest::Body::from(response), MAX_JWKS_BYTES)
+            .collect()
+            .await
+            .map_err(|error| {
+                if error.is::<LengthLimitError>() {
+                    FetchError::TooLarge(self.shown_url.clone())
+                } else {
+                    FetchError::Body(self.shown_url.clone(), error)
+                }
+            })?
+            .to_bytes();
         parse_jwks(&body)
     }
 }
@@ -203,8 +212,10 @@ enum FetchError {
     Http(reqwest::Error),
     #[error("unexpected status {0}")]
     Status(u16),
-    #[error(transparent)]
-    Body(#[from] ReadError),
+    #[error("the JWKS {0} answered more than {MAX_JWKS_BYTES} bytes")]
+    TooLarge(String),
+    #[error("reading the answer of the JWKS {0} failed")]
+    Body(String, #[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("malformed document: {0}")]
     Malformed(#[from] serde_json::Error),
     #[error("no usable signing key in the document")]

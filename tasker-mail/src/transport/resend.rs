@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use reqwest::{StatusCode, header::HeaderMap};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime, Time};
@@ -10,7 +11,6 @@ use crate::{
     config::{MailConfig, ResendConfig, TransportKind},
     email::{Email, SendReceipt, Tag},
     error::{BoxError, MailError, Result},
-    limited_body::read_limited,
     mailer::Mailer,
     message::{self, SenderDefaults},
     secret::Secret,
@@ -114,7 +114,6 @@ impl ResendMailer {
             request = request.header("Idempotency-Key", key);
         }
         let response = request.send().await.map_err(transport_error)?;
-        let from = format!("Resend ({url})");
         let status = response.status();
         if status.is_success() {
             // Resend has accepted the message: a failure from here on must
@@ -123,16 +122,16 @@ impl ResendMailer {
                 transport: TRANSPORT,
                 source,
             };
-            let body = read_limited(response, MAX_RESPONSE_BYTES, &from)
+            let body = read_body(response, url)
                 .await
                 .map_err(|source| invalid(source.into()))?;
-            return serde_json::from_slice(&body).map_err(|source| invalid(source.into()));
+            return serde_json::from_slice(body.as_ref()).map_err(|source| invalid(source.into()));
         }
         let retry_after = retry_after(response.headers(), OffsetDateTime::now_utc());
         // An unreadable error answer still has its status; the message then
         // says why the body is missing.
-        let body = match read_limited(response, MAX_RESPONSE_BYTES, &from).await {
-            Ok(body) => String::from_utf8_lossy(&body).into_owned(),
+        let body = match read_body(response, url).await {
+            Ok(body) => String::from_utf8_lossy(body.as_ref()).into_owned(),
             Err(error) => error.to_string(),
         };
         Err(classify(
@@ -336,6 +335,30 @@ fn classify(
             message,
         }
     }
+}
+
+/// Why an answer of Resend (from the URL held) could not be read to its end.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("Resend ({0}) answered more than {MAX_RESPONSE_BYTES} bytes")]
+    TooLarge(String),
+    #[error("reading the answer of Resend ({0}) failed")]
+    Body(String, #[source] BoxError),
+}
+
+/// The body of Resend's answer from `url`, at most [`MAX_RESPONSE_BYTES`].
+async fn read_body(response: reqwest::Response, url: &str) -> Result<impl AsRef<[u8]>, ReadError> {
+    let collected = Limited::new(reqwest::Body::from(response), MAX_RESPONSE_BYTES)
+        .collect()
+        .await
+        .map_err(|error| {
+            if error.is::<LengthLimitError>() {
+                ReadError::TooLarge(url.to_owned())
+            } else {
+                ReadError::Body(url.to_owned(), error)
+            }
+        })?;
+    Ok(collected.to_bytes())
 }
 
 /// Sorts a failure to get an answer: all are retryable.
