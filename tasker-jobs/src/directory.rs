@@ -10,11 +10,17 @@ use std::{
     time::{Duration, Instant},
 };
 
+use http_body_util::{BodyExt, Limited};
 use serde::Deserialize;
 use tasker_core::{domain::UserId, service::JobService, store::JobStore};
 use tasker_mail::Recipient;
 
 use crate::error::JobError;
+
+/// The largest Clerk answer read, in bytes. A user object is a few
+/// kilobytes; the limit keeps a broken or hostile endpoint (a misconfigured
+/// `clerk.api_url`) from making a worker buffer an endless body.
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// The future a [`UserDirectory`] returns.
 pub type LookupFuture<'a> =
@@ -147,7 +153,19 @@ impl ClerkDirectory {
         if !status.is_success() {
             return Err(JobError::ClerkStatus { status });
         }
-        let body: ClerkUser = response.json().await.map_err(JobError::ClerkRequest)?;
+        let body = Limited::new(reqwest::Body::from(response), MAX_RESPONSE_BYTES)
+            .collect()
+            .await
+            .map_err(|error| match error.downcast::<reqwest::Error>() {
+                Ok(source) => JobError::ClerkRequest(source.without_url()),
+                // The other error `Limited` gives is its `LengthLimitError`.
+                Err(_) => JobError::ClerkResponseTooLarge {
+                    url,
+                    limit: MAX_RESPONSE_BYTES,
+                },
+            })?
+            .to_bytes();
+        let body: ClerkUser = serde_json::from_slice(&body).map_err(JobError::ClerkDecode)?;
         Ok(body.recipient())
     }
 }

@@ -52,6 +52,19 @@ pub enum JobError {
         /// The HTTP status.
         status: reqwest::StatusCode,
     },
+    /// Clerk's answer to a user lookup is larger than the limit (1 MiB): a
+    /// user object is a few kilobytes, so `clerk.api_url` is likely wrong.
+    #[error("Clerk user lookup {url} answered more than {limit} bytes")]
+    ClerkResponseTooLarge {
+        /// The lookup's URL.
+        url: String,
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// Clerk's answer to a user lookup is not the user object expected
+    /// (retryable, as a proxy's error page may be).
+    #[error("Clerk user lookup answered an unexpected body")]
+    ClerkDecode(#[source] serde_json::Error),
     /// The HTTP client for Clerk cannot be built (no TLS roots).
     #[error("cannot build the Clerk client")]
     ClerkClient(#[source] reqwest::Error),
@@ -76,9 +89,11 @@ impl JobError {
     /// Whether another attempt may succeed, from the cause: the database or
     /// the file store failing, a queue error, mail's own retryable errors
     /// ([`MailError::is_retryable`](tasker_mail::MailError::is_retryable)), a
-    /// timeout, Clerk unreachable or answering 429 or 5xx. Not: validation
-    /// and other refusals of tasker-core, mail refusals and template errors,
-    /// invalid payloads or configuration, a job delivered too often.
+    /// timeout, Clerk unreachable, answering 429 or 5xx, or answering
+    /// something other than a user object. Not: validation and other
+    /// refusals of tasker-core, mail refusals and template errors, invalid
+    /// payloads or configuration, a Clerk answer past the size limit, a job
+    /// delivered too often.
     pub fn is_retryable(&self) -> bool {
         match self {
             // The database or the file store may be back in a moment.
@@ -87,12 +102,16 @@ impl JobError {
                 tasker_core::Error::Storage { .. } | tasker_core::Error::Blob { .. }
             ),
             Self::Mail(error) => error.is_retryable(),
-            Self::Queue(_) | Self::TimedOut { .. } | Self::ClerkRequest(_) => true,
+            Self::Queue(_)
+            | Self::TimedOut { .. }
+            | Self::ClerkRequest(_)
+            | Self::ClerkDecode(_) => true,
             Self::ClerkStatus { status } => clerk_status_is_transient(*status),
             Self::Config(_)
             | Self::InvalidUserId(_)
             | Self::Redelivered { .. }
             | Self::ClerkClient(_)
+            | Self::ClerkResponseTooLarge { .. }
             | Self::Encode(_) => false,
         }
     }

@@ -229,3 +229,70 @@ fn split_list(raw: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// Why a JWKS URL is refused by [`check_jwks_url`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwksUrlError {
+    /// The text is not a URL.
+    #[error("is not a valid URL")]
+    Invalid,
+    /// The URL is not `https://` (nor `http://`) with a host.
+    #[error("must be an https:// URL")]
+    NotHttps,
+    /// The URL is `http://` to a host that is not loopback: the keys that
+    /// decide who is signed in would travel unauthenticated.
+    #[error(
+        "must be an https:// URL: http:// is accepted only for a loopback host \
+         (localhost, 127.0.0.0/8, ::1)"
+    )]
+    InsecureHttp,
+}
+
+/// Checks a JWKS URL: `https://` with a host, or `http://` to a loopback host
+/// (`localhost`, `127.0.0.0/8`, `::1`, for a local test server). Surrounding
+/// whitespace is ignored. [`JwtAuthenticator::new`](super::JwtAuthenticator::new)
+/// applies the same rule.
+///
+/// ```
+/// use tasker_http::auth::{JwksUrlError, check_jwks_url};
+///
+/// assert_eq!(check_jwks_url("https://clerk.example.com/.well-known/jwks.json"), Ok(()));
+/// assert_eq!(check_jwks_url("http://127.0.0.1:8081/jwks.json"), Ok(()));
+/// assert_eq!(
+///     check_jwks_url("http://clerk.example.com/.well-known/jwks.json"),
+///     Err(JwksUrlError::InsecureHttp)
+/// );
+/// ```
+///
+/// # Errors
+/// The [`JwksUrlError`] saying what is wrong with the URL.
+pub fn check_jwks_url(url: &str) -> Result<(), JwksUrlError> {
+    parse_jwks_url(url).map(drop)
+}
+
+/// The JWKS URL, parsed and checked as [`check_jwks_url`] describes.
+pub(crate) fn parse_jwks_url(raw: &str) -> Result<reqwest::Url, JwksUrlError> {
+    let url = reqwest::Url::parse(raw.trim()).map_err(|_| JwksUrlError::Invalid)?;
+    match url.scheme() {
+        _ if !url.has_host() => Err(JwksUrlError::NotHttps),
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(JwksUrlError::InsecureHttp),
+        _ => Err(JwksUrlError::NotHttps),
+    }
+}
+
+/// Whether the URL's host is `localhost` or a loopback address (the parser
+/// has already lower-cased names and normalised addresses such as `127.1`).
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host_str() {
+        Some("localhost") => true,
+        Some(host) => host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
+}

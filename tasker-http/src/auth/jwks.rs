@@ -20,6 +20,7 @@ use std::{
 };
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use jsonwebtoken::{
     Algorithm, DecodingKey,
     jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse},
@@ -28,7 +29,10 @@ use tokio::time::Instant;
 
 use super::AuthError;
 
-/// The largest JWKS document accepted, in bytes.
+/// The largest JWKS document accepted, in bytes. A provider's key set is a
+/// few kilobytes (Clerk's: one or two keys); the limit leaves room for many
+/// keys while a misbehaving or hostile server cannot make every instance
+/// buffer an endless body.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 
 /// The smallest RSA modulus accepted, in bits.
@@ -175,7 +179,7 @@ impl JwksCache {
 
     /// Fetches and parses the key set.
     async fn fetch(&self) -> Result<KeyMap, FetchError> {
-        let mut response = self
+        let response = self
             .client
             .get(self.url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
@@ -186,19 +190,17 @@ impl JwksCache {
         if !status.is_success() {
             return Err(FetchError::Status(status.as_u16()));
         }
-        if response
-            .content_length()
-            .is_some_and(|length| length > MAX_JWKS_BYTES as u64)
-        {
-            return Err(FetchError::TooLarge);
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await? {
-            if body.len() + chunk.len() > MAX_JWKS_BYTES {
-                return Err(FetchError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = Limited::new(reqwest::Body::from(response), MAX_JWKS_BYTES)
+            .collect()
+            .await
+            .map_err(|error| {
+                if error.is::<LengthLimitError>() {
+                    FetchError::TooLarge(self.shown_url.clone())
+                } else {
+                    FetchError::Body(self.shown_url.clone(), error)
+                }
+            })?
+            .to_bytes();
         parse_jwks(&body)
     }
 }
@@ -210,8 +212,10 @@ enum FetchError {
     Http(reqwest::Error),
     #[error("unexpected status {0}")]
     Status(u16),
-    #[error("document larger than {MAX_JWKS_BYTES} bytes")]
-    TooLarge,
+    #[error("the JWKS {0} answered more than {MAX_JWKS_BYTES} bytes")]
+    TooLarge(String),
+    #[error("reading the answer of the JWKS {0} failed")]
+    Body(String, #[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("malformed document: {0}")]
     Malformed(#[from] serde_json::Error),
     #[error("no usable signing key in the document")]

@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 use tasker_core::domain::UserId;
 
 use super::{
-    AuthError, AuthUser, Authenticate, JwtConfig, authenticate::bearer_token, jwks::JwksCache,
+    AuthError, AuthUser, Authenticate, JwtConfig, authenticate::bearer_token,
+    config::parse_jwks_url, jwks::JwksCache,
 };
 
 /// The longest token accepted, in bytes.
@@ -77,8 +78,9 @@ impl JwtAuthenticator {
     ///
     /// # Errors
     /// [`AuthError::Config`] when neither a secret nor a JWKS URL is set, when
-    /// the JWKS URL is not an `http(s)` URL, or when the HTTP client cannot be
-    /// built.
+    /// the JWKS URL is refused by [`check_jwks_url`](super::check_jwks_url)
+    /// (not `https://`, or `http://` to a host that is not loopback), or when
+    /// the HTTP client cannot be built.
     pub fn new(config: JwtConfig) -> Result<Self, AuthError> {
         let timeout = config.jwks_timeout();
         let client = reqwest::Client::builder()
@@ -130,11 +132,8 @@ impl JwtAuthenticator {
         });
         let jwks = match &config.jwks_url {
             Some(raw) => {
-                let url = reqwest::Url::parse(raw.trim())
-                    .map_err(|_| AuthError::Config("jwks_url is not a valid URL".into()))?;
-                if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
-                    return Err(AuthError::Config("jwks_url must be an http(s) URL".into()));
-                }
+                let url = parse_jwks_url(raw)
+                    .map_err(|problem| AuthError::Config(format!("jwks_url {problem}")))?;
                 Some(JwksCache::new(
                     url,
                     client,

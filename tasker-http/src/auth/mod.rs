@@ -53,7 +53,7 @@ mod layer;
 mod require_role;
 
 pub use authenticate::{Authenticate, bearer_token};
-pub use config::{JwtConfig, JwtSecret};
+pub use config::{JwksUrlError, JwtConfig, JwtSecret, check_jwks_url};
 pub use error::AuthError;
 pub use jwt::JwtAuthenticator;
 pub use layer::{Auth, AuthFuture, AuthLayer};

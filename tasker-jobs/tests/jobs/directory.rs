@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use tasker_core::domain::UserId;
-use tasker_jobs::{ClerkDirectory, UserDirectory};
+use tasker_jobs::{ClerkDirectory, JobError, UserDirectory};
 
 use crate::support::Fake;
 
@@ -49,4 +49,45 @@ async fn clerk_outages_are_retryable() {
         .await
         .unwrap_err();
     assert!(error.is_retryable(), "{error}");
+}
+
+#[tokio::test]
+async fn a_clerk_answer_past_the_size_limit_is_a_permanent_error_naming_clerk() {
+    let fake = Fake::start().await;
+    // A real user object, its metadata padded past the 1 MiB limit.
+    fake.add_clerk_user(
+        "user_big",
+        serde_json::json!({
+            "first_name": "Ada",
+            "primary_email_address_id": "idn_a",
+            "email_addresses": [{"id": "idn_a", "email_address": "ada@example.com"}],
+            "public_metadata": {"notes": "x".repeat(1024 * 1024)}
+        }),
+    );
+    let clerk = ClerkDirectory::new("sk_test_x")
+        .unwrap()
+        .with_base_url(fake.url.clone());
+    let error = clerk
+        .lookup(&UserId::parse("user_big").unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            JobError::ClerkResponseTooLarge { url, limit: 1_048_576 }
+                if url.ends_with("/v1/users/user_big")
+        ),
+        "{error:?}"
+    );
+    assert!(!error.is_retryable(), "{error}");
+    assert!(
+        error.to_string().starts_with("Clerk user lookup http://"),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .ends_with("answered more than 1048576 bytes"),
+        "{error}"
+    );
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use reqwest::{StatusCode, header::HeaderMap};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime, Time};
@@ -14,6 +15,12 @@ use crate::{
     message::{self, SenderDefaults},
     secret::Secret,
 };
+
+/// The largest Resend answer read, in bytes. Its answers are small JSON
+/// objects (an id per message, or an error); the limit keeps a broken or
+/// hostile endpoint (a misconfigured `resend.base_url`) from making the
+/// sender buffer an endless body.
+const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// The most messages Resend takes in one batch call.
 pub const RESEND_BATCH_LIMIT: usize = 100;
@@ -115,14 +122,18 @@ impl ResendMailer {
                 transport: TRANSPORT,
                 source,
             };
-            let body = response
-                .bytes()
+            let body = read_body(response, url)
                 .await
                 .map_err(|source| invalid(source.into()))?;
-            return serde_json::from_slice(&body).map_err(|source| invalid(source.into()));
+            return serde_json::from_slice(body.as_ref()).map_err(|source| invalid(source.into()));
         }
         let retry_after = retry_after(response.headers(), OffsetDateTime::now_utc());
-        let body = response.text().await.unwrap_or_default();
+        // An unreadable error answer still has its status; the message then
+        // says why the body is missing.
+        let body = match read_body(response, url).await {
+            Ok(body) => String::from_utf8_lossy(body.as_ref()).into_owned(),
+            Err(error) => error.to_string(),
+        };
         Err(classify(
             status,
             retry_after,
@@ -324,6 +335,30 @@ fn classify(
             message,
         }
     }
+}
+
+/// Why an answer of Resend (from the URL held) could not be read to its end.
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error("Resend ({0}) answered more than {MAX_RESPONSE_BYTES} bytes")]
+    TooLarge(String),
+    #[error("reading the answer of Resend ({0}) failed")]
+    Body(String, #[source] BoxError),
+}
+
+/// The body of Resend's answer from `url`, at most [`MAX_RESPONSE_BYTES`].
+async fn read_body(response: reqwest::Response, url: &str) -> Result<impl AsRef<[u8]>, ReadError> {
+    let collected = Limited::new(reqwest::Body::from(response), MAX_RESPONSE_BYTES)
+        .collect()
+        .await
+        .map_err(|error| {
+            if error.is::<LengthLimitError>() {
+                ReadError::TooLarge(url.to_owned())
+            } else {
+                ReadError::Body(url.to_owned(), error)
+            }
+        })?;
+    Ok(collected.to_bytes())
 }
 
 /// Sorts a failure to get an answer: all are retryable.

@@ -445,3 +445,52 @@ async fn a_success_with_an_unreadable_body_is_not_retried() {
     );
     assert!(error.is_permanent());
 }
+
+/// The size limit of a Resend answer (1 MiB).
+const RESPONSE_LIMIT: usize = 1024 * 1024;
+
+/// A Resend answer of `status` padded past the size limit.
+fn oversize(status: u16, body: Value) -> ResponseTemplate {
+    let mut body = body;
+    body["padding"] = Value::String("x".repeat(RESPONSE_LIMIT));
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+#[tokio::test]
+async fn an_accepted_send_answered_past_the_size_limit_is_an_invalid_response_not_sent_again() {
+    let error = failing_with(oversize(200, json!({"id": "msg_big"}))).await;
+    assert!(
+        matches!(error, MailError::InvalidResponse { .. }),
+        "{error:?}"
+    );
+    assert!(!error.is_retryable(), "the message may have been accepted");
+    let cause = std::error::Error::source(&error)
+        .expect("a cause")
+        .to_string();
+    assert!(cause.starts_with("Resend (http://"), "{cause}");
+    assert!(
+        cause.ends_with("/emails) answered more than 1048576 bytes"),
+        "{cause}"
+    );
+}
+
+#[tokio::test]
+async fn an_error_answer_past_the_size_limit_keeps_its_status_and_says_why_it_is_unread() {
+    let error = failing_with(oversize(
+        422,
+        json!({"statusCode": 422, "name": "validation_error", "message": "invalid"}),
+    ))
+    .await;
+    assert!(!error.is_retryable(), "{error:?}");
+    assert!(
+        matches!(
+            &error,
+            MailError::Rejected { status: Some(422), code: None, message, .. }
+                if message.ends_with("answered more than 1048576 bytes")
+        ),
+        "{error:?}"
+    );
+    let error = failing_with(oversize(503, json!({"name": "internal_server_error"}))).await;
+    assert!(error.is_retryable(), "{error:?}");
+    assert_eq!(error.status(), Some(503));
+}

@@ -1,6 +1,6 @@
 //! The checks a configuration passes before anything starts: the rules that
 //! types alone cannot state (a public address needs a secret, a transport its
-//! key, URLs their scheme), every failure named by its key.
+//! key, URLs their scheme, a JWKS https), every failure named by its key.
 
 use super::{Config, ConfigError, StorageBackend, parse_headers};
 use tasker_mail::TransportKind;
@@ -65,12 +65,17 @@ impl Config {
                 "must be at least 32 characters (use a random value, e.g. `openssl rand -hex 32`)",
             ));
         }
-        if let Some(url) = &auth.jwks_url
-            && !is_http_url(url)
+        // The rule of the library's authenticator: https, or http to a
+        // loopback host; an empty value counts as unset there too.
+        if let Some(url) = auth
+            .jwks_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+            && let Err(problem) = tasker_http::auth::check_jwks_url(url)
         {
             errors.push(ConfigError::new(
                 "auth.jwks_url",
-                "must be an http:// or https:// URL",
+                format!("{problem} (TASKER_AUTH__JWKS_URL)"),
             ));
         }
         if let Some(url) = &self.database.url

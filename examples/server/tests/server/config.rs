@@ -57,6 +57,32 @@ fn a_public_address_needs_a_secret_or_a_jwks_url() {
 }
 
 #[test]
+fn a_jwks_url_over_plain_http_is_refused_unless_its_host_is_loopback() {
+    let stderr = refused(&Env::defaults().set(
+        "TASKER_AUTH__JWKS_URL",
+        "http://example.clerk.accounts.dev/.well-known/jwks.json",
+    ));
+    assert!(
+        stderr.contains("auth.jwks_url: must be an https:// URL"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("TASKER_AUTH__JWKS_URL"), "{stderr}");
+    for url in [
+        "http://localhost:8081/.well-known/jwks.json",
+        "http://127.0.0.1:8081/.well-known/jwks.json",
+    ] {
+        let output = Env::defaults()
+            .set("TASKER_AUTH__JWKS_URL", url)
+            .run(&["cron", "list"]);
+        assert!(
+            output.status.success(),
+            "{url}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+#[test]
 fn several_problems_are_reported_together() {
     let stderr = refused(
         &Env::defaults()

@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 use tasker_core::domain::UserId;
 use tasker_http::{
     AuthUser, Body,
-    auth::{AuthError, AuthLayer, JwtAuthenticator, JwtConfig, RequireRoleLayer, bearer_token},
+    auth::{
+        AuthError, AuthLayer, JwksUrlError, JwtAuthenticator, JwtConfig, RequireRoleLayer,
+        bearer_token, check_jwks_url,
+    },
     body::full,
 };
 use tower::{Layer, ServiceExt, service_fn, util::BoxCloneSyncService};
@@ -59,6 +62,53 @@ fn an_unusable_config_is_refused() {
         );
     }
     assert!(JwtAuthenticator::new(JwtConfig::with_jwks_url("https://keys.example/jwks")).is_ok());
+}
+
+#[test]
+fn a_jwks_url_over_plain_http_is_refused_unless_its_host_is_loopback() {
+    for url in [
+        "http://clerk.example.com/.well-known/jwks.json",
+        "HTTP://clerk.example.com/.well-known/jwks.json",
+        "http://10.0.0.5/jwks.json",
+        "http://[2001:db8::1]/jwks.json",
+        "http://localhost.example.com/jwks.json",
+        "http://128.0.0.1/jwks.json",
+    ] {
+        assert_eq!(
+            check_jwks_url(url),
+            Err(JwksUrlError::InsecureHttp),
+            "{url}"
+        );
+        match JwtAuthenticator::new(JwtConfig::with_jwks_url(url)) {
+            Err(AuthError::Config(reason)) => {
+                assert!(
+                    reason.starts_with("jwks_url must be an https:// URL"),
+                    "{url}: {reason}"
+                );
+                assert!(reason.contains("loopback"), "{url}: {reason}");
+            }
+            other => panic!("{url}: expected a configuration error, got {other:?}"),
+        }
+    }
+    for url in [
+        "https://clerk.example.com/.well-known/jwks.json",
+        "http://localhost/.well-known/jwks.json",
+        "http://LOCALHOST:8081/jwks.json",
+        "http://127.0.0.1:9/jwks.json",
+        "http://127.1.2.3/jwks.json",
+        "http://[::1]:8081/jwks.json",
+    ] {
+        assert_eq!(check_jwks_url(url), Ok(()), "{url}");
+        assert!(
+            JwtAuthenticator::new(JwtConfig::with_jwks_url(url)).is_ok(),
+            "{url} refused"
+        );
+    }
+    assert_eq!(
+        check_jwks_url("ftp://keys.example/jwks.json"),
+        Err(JwksUrlError::NotHttps)
+    );
+    assert_eq!(check_jwks_url("not a url"), Err(JwksUrlError::Invalid));
 }
 
 /// The request body inside the crate's layer stack: boxed, not `Sync`.

@@ -14,7 +14,8 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use bytes::Bytes;
 use futures_util::future::join_all;
 use http::{Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+use hyper::body::Frame;
 use hyper_util::rt::TokioIo;
 use jsonwebtoken::{
     Algorithm, EncodingKey,
@@ -82,7 +83,15 @@ enum Reply {
     Status(u16),
     Body(&'static str),
     Slow(Duration, Value),
+    /// The usual key set padded past the JWKS size limit, sent with a
+    /// `Content-Length` or, `chunked`, in pieces without one.
+    Oversize {
+        chunked: bool,
+    },
 }
+
+/// The JWKS size limit of tasker-http (256 KiB).
+const JWKS_LIMIT: usize = 256 * 1024;
 
 struct JwksServer {
     url: String,
@@ -121,7 +130,7 @@ impl JwksServer {
         }
     }
 
-    async fn respond(reply: Reply) -> Response<Full<Bytes>> {
+    async fn respond(reply: Reply) -> Response<BoxBody<Bytes, Infallible>> {
         let (status, body) = match reply {
             Reply::Json(json) => (200, json.to_string()),
             Reply::Status(status) => (status, "oops".to_owned()),
@@ -130,8 +139,22 @@ impl JwksServer {
                 tokio::time::sleep(delay).await;
                 (200, json.to_string())
             }
+            Reply::Oversize { chunked } => {
+                let padded = with(jwks(), json!({ "padding": "x".repeat(JWKS_LIMIT) }));
+                let body = Bytes::from(padded.to_string());
+                assert!(body.len() > JWKS_LIMIT);
+                if chunked {
+                    let pieces: Vec<_> = body
+                        .chunks(16 * 1024)
+                        .map(|piece| Ok(Frame::data(Bytes::copy_from_slice(piece))))
+                        .collect();
+                    let stream = StreamBody::new(futures_util::stream::iter(pieces));
+                    return Response::new(stream.boxed());
+                }
+                return Response::new(Full::new(body).boxed());
+            }
         };
-        let mut response = Response::new(Full::new(Bytes::from(body)));
+        let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
         *response.status_mut() = StatusCode::from_u16(status).expect("valid status");
         response
     }
@@ -350,6 +373,24 @@ async fn a_failing_or_malformed_jwks_keeps_the_cached_keys() {
             .assert_unauthorized(reason);
         assert_eq!(server.fetches(), round + 2);
         send_token(authenticator.clone(), &known).await.assert_ok();
+    }
+}
+
+#[tokio::test]
+async fn a_jwks_over_the_size_limit_is_refused_with_or_without_a_content_length() {
+    for chunked in [false, true] {
+        let server = JwksServer::start(Reply::Oversize { chunked }).await;
+        let authenticator = server.authenticator(1);
+        let token = rs256(RSA_KID, &claims());
+        send_token(authenticator.clone(), &token)
+            .await
+            .assert_unauthorized("signing keys unavailable");
+        assert_eq!(server.fetches(), 1, "chunked: {chunked}");
+        // The same keys within the limit verify: only the size was refused.
+        server.set(Reply::Json(jwks()));
+        pass_refresh_interval().await;
+        send_token(authenticator.clone(), &token).await.assert_ok();
+        assert_eq!(server.fetches(), 2, "chunked: {chunked}");
     }
 }
 
