@@ -56,9 +56,18 @@ pub(crate) fn router(
         .push(
             Router::with_path("admin")
                 .hoop(page(PageKind::RequireAdmin))
-                .push(Router::with_path("jobs").get(page(PageKind::JobBoard)))
-                .push(Router::with_path("jobs/stats").get(page(PageKind::JobStats)))
-                .push(Router::with_path("emails/{template}").get(page(PageKind::EmailPreview)))
+                .push(readable(
+                    Router::with_path("jobs"),
+                    page(PageKind::JobBoard),
+                ))
+                .push(readable(
+                    Router::with_path("jobs/stats"),
+                    page(PageKind::JobStats),
+                ))
+                .push(readable(
+                    Router::with_path("emails/{template}"),
+                    page(PageKind::EmailPreview),
+                ))
                 .push(Router::with_path("cron/{job}").post(page(PageKind::RunCron))),
         )
         .push(Router::with_path("{**rest}").goal(api))
@@ -90,9 +99,24 @@ fn pages(
 fn with_probes(router: Router, page: &impl Fn(PageKind) -> Page) -> Router {
     router
         .hoop(RequestMetrics)
-        .push(Router::with_path("healthz").get(page(PageKind::Healthz)))
-        .push(Router::with_path("readyz").get(page(PageKind::Readyz)))
-        .push(Router::with_path("metrics").get(page(PageKind::Metrics)))
+        .push(readable(
+            Router::with_path("healthz"),
+            page(PageKind::Healthz),
+        ))
+        .push(readable(
+            Router::with_path("readyz"),
+            page(PageKind::Readyz),
+        ))
+        .push(readable(
+            Router::with_path("metrics"),
+            page(PageKind::Metrics),
+        ))
+}
+
+/// `GET` and `HEAD` of `page` (RFC 9110 §9.3.2: monitors send `HEAD`); hyper
+/// sends no body for a `HEAD`, the headers are the `GET`'s.
+fn readable(router: Router, page: Page) -> Router {
+    router.get(page.clone()).head(page)
 }
 
 /// Gives the tasker service the peer address for rate limits and logs.
@@ -181,6 +205,7 @@ impl PageKind {
     }
 }
 
+#[derive(Clone)]
 struct Page {
     web: Arc<Web>,
     kind: PageKind,

@@ -72,6 +72,43 @@ async fn sigterm_lets_a_request_in_flight_finish() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_on_the_probes_and_admin_pages_has_the_get_status_and_type_and_no_body() {
+    let env = Env::defaults();
+    let server = Server::start(&env, &["--no-scheduler"]).await;
+    let user = env.token(&["--user", "bob"]);
+    let admin = env.token(&["--user", "root", "--role", "admin"]);
+    let client = Client::new();
+    for (path, token) in [
+        ("/healthz", None),
+        ("/readyz", None),
+        ("/metrics", None),
+        ("/admin/jobs/stats", Some(&admin)),
+        ("/admin/jobs/stats", Some(&user)),
+        ("/api/v1/todos", Some(&user)),
+    ] {
+        let send = |method: reqwest::Method| {
+            let request = client.request(method, format!("{}{path}", server.url));
+            let request = match token {
+                Some(token) => request.bearer_auth(token),
+                None => request,
+            };
+            async move { request.send().await.expect("request") }
+        };
+        let get = send(reqwest::Method::GET).await;
+        let head = send(reqwest::Method::HEAD).await;
+        assert_eq!(head.status(), get.status(), "HEAD {path}");
+        assert_ne!(head.status(), StatusCode::NOT_FOUND, "HEAD {path}");
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "HEAD {path}"
+        );
+        let body = head.bytes().await.expect("body");
+        assert!(body.is_empty(), "HEAD {path} sent a body: {body:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_routes_need_the_admin_role() {
     let env = Env::defaults();
     let server = Server::start(&env, &["--no-scheduler"]).await;
