@@ -22,12 +22,14 @@ pub(crate) const T0: OffsetDateTime = datetime!(2026-11-23 09:00 UTC);
 /// The HS256 secret of the test tokens.
 pub(crate) const SECRET: &str = "test-secret-of-at-least-thirty-two-bytes!";
 
-/// Generates one test per backend for each listed case.
+/// Generates one test per backend for each listed case; attributes before a
+/// case (such as `#[ignore = "…"]`) go on both of its tests.
 macro_rules! cases {
-    ($($case:ident),* $(,)?) => {
+    ($($(#[$attr:meta])* $case:ident),* $(,)?) => {
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                $(#[$attr])*
                 async fn $case() {
                     if let Some(app) = crate::support::App::postgres().await {
                         super::$case(app).await;
@@ -38,6 +40,7 @@ macro_rules! cases {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                $(#[$attr])*
                 async fn $case() {
                     super::$case(crate::support::App::sqlite().await).await;
                 }
