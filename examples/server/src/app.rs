@@ -171,6 +171,8 @@ pub(crate) async fn connect_store(config: &Config) -> Result<AnyStore, StartErro
         .map_err(|e| StartError::dependency("database", e))
 }
 
+const CERTIFICATE_PEM: &str = "-----BEGIN CERTIFICATE-----";
+
 /// The Redis client for `url`: over TLS for `rediss://`, trusting the CA(s)
 /// of `redis.ca_file` when set, else the webpki roots.
 fn redis_client(url: &str, config: &RedisConfig) -> Result<redis::Client, StartError> {
@@ -182,6 +184,17 @@ fn redis_client(url: &str, config: &RedisConfig) -> Result<redis::Client, StartE
                     path.display()
                 ))
             })?;
+            // A file of no certificate would trust nothing, and every
+            // connection would fail with a less helpful message.
+            if !pem
+                .windows(CERTIFICATE_PEM.len())
+                .any(|w| w == CERTIFICATE_PEM.as_bytes())
+            {
+                return Err(StartError::Config(format!(
+                    "redis.ca_file: {} holds no PEM certificate ({CERTIFICATE_PEM})",
+                    path.display()
+                )));
+            }
             let tls = redis::TlsCertificates {
                 client_tls: None,
                 root_cert: Some(pem),

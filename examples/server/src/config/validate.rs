@@ -189,9 +189,8 @@ impl Config {
     }
 }
 
-/// `redis.url` must be a Redis URL (`redis://` or `rediss://` for TLS), and
-/// `redis.ca_file`, which only a `rediss://` URL uses, a readable PEM file
-/// with at least one certificate.
+/// `redis.url` must be a Redis URL (`redis://` or `rediss://` for TLS);
+/// `redis.ca_file` goes with a `rediss://` URL only.
 fn redis_errors(redis: &RedisConfig) -> Vec<ConfigError> {
     let mut errors = Vec::new();
     let tls = match &redis.url {
@@ -215,27 +214,12 @@ fn redis_errors(redis: &RedisConfig) -> Vec<ConfigError> {
         }
         None => false,
     };
-    if let Some(path) = &redis.ca_file {
-        if !tls {
-            errors.push(ConfigError::new(
-                "redis.ca_file",
-                "is only used with a rediss:// redis.url (TLS); set one or remove the CA file",
-            ));
-        }
-        match std::fs::read_to_string(path) {
-            Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {}
-            Ok(_) => errors.push(ConfigError::new(
-                "redis.ca_file",
-                format!(
-                    "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-                    path.display()
-                ),
-            )),
-            Err(e) => errors.push(ConfigError::new(
-                "redis.ca_file",
-                format!("cannot read {}: {e}", path.display()),
-            )),
-        }
+    // The file itself is read when Redis is connected (`app::redis_client`).
+    if redis.ca_file.is_some() && !tls {
+        errors.push(ConfigError::new(
+            "redis.ca_file",
+            "is only used with a rediss:// redis.url (TLS); set one or remove the CA file",
+        ));
     }
     errors
 }
