@@ -98,13 +98,41 @@ impl JobQueue {
         }
     }
 
-    /// Queues in Redis (`redis://…`), shared by every instance that uses the
-    /// same Redis and queue prefix.
+    /// Queues in Redis (`redis://…`, or `rediss://…` for TLS with the
+    /// certificate checked against the webpki roots), shared by every
+    /// instance that uses the same Redis and queue prefix.
+    ///
+    /// # Errors
+    /// [`QueueError`] when the URL is malformed or Redis cannot be reached
+    /// (a TLS server whose certificate is not trusted included).
+    pub async fn redis(url: &str, config: &JobsConfig) -> Result<Self, QueueError> {
+        let client =
+            redis::Client::open(url).map_err(|e| QueueError::new("redis", "read its URL", e))?;
+        Self::redis_client(client, config).await
+    }
+
+    /// Queues in Redis through a client the caller built: for example a
+    /// `rediss://` one that trusts a private CA
+    /// (`redis::Client::build_with_tls`).
+    ///
+    /// ```no_run
+    /// # async fn run(ca_pem: Vec<u8>) -> Result<(), Box<dyn std::error::Error>> {
+    /// use tasker_jobs::{JobQueue, JobsConfig};
+    ///
+    /// let tls = redis::TlsCertificates { client_tls: None, root_cert: Some(ca_pem) };
+    /// let client = redis::Client::build_with_tls("rediss://redis.internal:6380", tls)?;
+    /// let queue = JobQueue::redis_client(client, &JobsConfig::default()).await?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// [`QueueError`] when Redis cannot be reached.
-    pub async fn redis(url: &str, config: &JobsConfig) -> Result<Self, QueueError> {
-        let conn = apalis_redis::connect(url)
+    pub async fn redis_client(
+        client: redis::Client,
+        config: &JobsConfig,
+    ) -> Result<Self, QueueError> {
+        let conn = client
+            .get_connection_manager()
             .await
             .map_err(|e| QueueError::new("redis", "connect", e))?;
         let storage = |p: Priority| {

@@ -24,7 +24,10 @@ use tasker_jobs::{
 };
 use tasker_mail::{AnyMailer, Templates};
 
-use crate::{config::Config, secret, storage};
+use crate::{
+    config::{Config, RedisConfig},
+    secret, storage,
+};
 
 /// Start-up failed; the message names the key or the dependency.
 #[derive(Debug, thiserror::Error)]
@@ -87,13 +90,18 @@ pub(crate) async fn build(config: Config, migrate: bool) -> Result<App, StartErr
         Templates::from_config(&config.mail)
             .map_err(|e| StartError::dependency("mail templates", e))?,
     );
-    let queue = JobQueue::connect(
-        config.redis.url.as_deref(),
-        config.queue_path(),
-        &config.jobs,
-    )
-    .await
-    .map_err(|e| StartError::dependency("job queue", JobError::from(e).chain()))?;
+    let client = match &config.redis.url {
+        Some(url) => Some(redis_client(url, &config.redis)?),
+        None => None,
+    };
+    let queue = match &client {
+        Some(client) => JobQueue::redis_client(client.clone(), &config.jobs).await,
+        None => JobQueue::sqlite(config.queue_path(), &config.jobs).await,
+    }
+    .map_err(|e| {
+        let message = JobError::from(e).chain();
+        StartError::dependency("job queue", with_tls_hint(&config, message))
+    })?;
 
     let known: Arc<dyn UserDirectory> = Arc::new(KnownUsers::new(services.jobs.clone()));
     let directory: Arc<dyn UserDirectory> = match &config.clerk.secret_key {
@@ -116,8 +124,12 @@ pub(crate) async fn build(config: Config, migrate: bool) -> Result<App, StartErr
     )
     .with_blobs(blobs);
 
-    let redis = match &config.redis.url {
-        Some(url) => Some(redis_connection(url).await?),
+    let redis = match client {
+        Some(client) => Some(
+            redis_connection(client)
+                .await
+                .map_err(|e| StartError::dependency("redis", with_tls_hint(&config, e)))?,
+        ),
         None => None,
     };
     let mut jwt = config.auth.clone();
@@ -159,14 +171,69 @@ pub(crate) async fn connect_store(config: &Config) -> Result<AnyStore, StartErro
         .map_err(|e| StartError::dependency("database", e))
 }
 
-async fn redis_connection(url: &str) -> Result<redis::aio::ConnectionManager, StartError> {
-    let client = redis::Client::open(url).map_err(|e| StartError::dependency("redis", e))?;
+const CERTIFICATE_PEM: &str = "-----BEGIN CERTIFICATE-----";
+
+/// The Redis client for `url`: over TLS for `rediss://`, trusting the CA(s)
+/// of `redis.ca_file` when set, else the webpki roots.
+fn redis_client(url: &str, config: &RedisConfig) -> Result<redis::Client, StartError> {
+    let client = match &config.ca_file {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| {
+                StartError::Config(format!(
+                    "redis.ca_file: cannot read {}: {e}",
+                    path.display()
+                ))
+            })?;
+            // A file of no certificate would trust nothing, and every
+            // connection would fail with a less helpful message.
+            if !pem
+                .windows(CERTIFICATE_PEM.len())
+                .any(|w| w == CERTIFICATE_PEM.as_bytes())
+            {
+                return Err(StartError::Config(format!(
+                    "redis.ca_file: {} holds no PEM certificate ({CERTIFICATE_PEM})",
+                    path.display()
+                )));
+            }
+            let tls = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem),
+            };
+            redis::Client::build_with_tls(url, tls)
+        }
+        None => redis::Client::open(url),
+    };
+    client.map_err(|e| StartError::dependency("redis", e))
+}
+
+/// A refused `rediss://` certificate says how to trust a private CA.
+fn with_tls_hint(config: &Config, error: impl fmt::Display) -> String {
+    let message = error.to_string();
+    let tls = config
+        .redis
+        .url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("rediss://"));
+    if tls && message.contains("certificate") {
+        let trusted = match &config.redis.ca_file {
+            Some(path) => format!("the CA(s) in redis.ca_file ({})", path.display()),
+            None => "the webpki roots; for a private CA set redis.ca_file \
+                     (TASKER_REDIS__CA_FILE)"
+                .to_owned(),
+        };
+        format!("{message} (the Redis server's certificate is checked against {trusted})")
+    } else {
+        message
+    }
+}
+
+async fn redis_connection(
+    client: redis::Client,
+) -> Result<redis::aio::ConnectionManager, redis::RedisError> {
     let config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(5)))
         .set_response_timeout(Some(Duration::from_secs(2)));
-    redis::aio::ConnectionManager::new_with_config(client, config)
-        .await
-        .map_err(|e| StartError::dependency("redis", e))
+    redis::aio::ConnectionManager::new_with_config(client, config).await
 }
 
 impl App {

@@ -130,7 +130,7 @@ enum MailCommand {
 }
 
 fn main() -> ExitCode {
-    // S3 and OTLP use rustls; ring is the crypto provider (a second install
+    // S3, OTLP and rediss:// use rustls; ring is the crypto provider (a second install
     // attempt is harmless).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();

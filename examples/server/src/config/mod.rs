@@ -141,6 +141,9 @@ impl Default for DatabaseConfig {
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct RedisConfig {
     pub(crate) url: Option<String>,
+    /// PEM file of the CA(s) that signed the certificate of a `rediss://`
+    /// server, trusted instead of the webpki roots (a private CA).
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 /// Where attachment bytes are kept.

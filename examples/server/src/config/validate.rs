@@ -2,7 +2,7 @@
 //! types alone cannot state (a public address needs a secret, a transport its
 //! key, URLs their scheme, a JWKS https), every failure named by its key.
 
-use super::{Config, ConfigError, StorageBackend, parse_headers};
+use super::{Config, ConfigError, RedisConfig, StorageBackend, parse_headers};
 use tasker_mail::TransportKind;
 
 impl Config {
@@ -94,17 +94,7 @@ impl Config {
                 "must be at least 1",
             ));
         }
-        if let Some(url) = &self.redis.url {
-            if url.starts_with("rediss://") {
-                errors.push(ConfigError::new(
-                    "redis.url",
-                    "rediss:// (TLS) is not supported by this build; use redis:// on a private \
-                     network or a TLS tunnel",
-                ));
-            } else if !url.starts_with("redis://") {
-                errors.push(ConfigError::new("redis.url", "must start with redis://"));
-            }
-        }
+        errors.extend(redis_errors(&self.redis));
         if self.rate_limit.per_second == 0 {
             errors.push(ConfigError::new(
                 "rate_limit.per_second",
@@ -197,6 +187,41 @@ impl Config {
             Err(errors)
         }
     }
+}
+
+/// `redis.url` must be a Redis URL (`redis://` or `rediss://` for TLS);
+/// `redis.ca_file` goes with a `rediss://` URL only.
+fn redis_errors(redis: &RedisConfig) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    let tls = match &redis.url {
+        Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            // The parser's messages never repeat the URL, so no password is
+            // echoed.
+            if let Err(e) = redis::IntoConnectionInfo::into_connection_info(url.as_str()) {
+                errors.push(ConfigError::new(
+                    "redis.url",
+                    format!("is not a valid Redis URL: {e}"),
+                ));
+            }
+            url.starts_with("rediss://")
+        }
+        Some(_) => {
+            errors.push(ConfigError::new(
+                "redis.url",
+                "must start with redis:// (or rediss:// for TLS)",
+            ));
+            false
+        }
+        None => false,
+    };
+    // The file itself is read when Redis is connected (`app::redis_client`).
+    if redis.ca_file.is_some() && !tls {
+        errors.push(ConfigError::new(
+            "redis.ca_file",
+            "is only used with a rediss:// redis.url (TLS); set one or remove the CA file",
+        ));
+    }
+    errors
 }
 
 /// Text shipped in `.env.example`, never a real secret.

@@ -308,3 +308,61 @@ fn orchestrator_variables_without_a_section_are_ignored_with_a_note() {
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains("ignoring TASKER_PORT"), "{stderr}");
 }
+
+#[test]
+fn a_malformed_redis_url_is_refused_without_echoing_its_password() {
+    let stderr = refused(&Env::defaults().set("TASKER_REDIS__URL", "rediss://:hunter2@redis:port"));
+    assert!(
+        stderr.contains("redis.url: is not a valid Redis URL"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+
+    let stderr = refused(&Env::defaults().set("TASKER_REDIS__URL", "https://redis.internal"));
+    assert!(
+        stderr.contains("redis.url: must start with redis:// (or rediss:// for TLS)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_redis_ca_file_needs_a_rediss_url() {
+    let stderr = refused(
+        &Env::defaults()
+            .set("TASKER_REDIS__URL", "redis://127.0.0.1:6379")
+            .set("TASKER_REDIS__CA_FILE", "/etc/tasker/redis-ca.pem"),
+    );
+    assert!(
+        stderr.contains("redis.ca_file: is only used with a rediss:// redis.url"),
+        "{stderr}"
+    );
+}
+
+/// `serve` stops before connecting to anything when the CA file is missing
+/// or holds no certificate.
+#[test]
+fn a_redis_ca_file_that_is_missing_or_not_pem_stops_start_up() {
+    let env = Env::defaults()
+        .set("TASKER_SERVER__PORT", "0")
+        .set("TASKER_REDIS__URL", "rediss://127.0.0.1:6380")
+        .set("TASKER_REDIS__CA_FILE", "/nonexistent/ca.pem");
+    let output = env.run(&["serve"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("tasker: redis.ca_file: cannot read /nonexistent/ca.pem"),
+        "{stderr}"
+    );
+
+    let not_pem = env.path().join("not-a-ca.pem");
+    std::fs::write(&not_pem, "hello").expect("write");
+    let output = env
+        .set("TASKER_REDIS__CA_FILE", not_pem.display().to_string())
+        .run(&["serve"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("not-a-ca.pem holds no PEM certificate (-----BEGIN CERTIFICATE-----)"),
+        "{stderr}"
+    );
+}

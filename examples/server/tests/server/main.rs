@@ -8,4 +8,5 @@ mod import;
 mod lifecycle;
 mod storage;
 mod support;
+mod tls_redis;
 mod walkthrough;
