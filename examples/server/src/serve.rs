@@ -8,6 +8,7 @@ use tasker_jobs::{CancellationToken, JobError, Scheduler, Worker};
 use crate::{
     app::{self, App, StartError},
     config::Config,
+    limits,
     listener::ClosingAcceptor,
     telemetry, web,
 };
@@ -48,7 +49,10 @@ pub(crate) async fn serve(config: Config, roles: Roles) -> Result<(), StartError
     let background = Background::start(&app, !roles.no_worker, !roles.no_scheduler, &stop)?;
     announce(&app, &format!("http://{local}"), &background);
 
-    let server = Server::new(ClosingAcceptor::new(acceptor, stop.clone()));
+    let server = limits::apply(
+        Server::new(ClosingAcceptor::new(acceptor, stop.clone())),
+        &app.config.server,
+    );
     let handle = server.handle();
     let grace = app.config.shutdown_grace();
     let signal_stop = stop.clone();
@@ -94,7 +98,7 @@ pub(crate) async fn worker(
     let probes = match probes {
         Some((acceptor, local)) => {
             announce(&app, &format!("probes on http://{local}"), &background);
-            let server = Server::new(acceptor);
+            let server = limits::apply(Server::new(acceptor), &app.config.server);
             let handle = server.handle();
             let serving = tokio::spawn(server.serve(web::probes(&app, metrics)));
             Some((handle, serving))

@@ -23,6 +23,7 @@ use tower::ServiceExt;
 use crate::{
     app::App,
     commands::{cron_job, template_kind},
+    limits::BodyDeadline,
 };
 
 /// Shared by every handler.
@@ -52,30 +53,38 @@ pub(crate) fn router(
     );
     let api = TowerServiceCompat::<ReqBody, _, std::convert::Infallible, _>::compat(api);
 
-    with_probes(Router::new().hoop(PeerAddr), &page)
-        .push(
-            Router::with_path("admin")
-                .hoop(page(PageKind::RequireAdmin))
-                .push(readable(
-                    Router::with_path("jobs"),
-                    page(PageKind::JobBoard),
-                ))
-                .push(readable(
-                    Router::with_path("jobs/stats"),
-                    page(PageKind::JobStats),
-                ))
-                .push(readable(
-                    Router::with_path("emails/{template}"),
-                    page(PageKind::EmailPreview),
-                ))
-                .push(Router::with_path("cron/{job}").post(page(PageKind::RunCron))),
-        )
-        .push(Router::with_path("{**rest}").goal(api))
+    with_probes(
+        Router::new()
+            .hoop(BodyDeadline::new(&app.config.server))
+            .hoop(PeerAddr),
+        &page,
+    )
+    .push(
+        Router::with_path("admin")
+            .hoop(page(PageKind::RequireAdmin))
+            .push(readable(
+                Router::with_path("jobs"),
+                page(PageKind::JobBoard),
+            ))
+            .push(readable(
+                Router::with_path("jobs/stats"),
+                page(PageKind::JobStats),
+            ))
+            .push(readable(
+                Router::with_path("emails/{template}"),
+                page(PageKind::EmailPreview),
+            ))
+            .push(Router::with_path("cron/{job}").post(page(PageKind::RunCron))),
+    )
+    .push(Router::with_path("{**rest}").goal(api))
 }
 
 /// `/healthz`, `/readyz` and `/metrics` alone, for a `worker` process.
 pub(crate) fn probes(app: &App, metrics: Option<PrometheusHandle>) -> Router {
-    with_probes(Router::new(), &pages(app, None, metrics))
+    with_probes(
+        Router::new().hoop(BodyDeadline::new(&app.config.server)),
+        &pages(app, None, metrics),
+    )
 }
 
 /// Makes the handler of each page, all sharing one [`Web`].
