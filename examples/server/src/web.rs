@@ -23,7 +23,7 @@ use tower::ServiceExt;
 use crate::{
     app::App,
     commands::{cron_job, template_kind},
-    limits::BodyDeadline,
+    limits::RequestLimits,
 };
 
 /// Shared by every handler.
@@ -41,6 +41,7 @@ pub(crate) fn router(
     api: TaskerApi,
     authenticator: JwtAuthenticator,
     metrics: Option<PrometheusHandle>,
+    limits: RequestLimits,
 ) -> Router {
     let page = pages(app, Some(authenticator), metrics);
     // The API's body error is a boxed error; salvo wants a concrete one.
@@ -53,38 +54,34 @@ pub(crate) fn router(
     );
     let api = TowerServiceCompat::<ReqBody, _, std::convert::Infallible, _>::compat(api);
 
-    with_probes(
-        Router::new()
-            .hoop(BodyDeadline::new(&app.config.server))
-            .hoop(PeerAddr),
-        &page,
-    )
-    .push(
-        Router::with_path("admin")
-            .hoop(page(PageKind::RequireAdmin))
-            .push(readable(
-                Router::with_path("jobs"),
-                page(PageKind::JobBoard),
-            ))
-            .push(readable(
-                Router::with_path("jobs/stats"),
-                page(PageKind::JobStats),
-            ))
-            .push(readable(
-                Router::with_path("emails/{template}"),
-                page(PageKind::EmailPreview),
-            ))
-            .push(Router::with_path("cron/{job}").post(page(PageKind::RunCron))),
-    )
-    .push(Router::with_path("{**rest}").goal(api))
+    with_probes(Router::new().hoop(limits).hoop(PeerAddr), &page)
+        .push(
+            Router::with_path("admin")
+                .hoop(page(PageKind::RequireAdmin))
+                .push(readable(
+                    Router::with_path("jobs"),
+                    page(PageKind::JobBoard),
+                ))
+                .push(readable(
+                    Router::with_path("jobs/stats"),
+                    page(PageKind::JobStats),
+                ))
+                .push(readable(
+                    Router::with_path("emails/{template}"),
+                    page(PageKind::EmailPreview),
+                ))
+                .push(Router::with_path("cron/{job}").post(page(PageKind::RunCron))),
+        )
+        .push(Router::with_path("{**rest}").goal(api))
 }
 
 /// `/healthz`, `/readyz` and `/metrics` alone, for a `worker` process.
-pub(crate) fn probes(app: &App, metrics: Option<PrometheusHandle>) -> Router {
-    with_probes(
-        Router::new().hoop(BodyDeadline::new(&app.config.server)),
-        &pages(app, None, metrics),
-    )
+pub(crate) fn probes(
+    app: &App,
+    metrics: Option<PrometheusHandle>,
+    limits: RequestLimits,
+) -> Router {
+    with_probes(Router::new().hoop(limits), &pages(app, None, metrics))
 }
 
 /// Makes the handler of each page, all sharing one [`Web`].

@@ -271,10 +271,10 @@ async fn the_request_timeout_also_bounds_a_slow_body_with_503() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout_not_the_header_timeout() {
     let env = Env::defaults()
-        .set("TASKER_SERVER__HEADER_READ_TIMEOUT_SECONDS", "30")
-        .set("TASKER_SERVER__IDLE_TIMEOUT_SECONDS", "2");
+        .set("TASKER_SERVER__HEADER_READ_TIMEOUT_SECONDS", "1")
+        .set("TASKER_SERVER__IDLE_TIMEOUT_SECONDS", "4");
     let server = Server::start(&env, &["--no-worker", "--no-scheduler"]).await;
     let mut stream = TcpStream::connect(address(&server)).await.expect("connect");
     stream
@@ -283,7 +283,9 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
         .expect("write");
     let response = read_response(&mut stream).await;
     assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
-    // Kept alive: a second request on the same connection is served.
+    // Waiting for the next request is idleness, not a slow head: past the
+    // header timeout, the connection is still served.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: tasker\r\n\r\n")
         .await
@@ -292,8 +294,49 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
     let after = closed_after(&mut stream, Duration::from_secs(15)).await;
     assert!(
+        after >= Duration::from_millis(3000) && after < Duration::from_secs(10),
+        "an idle connection (4 s limit) was closed after {after:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_second_head_on_a_keep_alive_connection_is_cut_after_the_header_timeout() {
+    let env = Env::defaults()
+        .set("TASKER_SERVER__HEADER_READ_TIMEOUT_SECONDS", "2")
+        .set("TASKER_SERVER__IDLE_TIMEOUT_SECONDS", "30");
+    let server = Server::start(&env, &["--no-worker", "--no-scheduler"]).await;
+    let mut stream = TcpStream::connect(address(&server)).await.expect("connect");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: tasker\r\n\r\n")
+        .await
+        .expect("write");
+    let response = read_response(&mut stream).await;
+    assert!(response.starts_with("HTTP/1.1 200 "), "{response}");
+    let started = Instant::now();
+    let mut closed = false;
+    for byte in b"GET /healthz HTTP/1.1\r\nHost: tasker\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n" {
+        if stream.write_all(&[*byte]).await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut buffer = [0_u8; 256];
+        match tokio::time::timeout(Duration::from_millis(250), stream.read(&mut buffer)).await {
+            Ok(Ok(0) | Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(n)) => panic!(
+                "a head dribbled past the limit was answered: {}",
+                String::from_utf8_lossy(&buffer[..n])
+            ),
+            Err(_) => {}
+        }
+    }
+    let after = started.elapsed();
+    assert!(closed, "the dribbled head was never cut");
+    assert!(
         after >= Duration::from_millis(1500) && after < Duration::from_secs(8),
-        "an idle connection (2 s limit) was closed after {after:?}"
+        "a dribbled second head (2 s limit) was cut after {after:?}"
     );
 }
 
