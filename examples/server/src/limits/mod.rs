@@ -36,7 +36,10 @@ use salvo::{
     writing::Text,
 };
 use serde_json::json;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    time::Instant,
+};
 
 use crate::config::ServerConfig;
 use phase::{PhasedStream, Phases, Timeouts};
@@ -252,21 +255,27 @@ impl Body for TimedBody {
         if self.ended {
             return Poll::Ready(None);
         }
-        // Checked first, so a frame arriving just after the deadline does
-        // not stretch it.
-        if self.sleep.as_mut().poll(cx).is_ready() {
-            self.expired.store(true, Ordering::Release);
-            return Poll::Ready(Some(Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "request body timeout",
-            )
-            .into())));
+        let expired = match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(None) => {
+                self.ended = true;
+                return Poll::Ready(None);
+            }
+            // A frame arriving after the deadline does not stretch it.
+            Poll::Ready(Some(_)) if Instant::now() >= self.sleep.deadline() => true,
+            Poll::Ready(Some(frame)) => return Poll::Ready(Some(frame.map_err(Into::into))),
+            // The timer is only registered when the body makes the handler
+            // wait.
+            Poll::Pending => self.sleep.as_mut().poll(cx).is_ready(),
+        };
+        if !expired {
+            return Poll::Pending;
         }
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if matches!(polled, Poll::Ready(None)) {
-            self.ended = true;
-        }
-        polled.map(|frame| frame.map(|frame| frame.map_err(Into::into)))
+        self.expired.store(true, Ordering::Release);
+        Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "request body timeout",
+        )
+        .into())))
     }
 
     fn is_end_stream(&self) -> bool {
