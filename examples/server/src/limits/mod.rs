@@ -55,6 +55,7 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
+    /// The limits `config` sets, with no connection open yet.
     pub(crate) fn new(config: &ServerConfig) -> Self {
         Self {
             timeouts: Timeouts {
@@ -108,6 +109,7 @@ impl Limits {
 }
 
 /// An acceptor whose connections keep the head and keep-alive deadlines.
+/// For plain TCP acceptors: the inner coupler is replaced by salvo's TCP one.
 pub(crate) struct PhasedAcceptor<A> {
     inner: A,
     limits: Limits,

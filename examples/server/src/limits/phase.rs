@@ -113,7 +113,13 @@ impl Phase {
     /// stage change could move it.
     fn deadline(&self, limits: Timeouts, waker: &Waker) -> Option<(Instant, Stage)> {
         self.with(|state| {
-            state.waker = Some(waker.clone());
+            if !state
+                .waker
+                .as_ref()
+                .is_some_and(|known| known.will_wake(waker))
+            {
+                state.waker = Some(waker.clone());
+            }
             match state.stage {
                 Stage::Waiting => Some((state.since + limits.idle, Stage::Waiting)),
                 Stage::Head => Some((state.since + limits.head, Stage::Head)),
