@@ -27,7 +27,7 @@ const GO_KEYS: &[GoKey] = &[
     },
     GoKey {
         go: "server.read_timeout",
-        instead: "set TASKER_HTTP__REQUEST_TIMEOUT_SECONDS (http.request_timeout_seconds) for the whole request",
+        instead: "set TASKER_SERVER__HEADER_READ_TIMEOUT_SECONDS (server.header_read_timeout_seconds) and TASKER_SERVER__BODY_READ_TIMEOUT_SECONDS (server.body_read_timeout_seconds) for reading a request, TASKER_HTTP__REQUEST_TIMEOUT_SECONDS (http.request_timeout_seconds) for the whole request",
     },
     GoKey {
         go: "server.write_timeout",
@@ -35,7 +35,7 @@ const GO_KEYS: &[GoKey] = &[
     },
     GoKey {
         go: "server.idle_timeout",
-        instead: "remove it: tasker has no such setting",
+        instead: "set TASKER_SERVER__IDLE_TIMEOUT_SECONDS (server.idle_timeout_seconds), in seconds",
     },
     GoKey {
         go: "server.cors_allowed_origins",

@@ -13,6 +13,7 @@ mod commands;
 mod config;
 mod go_keys;
 mod import;
+mod limits;
 mod listener;
 mod secret;
 mod serve;

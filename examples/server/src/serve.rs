@@ -2,12 +2,13 @@
 
 use std::net::SocketAddr;
 
-use salvo::{Server, conn::tcp::TcpAcceptor};
+use salvo::conn::tcp::TcpAcceptor;
 use tasker_jobs::{CancellationToken, JobError, Scheduler, Worker};
 
 use crate::{
     app::{self, App, StartError},
     config::Config,
+    limits::Limits,
     listener::ClosingAcceptor,
     telemetry, web,
 };
@@ -34,12 +35,14 @@ pub(crate) async fn serve(config: Config, roles: Roles) -> Result<(), StartError
     let addr = SocketAddr::new(config.server.host, config.server.port);
     let migrate = config.database.migrate_on_start;
     let app = app::build(config, migrate).await?;
+    let limits = Limits::new(&app.config.server);
     let authenticator = app.authenticator()?;
     let router = web::router(
         &app,
         app.api(authenticator.clone())?,
         authenticator,
         metrics,
+        limits.hoop(),
     );
 
     let (acceptor, local) = bind(addr).await?;
@@ -48,7 +51,7 @@ pub(crate) async fn serve(config: Config, roles: Roles) -> Result<(), StartError
     let background = Background::start(&app, !roles.no_worker, !roles.no_scheduler, &stop)?;
     announce(&app, &format!("http://{local}"), &background);
 
-    let server = Server::new(ClosingAcceptor::new(acceptor, stop.clone()));
+    let server = limits.server(limits.acceptor(ClosingAcceptor::new(acceptor, stop.clone())));
     let handle = server.handle();
     let grace = app.config.shutdown_grace();
     let signal_stop = stop.clone();
@@ -94,9 +97,10 @@ pub(crate) async fn worker(
     let probes = match probes {
         Some((acceptor, local)) => {
             announce(&app, &format!("probes on http://{local}"), &background);
-            let server = Server::new(acceptor);
+            let limits = Limits::new(&app.config.server);
+            let server = limits.server(limits.acceptor(acceptor));
             let handle = server.handle();
-            let serving = tokio::spawn(server.serve(web::probes(&app, metrics)));
+            let serving = tokio::spawn(server.serve(web::probes(&app, metrics, limits.hoop())));
             Some((handle, serving))
         }
         None => {

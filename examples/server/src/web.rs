@@ -23,6 +23,7 @@ use tower::ServiceExt;
 use crate::{
     app::App,
     commands::{cron_job, template_kind},
+    limits::RequestLimits,
 };
 
 /// Shared by every handler.
@@ -40,6 +41,7 @@ pub(crate) fn router(
     api: TaskerApi,
     authenticator: JwtAuthenticator,
     metrics: Option<PrometheusHandle>,
+    limits: RequestLimits,
 ) -> Router {
     let page = pages(app, Some(authenticator), metrics);
     // The API's body error is a boxed error; salvo wants a concrete one.
@@ -52,7 +54,7 @@ pub(crate) fn router(
     );
     let api = TowerServiceCompat::<ReqBody, _, std::convert::Infallible, _>::compat(api);
 
-    with_probes(Router::new().hoop(PeerAddr), &page)
+    with_probes(Router::new().hoop(limits).hoop(PeerAddr), &page)
         .push(
             Router::with_path("admin")
                 .hoop(page(PageKind::RequireAdmin))
@@ -74,8 +76,12 @@ pub(crate) fn router(
 }
 
 /// `/healthz`, `/readyz` and `/metrics` alone, for a `worker` process.
-pub(crate) fn probes(app: &App, metrics: Option<PrometheusHandle>) -> Router {
-    with_probes(Router::new(), &pages(app, None, metrics))
+pub(crate) fn probes(
+    app: &App,
+    metrics: Option<PrometheusHandle>,
+    limits: RequestLimits,
+) -> Router {
+    with_probes(Router::new().hoop(limits), &pages(app, None, metrics))
 }
 
 /// Makes the handler of each page, all sharing one [`Web`].

@@ -97,6 +97,17 @@ pub(crate) struct ServerConfig {
     /// How long in-flight requests may run after SIGTERM (jobs have
     /// `jobs.shutdown_grace_seconds`).
     pub(crate) shutdown_grace_seconds: u64,
+    /// A request head must arrive within this many seconds (counted from
+    /// the accept, or from the end of the previous response on a keep-alive
+    /// connection).
+    pub(crate) header_read_timeout_seconds: u64,
+    /// A connection with no byte read or written for this long is closed.
+    pub(crate) idle_timeout_seconds: u64,
+    /// A request body must arrive within this many seconds of its head:
+    /// `408` if nothing was answered yet.
+    pub(crate) body_read_timeout_seconds: u64,
+    /// Connections served at once; more wait in the listen backlog.
+    pub(crate) max_connections: usize,
 }
 
 impl Default for ServerConfig {
@@ -106,6 +117,10 @@ impl Default for ServerConfig {
             port: 8080,
             data_dir: PathBuf::from("./data"),
             shutdown_grace_seconds: 30,
+            header_read_timeout_seconds: 10,
+            idle_timeout_seconds: 60,
+            body_read_timeout_seconds: 30,
+            max_connections: 1024,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! types alone cannot state (a public address needs a secret, a transport its
 //! key, URLs their scheme, a JWKS https), every failure named by its key.
 
-use super::{Config, ConfigError, RedisConfig, StorageBackend, parse_headers};
+use super::{Config, ConfigError, RedisConfig, ServerConfig, StorageBackend, parse_headers};
 use tasker_mail::TransportKind;
 
 impl Config {
@@ -94,6 +94,7 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        errors.extend(server_limit_errors(&self.server));
         errors.extend(redis_errors(&self.redis));
         if self.rate_limit.per_second == 0 {
             errors.push(ConfigError::new(
@@ -187,6 +188,47 @@ impl Config {
             Err(errors)
         }
     }
+}
+
+/// The longest a slow-client timeout may be, in seconds (one day): a larger
+/// value is a mistake (milliseconds for seconds), not a limit.
+const MAX_TIMEOUT_SECONDS: u64 = 86_400;
+/// The largest connection cap accepted: more than any one process can keep
+/// open (file descriptors), so a larger value is a typo.
+const MAX_CONNECTIONS: usize = 1_000_000;
+
+/// The slow-client limits: each timeout 1 s to one day, the connection cap
+/// 1 to a million. Zero would mean "closed at once" or "nothing served".
+fn server_limit_errors(server: &ServerConfig) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    for (key, value) in [
+        (
+            "server.header_read_timeout_seconds",
+            server.header_read_timeout_seconds,
+        ),
+        ("server.idle_timeout_seconds", server.idle_timeout_seconds),
+        (
+            "server.body_read_timeout_seconds",
+            server.body_read_timeout_seconds,
+        ),
+    ] {
+        if !(1..=MAX_TIMEOUT_SECONDS).contains(&value) {
+            errors.push(ConfigError::new(
+                key,
+                format!("must be between 1 and {MAX_TIMEOUT_SECONDS} seconds, not {value}"),
+            ));
+        }
+    }
+    if !(1..=MAX_CONNECTIONS).contains(&server.max_connections) {
+        errors.push(ConfigError::new(
+            "server.max_connections",
+            format!(
+                "must be between 1 and {MAX_CONNECTIONS}, not {}",
+                server.max_connections
+            ),
+        ));
+    }
+    errors
 }
 
 /// `redis.url` must be a Redis URL (`redis://` or `rediss://` for TLS);

@@ -366,3 +366,40 @@ fn a_redis_ca_file_that_is_missing_or_not_pem_stops_start_up() {
         "{stderr}"
     );
 }
+
+#[test]
+fn zero_or_absurd_slow_client_limits_are_refused_naming_each_key() {
+    let stderr = refused(
+        &Env::defaults()
+            .set("TASKER_SERVER__HEADER_READ_TIMEOUT_SECONDS", "0")
+            .set("TASKER_SERVER__IDLE_TIMEOUT_SECONDS", "86401")
+            .set("TASKER_SERVER__BODY_READ_TIMEOUT_SECONDS", "0")
+            .set("TASKER_SERVER__MAX_CONNECTIONS", "0"),
+    );
+    for expected in [
+        "server.header_read_timeout_seconds: must be between 1 and 86400 seconds, not 0",
+        "server.idle_timeout_seconds: must be between 1 and 86400 seconds, not 86401",
+        "server.body_read_timeout_seconds: must be between 1 and 86400 seconds, not 0",
+        "server.max_connections: must be between 1 and 1000000, not 0",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in {stderr}"
+        );
+    }
+    let stderr = refused(&Env::defaults().set("TASKER_SERVER__MAX_CONNECTIONS", "2000000"));
+    assert!(
+        stderr.contains("server.max_connections: must be between 1 and 1000000, not 2000000"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_negative_connection_cap_names_the_key_and_the_variable() {
+    let stderr = refused(&Env::defaults().set("TASKER_SERVER__MAX_CONNECTIONS", "-1"));
+    assert!(stderr.contains("server.max_connections"), "{stderr}");
+    assert!(
+        stderr.contains("TASKER_SERVER__MAX_CONNECTIONS"),
+        "{stderr}"
+    );
+}
