@@ -261,7 +261,9 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
             .layer(security_headers::layer(settings.hsts_max_age_seconds))
             .option_layer(cors(&settings))
             .layer(RequestIdLayer)
-            .layer(TraceLayer)
+            .layer(TraceLayer::trusted_proxies(
+                settings.rate_limit.trusted_proxies.iter().copied(),
+            ))
             .service(routed);
         TaskerApi {
             inner: BoxCloneSyncService::new(stack.map_err(|never| match never {})),

@@ -1,8 +1,12 @@
 //! One span per request, one log line per response, and panics turned into
 //! `500` responses.
 //!
-//! The span carries `method`, `path`, `request_id`, and — once known — the
-//! matched `route` template and the `user_id`. The closing event adds
+//! The span carries `method`, `path`, `request_id`, `client_ip` (derived as
+//! the per-IP rate limit derives it: `X-Forwarded-For` believed only from a
+//! trusted proxy), `user_agent` (at most [`USER_AGENT_MAX_BYTES`] bytes,
+//! invalid UTF-8 shown as U+FFFD), and — once known — the matched `route`
+//! template and the `user_id`. An absent client address or user agent is an
+//! empty string. The closing event adds
 //! `status` and `latency_ms`; for an error response it adds the error
 //! itself from the [`ErrorContext`] (a `5xx` at `error`
 //! level with its cause chain, a `4xx` at `debug`).
@@ -14,8 +18,10 @@
 use std::{
     convert::Infallible,
     future::Future,
+    net::IpAddr,
     panic::AssertUnwindSafe,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
     time::Instant,
 };
@@ -26,11 +32,33 @@ use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 use tracing::{Instrument, field::Empty};
 
-use crate::{body::Body, error::ApiError, error::ErrorContext, request_id::RequestId};
+use crate::{
+    body::Body, client_ip::client_ip, error::ApiError, error::ErrorContext, request_id::RequestId,
+};
+
+/// The longest user agent a request span carries, in bytes; the rest is cut.
+pub const USER_AGENT_MAX_BYTES: usize = 256;
 
 /// Adds the request span and catches panics.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TraceLayer;
+///
+/// [`TraceLayer::default`] believes no `X-Forwarded-For`; give it the
+/// trusted proxies with [`TraceLayer::trusted_proxies`] (the
+/// [`TaskerApi`](crate::TaskerApi) builder passes
+/// `settings.rate_limit.trusted_proxies`).
+#[derive(Debug, Clone, Default)]
+pub struct TraceLayer {
+    trusted_proxies: Arc<[IpAddr]>,
+}
+
+impl TraceLayer {
+    /// A layer that takes the client IP from `X-Forwarded-For` when the peer
+    /// is one of `proxies`, as the per-IP rate limit does.
+    pub fn trusted_proxies(proxies: impl IntoIterator<Item = IpAddr>) -> Self {
+        Self {
+            trusted_proxies: proxies.into_iter().collect(),
+        }
+    }
+}
 
 impl<S> Layer<S> for TraceLayer {
     type Service = Trace<S>;
@@ -38,6 +66,7 @@ impl<S> Layer<S> for TraceLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Trace {
             inner: CatchPanic(inner),
+            trusted_proxies: Arc::clone(&self.trusted_proxies),
         }
     }
 }
@@ -46,6 +75,7 @@ impl<S> Layer<S> for TraceLayer {
 #[derive(Debug, Clone)]
 pub struct Trace<S> {
     inner: CatchPanic<S>,
+    trusted_proxies: Arc<[IpAddr]>,
 }
 
 impl<S, B> Service<Request<B>> for Trace<S>
@@ -69,11 +99,22 @@ where
             .and_then(|id| id.header_value().to_str().ok())
             .unwrap_or_default()
             .to_owned();
+        let client_ip = client_ip(
+            request.extensions(),
+            request.headers(),
+            &self.trusted_proxies,
+        )
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
+        let user_agent = loggable_user_agent(request.headers());
         let span = tracing::info_span!(
             "request",
             method = %request.method(),
             path = %loggable_path(request.uri().path()),
             request_id = %request_id,
+            client_ip = %client_ip,
+            // A `&str` value: the text formatter quotes and escapes it.
+            user_agent = user_agent.as_ref(),
             route = Empty,
             user_id = Empty,
         );
@@ -172,6 +213,17 @@ fn loggable_path(path: &str) -> &str {
         Some(at) if path.len() > at + FILES.len() => "/api/v1/files/{token}",
         _ => path,
     }
+}
+
+/// The `User-Agent` as it may be logged: at most [`USER_AGENT_MAX_BYTES`]
+/// bytes, invalid UTF-8 (a character cut in two too) as U+FFFD, empty when
+/// absent.
+fn loggable_user_agent(headers: &http::HeaderMap) -> std::borrow::Cow<'_, str> {
+    let bytes = headers
+        .get(http::header::USER_AGENT)
+        .map(http::HeaderValue::as_bytes)
+        .unwrap_or_default();
+    String::from_utf8_lossy(&bytes[..bytes.len().min(USER_AGENT_MAX_BYTES)])
 }
 
 fn log_response(response: &Response<Body>, started: Instant) {
