@@ -6,7 +6,8 @@
 //! trusted proxy), `user_agent` (at most [`USER_AGENT_MAX_BYTES`] bytes,
 //! invalid UTF-8 shown as U+FFFD), and — once known — the matched `route`
 //! template and the `user_id`. An absent client address or user agent is an
-//! empty string. The closing event adds
+//! empty string. A host may see each span as it is made
+//! ([`TraceLayer::on_request_span`]), to continue an incoming trace. The closing event adds
 //! `status` and `latency_ms`; for an error response it adds the error
 //! itself from the [`ErrorContext`] (a `5xx` at `error`
 //! level with its cause chain, a `4xx` at `debug`).
@@ -39,15 +40,30 @@ use crate::{
 /// The longest user agent a request span carries, in bytes; the rest is cut.
 pub const USER_AGENT_MAX_BYTES: usize = 256;
 
+/// Called with each request span as soon as it is made, and the request's
+/// headers, before anything runs inside the span: where a host continues an
+/// incoming trace (a W3C `traceparent`) by setting the span's parent.
+pub type SpanHook = Arc<dyn Fn(&tracing::Span, &http::HeaderMap) + Send + Sync>;
+
 /// Adds the request span and catches panics.
 ///
 /// [`TraceLayer::default`] believes no `X-Forwarded-For`; give it the
 /// trusted proxies with [`TraceLayer::trusted_proxies`] (the
 /// [`TaskerApi`](crate::TaskerApi) builder passes
 /// `settings.rate_limit.trusted_proxies`).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct TraceLayer {
     trusted_proxies: Arc<[IpAddr]>,
+    on_span: Option<SpanHook>,
+}
+
+impl std::fmt::Debug for TraceLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceLayer")
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("on_span", &self.on_span.is_some())
+            .finish()
+    }
 }
 
 impl TraceLayer {
@@ -56,7 +72,22 @@ impl TraceLayer {
     pub fn trusted_proxies(proxies: impl IntoIterator<Item = IpAddr>) -> Self {
         Self {
             trusted_proxies: proxies.into_iter().collect(),
+            on_span: None,
         }
+    }
+
+    /// Calls `hook` with each request span as soon as it is made (see
+    /// [`SpanHook`]).
+    pub fn on_request_span(
+        self,
+        hook: impl Fn(&tracing::Span, &http::HeaderMap) + Send + Sync + 'static,
+    ) -> Self {
+        self.span_hook(Some(Arc::new(hook)))
+    }
+
+    pub(crate) fn span_hook(mut self, hook: Option<SpanHook>) -> Self {
+        self.on_span = hook;
+        self
     }
 }
 
@@ -67,15 +98,27 @@ impl<S> Layer<S> for TraceLayer {
         Trace {
             inner: CatchPanic(inner),
             trusted_proxies: Arc::clone(&self.trusted_proxies),
+            on_span: self.on_span.clone(),
         }
     }
 }
 
 /// The service made by [`TraceLayer`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Trace<S> {
     inner: CatchPanic<S>,
     trusted_proxies: Arc<[IpAddr]>,
+    on_span: Option<SpanHook>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Trace<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trace")
+            .field("inner", &self.inner)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("on_span", &self.on_span.is_some())
+            .finish()
+    }
 }
 
 impl<S, B> Service<Request<B>> for Trace<S>
@@ -118,6 +161,9 @@ where
             route = Empty,
             user_id = Empty,
         );
+        if let Some(hook) = &self.on_span {
+            hook(&span, request.headers());
+        }
         let started = Instant::now();
         let future = {
             let _entered = span.enter();

@@ -337,3 +337,47 @@ async fn log_lines_carry_the_user_agent_cut_to_256_bytes_and_lossily_decoded() {
     let absent = completion_line(&captured, "ua-absent");
     assert!(absent.contains(r#"user_agent="""#), "{absent}");
 }
+
+#[tokio::test]
+async fn the_request_span_hook_sees_each_span_and_its_headers_before_the_span_runs() {
+    // A subscriber, so the span is enabled and has metadata.
+    let _captured = captured_logs();
+    let app = App::sqlite().await;
+    // Per call: the span's name, whether it was already entered, its traceparent.
+    type Seen = (Option<&'static str>, bool, String);
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let record = Arc::clone(&seen);
+    let api = tasker_http::TaskerApi::builder(app.services.clone())
+        .settings(quiet_settings())
+        .auth_layer(crate::support::auth_layer())
+        .on_request_span(move |span, headers| {
+            let traceparent = headers
+                .get("traceparent")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            // Not entered yet: nothing has run inside it.
+            let entered = tracing::Span::current() == *span;
+            let name = span.metadata().map(|meta| meta.name());
+            record.lock().unwrap().push((name, entered, traceparent));
+        })
+        .build();
+    let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let mut req = request(Method::GET, "/api/v1/todos", Some("alice"), None);
+    req.headers_mut()
+        .insert("traceparent", traceparent.parse().unwrap());
+    let response = crate::support::send_to(&api, req).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let anonymous =
+        crate::support::send_to(&api, request(Method::GET, "/api/v1/todos", None, None)).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![
+            (Some("request"), false, traceparent.to_owned()),
+            (Some("request"), false, String::new()),
+        ]
+    );
+}
