@@ -27,7 +27,7 @@ use crate::{
     routes::{Routes, RoutingLayer},
     security_headers,
     settings::HttpSettings,
-    trace::TraceLayer,
+    trace::{SpanHook, TraceLayer},
 };
 
 /// The tasker REST API as a `tower::Service`, with its whole layer stack:
@@ -75,6 +75,7 @@ impl TaskerApi {
             downloads: None,
             health: HealthChecks::default(),
             standard_layers: true,
+            span_hook: None,
             #[cfg(feature = "redis")]
             redis_limits: None,
         }
@@ -112,6 +113,7 @@ pub struct TaskerApiBuilder<S> {
     downloads: Option<DownloadLinks>,
     health: HealthChecks,
     standard_layers: bool,
+    span_hook: Option<SpanHook>,
     #[cfg(feature = "redis")]
     redis_limits: Option<(redis::aio::ConnectionManager, String)>,
 }
@@ -124,6 +126,7 @@ impl<S> fmt::Debug for TaskerApiBuilder<S> {
             .field("downloads", &self.downloads)
             .field("health", &self.health)
             .field("standard_layers", &self.standard_layers)
+            .field("span_hook", &self.span_hook.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -182,6 +185,17 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
     /// Without a `"database"` check, `/status` asks the store a question.
     pub fn health_check(mut self, name: impl Into<String>, check: impl HealthCheck) -> Self {
         self.health.checks.push((name.into(), Arc::new(check)));
+        self
+    }
+
+    /// Calls `hook` with each request span as soon as it is made, and the
+    /// request's headers: where a host continues an incoming trace (see
+    /// [`SpanHook`]). Not called without the standard layers.
+    pub fn on_request_span(
+        mut self,
+        hook: impl Fn(&tracing::Span, &http::HeaderMap) + Send + Sync + 'static,
+    ) -> Self {
+        self.span_hook = Some(Arc::new(hook));
         self
     }
 
@@ -261,7 +275,10 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
             .layer(security_headers::layer(settings.hsts_max_age_seconds))
             .option_layer(cors(&settings))
             .layer(RequestIdLayer)
-            .layer(TraceLayer)
+            .layer(
+                TraceLayer::trusted_proxies(settings.rate_limit.trusted_proxies.iter().copied())
+                    .span_hook(self.span_hook),
+            )
             .service(routed);
         TaskerApi {
             inner: BoxCloneSyncService::new(stack.map_err(|never| match never {})),

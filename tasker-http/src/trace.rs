@@ -1,8 +1,13 @@
 //! One span per request, one log line per response, and panics turned into
 //! `500` responses.
 //!
-//! The span carries `method`, `path`, `request_id`, and — once known — the
-//! matched `route` template and the `user_id`. The closing event adds
+//! The span carries `method`, `path`, `request_id`, `client_ip` (derived as
+//! the per-IP rate limit derives it: `X-Forwarded-For` believed only from a
+//! trusted proxy), `user_agent` (at most [`USER_AGENT_MAX_BYTES`] bytes,
+//! invalid UTF-8 shown as U+FFFD), and — once known — the matched `route`
+//! template and the `user_id`. An absent client address or user agent is an
+//! empty string. A host may see each span as it is made
+//! ([`TraceLayer::on_request_span`]), to continue an incoming trace. The closing event adds
 //! `status` and `latency_ms`; for an error response it adds the error
 //! itself from the [`ErrorContext`] (a `5xx` at `error`
 //! level with its cause chain, a `4xx` at `debug`).
@@ -14,8 +19,10 @@
 use std::{
     convert::Infallible,
     future::Future,
+    net::IpAddr,
     panic::AssertUnwindSafe,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
     time::Instant,
 };
@@ -26,11 +33,63 @@ use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 use tracing::{Instrument, field::Empty};
 
-use crate::{body::Body, error::ApiError, error::ErrorContext, request_id::RequestId};
+use crate::{
+    body::Body, client_ip::client_ip, error::ApiError, error::ErrorContext, request_id::RequestId,
+};
+
+/// The longest user agent a request span carries, in bytes; the rest is cut.
+pub const USER_AGENT_MAX_BYTES: usize = 256;
+
+/// Called with each request span as soon as it is made, and the request's
+/// headers, before anything runs inside the span: where a host continues an
+/// incoming trace (a W3C `traceparent`) by setting the span's parent.
+pub type SpanHook = Arc<dyn Fn(&tracing::Span, &http::HeaderMap) + Send + Sync>;
 
 /// Adds the request span and catches panics.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TraceLayer;
+///
+/// [`TraceLayer::default`] believes no `X-Forwarded-For`; give it the
+/// trusted proxies with [`TraceLayer::trusted_proxies`] (the
+/// [`TaskerApi`](crate::TaskerApi) builder passes
+/// `settings.rate_limit.trusted_proxies`).
+#[derive(Clone, Default)]
+pub struct TraceLayer {
+    trusted_proxies: Arc<[IpAddr]>,
+    on_span: Option<SpanHook>,
+}
+
+impl std::fmt::Debug for TraceLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceLayer")
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("on_span", &self.on_span.is_some())
+            .finish()
+    }
+}
+
+impl TraceLayer {
+    /// A layer that takes the client IP from `X-Forwarded-For` when the peer
+    /// is one of `proxies`, as the per-IP rate limit does.
+    pub fn trusted_proxies(proxies: impl IntoIterator<Item = IpAddr>) -> Self {
+        Self {
+            trusted_proxies: proxies.into_iter().collect(),
+            on_span: None,
+        }
+    }
+
+    /// Calls `hook` with each request span as soon as it is made (see
+    /// [`SpanHook`]).
+    pub fn on_request_span(
+        self,
+        hook: impl Fn(&tracing::Span, &http::HeaderMap) + Send + Sync + 'static,
+    ) -> Self {
+        self.span_hook(Some(Arc::new(hook)))
+    }
+
+    pub(crate) fn span_hook(mut self, hook: Option<SpanHook>) -> Self {
+        self.on_span = hook;
+        self
+    }
+}
 
 impl<S> Layer<S> for TraceLayer {
     type Service = Trace<S>;
@@ -38,14 +97,28 @@ impl<S> Layer<S> for TraceLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Trace {
             inner: CatchPanic(inner),
+            trusted_proxies: Arc::clone(&self.trusted_proxies),
+            on_span: self.on_span.clone(),
         }
     }
 }
 
 /// The service made by [`TraceLayer`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Trace<S> {
     inner: CatchPanic<S>,
+    trusted_proxies: Arc<[IpAddr]>,
+    on_span: Option<SpanHook>,
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Trace<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trace")
+            .field("inner", &self.inner)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("on_span", &self.on_span.is_some())
+            .finish()
+    }
 }
 
 impl<S, B> Service<Request<B>> for Trace<S>
@@ -69,14 +142,28 @@ where
             .and_then(|id| id.header_value().to_str().ok())
             .unwrap_or_default()
             .to_owned();
+        let client_ip = client_ip(
+            request.extensions(),
+            request.headers(),
+            &self.trusted_proxies,
+        )
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
+        let user_agent = loggable_user_agent(request.headers());
         let span = tracing::info_span!(
             "request",
             method = %request.method(),
             path = %loggable_path(request.uri().path()),
             request_id = %request_id,
+            client_ip = %client_ip,
+            // A `&str` value: the text formatter quotes and escapes it.
+            user_agent = user_agent.as_ref(),
             route = Empty,
             user_id = Empty,
         );
+        if let Some(hook) = &self.on_span {
+            hook(&span, request.headers());
+        }
         let started = Instant::now();
         let future = {
             let _entered = span.enter();
@@ -172,6 +259,17 @@ fn loggable_path(path: &str) -> &str {
         Some(at) if path.len() > at + FILES.len() => "/api/v1/files/{token}",
         _ => path,
     }
+}
+
+/// The `User-Agent` as it may be logged: at most [`USER_AGENT_MAX_BYTES`]
+/// bytes, invalid UTF-8 (a character cut in two too) as U+FFFD, empty when
+/// absent.
+fn loggable_user_agent(headers: &http::HeaderMap) -> std::borrow::Cow<'_, str> {
+    let bytes = headers
+        .get(http::header::USER_AGENT)
+        .map(http::HeaderValue::as_bytes)
+        .unwrap_or_default();
+    String::from_utf8_lossy(&bytes[..bytes.len().min(USER_AGENT_MAX_BYTES)])
 }
 
 fn log_response(response: &Response<Body>, started: Instant) {

@@ -277,6 +277,10 @@ impl App {
                 builder = builder.auth_layer(auth);
             }
         }
+        #[cfg(feature = "otlp")]
+        if self.config.telemetry.otlp_endpoint.is_some() {
+            builder = builder.on_request_span(crate::telemetry::continue_trace);
+        }
         if self.config.bench.bare {
             tracing::warn!(
                 "bench.bare is set: no request ids, trace spans, security headers or CORS"

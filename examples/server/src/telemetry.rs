@@ -125,6 +125,41 @@ mod otlp {
     }
 }
 
+/// Makes `span` (a request span, not entered yet) continue the trace of an
+/// incoming W3C `traceparent` header: the exported span gets that trace id
+/// and the caller's span as its parent. A missing or malformed header, or a
+/// process without the OpenTelemetry layer, leaves the span a new root.
+#[cfg(feature = "otlp")]
+pub(crate) fn continue_trace(span: &tracing::Span, headers: &http::HeaderMap) {
+    use opentelemetry::{propagation::TextMapPropagator, trace::TraceContextExt};
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+    if !headers.contains_key("traceparent") {
+        return;
+    }
+    let parent = opentelemetry_sdk::propagation::TraceContextPropagator::new()
+        .extract(&HeaderExtractor(headers));
+    if parent.span().span_context().is_valid() {
+        // Err only when no OpenTelemetry layer is installed: nothing to continue.
+        let _ = span.set_parent(parent);
+    }
+}
+
+/// Request headers as an OpenTelemetry propagation carrier.
+#[cfg(feature = "otlp")]
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+#[cfg(feature = "otlp")]
+impl opentelemetry::propagation::Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
 /// Histogram buckets for request and job durations, in seconds.
 const DURATION_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,

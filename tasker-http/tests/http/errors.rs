@@ -130,14 +130,14 @@ async fn a_slow_request_times_out_with_503(app: App) {
 
 #[tokio::test]
 async fn a_panic_becomes_a_500_that_tells_nothing_internal() {
-    let service = ServiceBuilder::new().layer(TraceLayer).service(service_fn(
-        |_request: Request<Body>| async move {
+    let service = ServiceBuilder::new()
+        .layer(TraceLayer::default())
+        .service(service_fn(|_request: Request<Body>| async move {
             if true {
                 panic!("secret database password is hunter2");
             }
             Ok::<Response<Body>, Infallible>(Response::new(full("")))
-        },
-    ));
+        }));
     let response = service.oneshot(Request::new(full(""))).await.unwrap();
     assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let bytes = http_body_util::BodyExt::collect(response.into_body())

@@ -5,7 +5,8 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use http::{Method, StatusCode, header};
+use http::{HeaderValue, Method, StatusCode, header};
+use tasker_http::ClientAddr;
 
 use crate::support::{App, quiet_settings, request};
 
@@ -162,13 +163,14 @@ impl Write for Captured {
     }
 }
 
-#[tokio::test]
-async fn log_lines_carry_the_request_id_route_and_user_and_a_5xx_its_cause() {
-    // A process-wide subscriber: a thread-local one misses events whose
-    // call sites other test threads registered first. Lines of other tests
-    // land in the same sink; this test picks its own by request id.
+/// The log lines of the whole test binary so far.
+///
+/// A process-wide subscriber: a thread-local one misses events whose call
+/// sites other test threads registered first. Lines of other tests land in
+/// the same sink; each test picks its own by request id.
+fn captured_logs() -> Captured {
     static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
-    let captured = CAPTURED
+    CAPTURED
         .get_or_init(|| {
             let captured = Captured::default();
             let sink = captured.clone();
@@ -180,7 +182,21 @@ async fn log_lines_carry_the_request_id_route_and_user_and_a_5xx_its_cause() {
             tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
             captured
         })
-        .clone();
+        .clone()
+}
+
+/// The completion line of the request with id `request_id`.
+fn completion_line(captured: &Captured, request_id: &str) -> String {
+    let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    logs.lines()
+        .find(|line| line.contains(request_id) && line.contains("request completed"))
+        .unwrap_or_else(|| panic!("no completion line for {request_id} in:\n{logs}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn log_lines_carry_the_request_id_route_and_user_and_a_5xx_its_cause() {
+    let captured = captured_logs();
 
     let app = App::sqlite().await;
     let mut req = request(Method::GET, "/api/v1/todos/stats", Some("alice"), None);
@@ -216,5 +232,152 @@ async fn log_lines_carry_the_request_id_route_and_user_and_a_5xx_its_cause() {
     assert!(
         failed.contains("storage failed"),
         "the cause is logged: {failed}"
+    );
+}
+
+#[tokio::test]
+async fn log_lines_carry_the_client_ip_believing_forwarded_for_only_from_a_trusted_proxy() {
+    let captured = captured_logs();
+    let mut settings = quiet_settings();
+    settings.rate_limit.trusted_proxies = vec!["10.0.0.1".parse().unwrap()];
+    let app = App::sqlite().await.reconfigure(settings);
+    let send = |id: &'static str, peer: Option<&'static str>, forwarded: Option<&'static str>| {
+        let mut req = request(Method::GET, "/api/v1/todos/stats", Some("alice"), None);
+        req.headers_mut()
+            .insert("x-request-id", id.parse().unwrap());
+        if let Some(forwarded) = forwarded {
+            req.headers_mut()
+                .insert("x-forwarded-for", forwarded.parse().unwrap());
+        }
+        match peer {
+            Some(peer) => req
+                .extensions_mut()
+                .insert(ClientAddr(peer.parse().unwrap())),
+            None => req.extensions_mut().remove::<ClientAddr>(),
+        };
+        app.send(req)
+    };
+    assert_eq!(
+        send("ip-direct", Some("192.0.2.7:5000"), None).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send("ip-spoofed", Some("192.0.2.7:5000"), Some("203.0.113.9"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(
+            "ip-proxied",
+            Some("10.0.0.1:5000"),
+            Some("203.0.113.9, 10.0.0.1")
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    assert_eq!(send("ip-unknown", None, None).await.status, StatusCode::OK);
+
+    let direct = completion_line(&captured, "ip-direct");
+    assert!(direct.contains("client_ip=192.0.2.7 "), "{direct}");
+    let spoofed = completion_line(&captured, "ip-spoofed");
+    assert!(
+        spoofed.contains("client_ip=192.0.2.7 "),
+        "an untrusted peer's X-Forwarded-For is not believed: {spoofed}"
+    );
+    let proxied = completion_line(&captured, "ip-proxied");
+    assert!(
+        proxied.contains("client_ip=203.0.113.9 "),
+        "a trusted proxy's X-Forwarded-For is: {proxied}"
+    );
+    let unknown = completion_line(&captured, "ip-unknown");
+    assert!(unknown.contains("client_ip= "), "{unknown}");
+}
+
+#[tokio::test]
+async fn log_lines_carry_the_user_agent_cut_to_256_bytes_and_lossily_decoded() {
+    let captured = captured_logs();
+    let app = App::sqlite().await;
+    let long = "a".repeat(300);
+    let agents: [(&str, Option<HeaderValue>); 4] = [
+        (
+            "ua-plain",
+            Some(HeaderValue::from_static("tasker-test/1.0 (log check)")),
+        ),
+        ("ua-long", Some(HeaderValue::from_str(&long).unwrap())),
+        (
+            "ua-binary",
+            Some(HeaderValue::from_bytes(b"bot\xff/1").unwrap()),
+        ),
+        ("ua-absent", None),
+    ];
+    for (id, agent) in agents {
+        let mut req = request(Method::GET, "/api/v1/todos/stats", Some("alice"), None);
+        req.headers_mut()
+            .insert("x-request-id", id.parse().unwrap());
+        if let Some(agent) = agent {
+            req.headers_mut().insert(header::USER_AGENT, agent);
+        }
+        assert_eq!(app.send(req).await.status, StatusCode::OK, "{id}");
+    }
+
+    let plain = completion_line(&captured, "ua-plain");
+    assert!(
+        plain.contains(r#"user_agent="tasker-test/1.0 (log check)""#),
+        "{plain}"
+    );
+    let cut = completion_line(&captured, "ua-long");
+    assert!(
+        cut.contains(&format!("user_agent=\"{}\"", "a".repeat(256))),
+        "{cut}"
+    );
+    let binary = completion_line(&captured, "ua-binary");
+    assert!(binary.contains("user_agent=\"bot\u{FFFD}/1\""), "{binary}");
+    let absent = completion_line(&captured, "ua-absent");
+    assert!(absent.contains(r#"user_agent="""#), "{absent}");
+}
+
+#[tokio::test]
+async fn the_request_span_hook_sees_each_span_and_its_headers_before_the_span_runs() {
+    // A subscriber, so the span is enabled and has metadata.
+    let _captured = captured_logs();
+    let app = App::sqlite().await;
+    // Per call: the span's name, whether it was already entered, its traceparent.
+    type Seen = (Option<&'static str>, bool, String);
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let record = Arc::clone(&seen);
+    let api = tasker_http::TaskerApi::builder(app.services.clone())
+        .settings(quiet_settings())
+        .auth_layer(crate::support::auth_layer())
+        .on_request_span(move |span, headers| {
+            let traceparent = headers
+                .get("traceparent")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            // Not entered yet: nothing has run inside it.
+            let entered = tracing::Span::current() == *span;
+            let name = span.metadata().map(|meta| meta.name());
+            record.lock().unwrap().push((name, entered, traceparent));
+        })
+        .build();
+    let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let mut req = request(Method::GET, "/api/v1/todos", Some("alice"), None);
+    req.headers_mut()
+        .insert("traceparent", traceparent.parse().unwrap());
+    let response = crate::support::send_to(&api, req).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let anonymous =
+        crate::support::send_to(&api, request(Method::GET, "/api/v1/todos", None, None)).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![
+            (Some("request"), false, traceparent.to_owned()),
+            (Some("request"), false, String::new()),
+        ]
     );
 }

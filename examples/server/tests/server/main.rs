@@ -9,5 +9,6 @@ mod lifecycle;
 mod slow_clients;
 mod storage;
 mod support;
+mod telemetry;
 mod tls_redis;
 mod walkthrough;

@@ -1,0 +1,50 @@
+//! Trace context: an incoming W3C `traceparent` continued in the exported spans.
+
+use std::time::Duration;
+
+use reqwest::{Client, StatusCode};
+
+use crate::support::{Collector, Env, Server};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incoming_traceparent_is_continued_by_the_exported_request_span() {
+    let collector = Collector::start().await;
+    let env = Env::defaults().set("TASKER_TELEMETRY__OTLP_ENDPOINT", collector.url.clone());
+    let mut server = Server::start(&env, &["--no-worker", "--no-scheduler"]).await;
+    let token = env.token(&["--user", "continued"]);
+    let response = Client::new()
+        .get(format!("{}/api/v1/todos", server.url))
+        .bearer_auth(&token)
+        .header(
+            "traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    server.terminate();
+    let status = server.wait_exit(Duration::from_secs(30)).await;
+    assert!(status.success(), "exit {status}:\n{}", server.log_text());
+
+    // The protobuf carries trace and span ids as raw bytes.
+    let bodies: Vec<_> = collector
+        .received()
+        .into_iter()
+        .filter(|r| r.path == "/v1/traces")
+        .map(|r| r.body)
+        .collect();
+    let contains = |needle: &[u8]| {
+        bodies
+            .iter()
+            .any(|body| body.windows(needle.len()).any(|w| w == needle))
+    };
+    assert!(contains(b"/api/v1/todos"), "the request span is exported");
+    let trace_id = [
+        0x0a, 0xf7, 0x65, 0x19, 0x16, 0xcd, 0x43, 0xdd, 0x84, 0x48, 0xeb, 0x21, 0x1c, 0x80, 0x31,
+        0x9c,
+    ];
+    assert!(contains(&trace_id), "the caller's trace id is kept");
+    let parent_span_id = [0xb7, 0xad, 0x6b, 0x71, 0x69, 0x20, 0x33, 0x31];
+    assert!(contains(&parent_span_id), "the caller's span is the parent");
+}
