@@ -255,3 +255,24 @@ async fn unprepared_statements_survive_a_transaction_pooling_pgbouncer() {
         statuses.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_migration_url_stops_migrate_naming_it() {
+    let Some(database) = TestDatabase::postgres().await else {
+        return;
+    };
+    let output = Env::defaults()
+        .set("TASKER_DATABASE__URL", database.url.clone())
+        .set(
+            "TASKER_DATABASE__MIGRATION_URL",
+            "postgres://postgres@127.0.0.1:1/tasker",
+        )
+        .set("TASKER_DATABASE__ACQUIRE_TIMEOUT_SECONDS", "2")
+        .run(&["migrate"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("database migrations (migration_url)"),
+        "{stderr}"
+    );
+}
