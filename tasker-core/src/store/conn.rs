@@ -31,6 +31,7 @@ pub(crate) struct Conn {
     counter: StatementCounter,
     /// PostgreSQL: named, cached statements (else unnamed ones, each outside
     /// a transaction wrapped in one; see `StoreOptions::prepared_statements`).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     prepared: bool,
 }
 
