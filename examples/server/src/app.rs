@@ -76,10 +76,7 @@ pub(crate) async fn build(config: Config, migrate: bool) -> Result<App, StartErr
     let config = Arc::new(config);
     let store = connect_store(&config).await?;
     if migrate {
-        store
-            .migrate()
-            .await
-            .map_err(|e| StartError::dependency("database migrations", e))?;
+        apply_migrations(&config, &store).await?;
     }
     let blobs = storage::blob_store(&config)?;
     let services = Services::new(store.clone(), Arc::new(SystemClock), blobs.clone());
@@ -156,7 +153,8 @@ pub(crate) async fn connect_store(config: &Config) -> Result<AnyStore, StartErro
         .with_max_connections(db.max_connections)
         .with_slow_statement_threshold(
             (db.slow_query_ms > 0).then(|| Duration::from_millis(db.slow_query_ms)),
-        );
+        )
+        .with_prepared_statements(db.prepared_statements);
     options.acquire_timeout = Duration::from_secs(db.acquire_timeout_seconds.max(1));
     let url = config.database_url();
     if let Some(path) = url.strip_prefix("sqlite://")
@@ -169,6 +167,26 @@ pub(crate) async fn connect_store(config: &Config) -> Result<AnyStore, StartErro
     AnyStore::connect(&url, &options)
         .await
         .map_err(|e| StartError::dependency("database", e))
+}
+
+/// Applies the pending migrations: over a connection of its own to
+/// `database.migration_url` when that is set (PostgreSQL itself, when the
+/// pool goes through a transaction-mode pooler that cannot hold the
+/// migrations' session lock), else over `store`.
+pub(crate) async fn apply_migrations(config: &Config, store: &AnyStore) -> Result<(), StartError> {
+    let applied = match &config.database.migration_url {
+        Some(url) => {
+            let options = StoreOptions::default().with_max_connections(1);
+            let direct = AnyStore::connect(url, &options)
+                .await
+                .map_err(|e| StartError::dependency("database migrations (migration_url)", e))?;
+            let applied = direct.migrate().await;
+            direct.close().await;
+            applied
+        }
+        None => store.migrate().await,
+    };
+    applied.map_err(|e| StartError::dependency("database migrations", e))
 }
 
 const CERTIFICATE_PEM: &str = "-----BEGIN CERTIFICATE-----";

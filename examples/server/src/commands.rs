@@ -157,10 +157,7 @@ pub(crate) async fn migrate(config: Config) -> Result<(), StartError> {
         .pending_migrations()
         .await
         .map_err(|e| StartError::dependency("database", e))?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| StartError::dependency("database migrations", e))?;
+    app::apply_migrations(&config, &store).await?;
     println!(
         "{}: {pending} migration(s) applied; the schema is current",
         store.backend()

@@ -57,6 +57,7 @@ impl From<sqlx::SqlitePool> for Pool {
 pub struct AnyStore {
     pool: Pool,
     counter: StatementCounter,
+    prepared: bool,
 }
 
 impl AnyStore {
@@ -69,7 +70,8 @@ impl AnyStore {
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Self> {
         #[cfg(feature = "postgres")]
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self::from_pool(postgres::connect(url, options).await?));
+            let pool = postgres::connect(url, options).await?;
+            return Ok(Self::from_pool(pool).with_prepared_statements(options.prepared_statements));
         }
         #[cfg(feature = "sqlite")]
         if url.starts_with("sqlite:") {
@@ -97,7 +99,17 @@ impl AnyStore {
         Self {
             pool: pool.into(),
             counter: StatementCounter::default(),
+            prepared: true,
         }
+    }
+
+    /// The same store with PostgreSQL's prepared statements on (the default)
+    /// or off, for a pool behind a transaction-mode pooler (see
+    /// [`StoreOptions::prepared_statements`]; SQLite ignores it).
+    #[must_use]
+    pub fn with_prepared_statements(mut self, prepared: bool) -> Self {
+        self.prepared = prepared;
+        self
     }
 
     /// The connection pool.
@@ -243,7 +255,7 @@ impl AnyStore {
         let counter = self.counter.clone();
         Ok(match &self.pool {
             #[cfg(feature = "postgres")]
-            Pool::Postgres(p) => Conn::postgres(p.acquire().await?, counter),
+            Pool::Postgres(p) => Conn::postgres(p.acquire().await?, counter, self.prepared),
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => Conn::sqlite(p.acquire().await?, counter),
         })
@@ -260,7 +272,7 @@ impl AnyStore {
             Pool::Postgres(p) => p
                 .begin_with(begin)
                 .await
-                .map(|tx| Conn::postgres_tx(tx, counter)),
+                .map(|tx| Conn::postgres_tx(tx, counter, self.prepared)),
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => p
                 .begin_with(begin)

@@ -29,6 +29,10 @@ pub(crate) type DbResult<T> = std::result::Result<T, sqlx::Error>;
 pub(crate) struct Conn {
     link: Link,
     counter: StatementCounter,
+    /// PostgreSQL: named, cached statements (else unnamed ones, each outside
+    /// a transaction wrapped in one; see `StoreOptions::prepared_statements`).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    prepared: bool,
 }
 
 enum Link {
@@ -42,23 +46,17 @@ enum Link {
     SqliteTx(sqlx::Transaction<'static, sqlx::Sqlite>),
 }
 
-/// The driver connection under a [`Link`].
-enum Wire<'c> {
-    #[cfg(feature = "postgres")]
-    Postgres(&'c mut PgConnection),
-    #[cfg(feature = "sqlite")]
-    Sqlite(&'c mut SqliteConnection),
-}
-
 impl Conn {
     #[cfg(feature = "postgres")]
     pub(crate) fn postgres(
         conn: PoolConnection<sqlx::Postgres>,
         counter: StatementCounter,
+        prepared: bool,
     ) -> Self {
         Self {
             link: Link::Postgres(conn),
             counter,
+            prepared,
         }
     }
 
@@ -66,10 +64,12 @@ impl Conn {
     pub(crate) fn postgres_tx(
         tx: sqlx::Transaction<'static, sqlx::Postgres>,
         counter: StatementCounter,
+        prepared: bool,
     ) -> Self {
         Self {
             link: Link::PostgresTx(tx),
             counter,
+            prepared,
         }
     }
 
@@ -78,6 +78,7 @@ impl Conn {
         Self {
             link: Link::Sqlite(conn),
             counter,
+            prepared: true,
         }
     }
 
@@ -89,70 +90,95 @@ impl Conn {
         Self {
             link: Link::SqliteTx(tx),
             counter,
+            prepared: true,
         }
     }
 
-    fn wire(&mut self) -> Wire<'_> {
+    /// Runs `sql` on PostgreSQL for `want`. Unprepared outside a
+    /// transaction, it runs in a transaction of its own: the driver parses
+    /// the unnamed statement and executes it in two exchanges, and only an
+    /// open transaction keeps a transaction-mode pooler from handing the
+    /// second to another server connection.
+    #[cfg(feature = "postgres")]
+    async fn run_postgres(&mut self, sql: Sql, want: Want) -> DbResult<Output> {
+        let prepared = self.prepared;
         match &mut self.link {
-            #[cfg(feature = "postgres")]
-            Link::Postgres(conn) => Wire::Postgres(conn),
-            #[cfg(feature = "postgres")]
-            Link::PostgresTx(tx) => Wire::Postgres(tx),
+            Link::Postgres(conn) if !prepared => {
+                self.counter.add();
+                let mut tx = sqlx::Connection::begin(&mut **conn).await?;
+                let out = want.postgres(&mut tx, sql, prepared).await?;
+                self.counter.add();
+                tx.commit().await?;
+                Ok(out)
+            }
+            Link::Postgres(conn) => want.postgres(conn, sql, prepared).await,
+            Link::PostgresTx(tx) => want.postgres(tx, sql, prepared).await,
             #[cfg(feature = "sqlite")]
-            Link::Sqlite(conn) => Wire::Sqlite(conn),
+            Link::Sqlite(_) | Link::SqliteTx(_) => Err(sqlx::Error::Protocol(
+                "a PostgreSQL statement on a SQLite connection".into(),
+            )),
+        }
+    }
+
+    /// Runs `sql` on SQLite for `want`.
+    #[cfg(feature = "sqlite")]
+    async fn run_sqlite(&mut self, sql: Sql, want: Want) -> DbResult<Output> {
+        let conn: &mut SqliteConnection = match &mut self.link {
+            Link::Sqlite(conn) => conn,
+            Link::SqliteTx(tx) => tx,
+            #[cfg(feature = "postgres")]
+            Link::Postgres(_) | Link::PostgresTx(_) => {
+                return Err(sqlx::Error::Protocol(
+                    "a SQLite statement on a PostgreSQL connection".into(),
+                ));
+            }
+        };
+        let q = sqlite::query(sql);
+        Ok(match want {
+            Want::All => Output::Rows(
+                q.fetch_all(conn)
+                    .await?
+                    .into_iter()
+                    .map(Row::Sqlite)
+                    .collect(),
+            ),
+            Want::Optional => Output::Row(q.fetch_optional(conn).await?.map(Row::Sqlite)),
+            Want::Changed => Output::Changed(q.execute(conn).await?.rows_affected()),
+        })
+    }
+
+    /// Runs `sql` on this connection's backend for `want`.
+    async fn run(&mut self, sql: Sql, want: Want) -> DbResult<Output> {
+        self.counter.add();
+        match &self.link {
+            #[cfg(feature = "postgres")]
+            Link::Postgres(_) | Link::PostgresTx(_) => self.run_postgres(sql, want).await,
             #[cfg(feature = "sqlite")]
-            Link::SqliteTx(tx) => Wire::Sqlite(tx),
+            Link::Sqlite(_) | Link::SqliteTx(_) => self.run_sqlite(sql, want).await,
         }
     }
 
     /// Every row of `sql`.
     pub(crate) async fn try_fetch_all(&mut self, sql: Sql) -> DbResult<Vec<Row>> {
-        self.counter.add();
-        match self.wire() {
-            #[cfg(feature = "postgres")]
-            Wire::Postgres(c) => postgres::query(sql)
-                .fetch_all(c)
-                .await
-                .map(|rows| rows.into_iter().map(Row::Postgres).collect()),
-            #[cfg(feature = "sqlite")]
-            Wire::Sqlite(c) => sqlite::query(sql)
-                .fetch_all(c)
-                .await
-                .map(|rows| rows.into_iter().map(Row::Sqlite).collect()),
+        match self.run(sql, Want::All).await? {
+            Output::Rows(rows) => Ok(rows),
+            _ => Err(Want::mismatch()),
         }
     }
 
     /// The first row of `sql`, if any.
     pub(crate) async fn try_fetch_optional(&mut self, sql: Sql) -> DbResult<Option<Row>> {
-        self.counter.add();
-        match self.wire() {
-            #[cfg(feature = "postgres")]
-            Wire::Postgres(c) => postgres::query(sql)
-                .fetch_optional(c)
-                .await
-                .map(|row| row.map(Row::Postgres)),
-            #[cfg(feature = "sqlite")]
-            Wire::Sqlite(c) => sqlite::query(sql)
-                .fetch_optional(c)
-                .await
-                .map(|row| row.map(Row::Sqlite)),
+        match self.run(sql, Want::Optional).await? {
+            Output::Row(row) => Ok(row),
+            _ => Err(Want::mismatch()),
         }
     }
 
     /// Runs `sql`; the number of rows it changed.
     pub(crate) async fn try_execute(&mut self, sql: Sql) -> DbResult<u64> {
-        self.counter.add();
-        match self.wire() {
-            #[cfg(feature = "postgres")]
-            Wire::Postgres(c) => postgres::query(sql)
-                .execute(c)
-                .await
-                .map(|done| done.rows_affected()),
-            #[cfg(feature = "sqlite")]
-            Wire::Sqlite(c) => sqlite::query(sql)
-                .execute(c)
-                .await
-                .map(|done| done.rows_affected()),
+        match self.run(sql, Want::Changed).await? {
+            Output::Changed(n) => Ok(n),
+            _ => Err(Want::mismatch()),
         }
     }
 
@@ -219,6 +245,45 @@ impl Conn {
             Link::Sqlite(_) => Ok(()),
         };
         committed.map_err(|e| Error::storage(operation, e))
+    }
+}
+
+/// What a statement's caller wants back.
+#[derive(Clone, Copy)]
+enum Want {
+    All,
+    Optional,
+    Changed,
+}
+
+/// A statement's result, as [`Want`] asked.
+enum Output {
+    Rows(Vec<Row>),
+    Row(Option<Row>),
+    Changed(u64),
+}
+
+impl Want {
+    /// Runs `sql` on one PostgreSQL connection.
+    #[cfg(feature = "postgres")]
+    async fn postgres(self, conn: &mut PgConnection, sql: Sql, prepared: bool) -> DbResult<Output> {
+        let q = postgres::query(sql, prepared);
+        Ok(match self {
+            Self::All => Output::Rows(
+                q.fetch_all(conn)
+                    .await?
+                    .into_iter()
+                    .map(Row::Postgres)
+                    .collect(),
+            ),
+            Self::Optional => Output::Row(q.fetch_optional(conn).await?.map(Row::Postgres)),
+            Self::Changed => Output::Changed(q.execute(conn).await?.rows_affected()),
+        })
+    }
+
+    /// The error for an [`Output`] that is not what was asked (cannot happen).
+    fn mismatch() -> sqlx::Error {
+        sqlx::Error::Protocol("a statement result of another kind than asked".into())
     }
 }
 

@@ -42,6 +42,19 @@ pub struct StoreOptions {
     /// trips. A connection that broke while busy fails its next statement
     /// and is discarded.
     pub ping_after_idle: Duration,
+    /// PostgreSQL only: whether statements are prepared once per connection
+    /// under a name and cached (`true`, the default: one round trip per
+    /// statement once prepared), or sent as unnamed statements every time
+    /// (`false`). Set it to `false` behind a pooler in transaction mode
+    /// (PgBouncer's `pool_mode = transaction`), where consecutive statements
+    /// of one client connection may run on different server connections
+    /// and a named statement prepared on one does not exist on the next.
+    /// Then a statement outside a transaction runs in a transaction of its
+    /// own (`BEGIN`, the statement, `COMMIT`: three round trips more), so
+    /// that its parse and its execution reach the same server connection,
+    /// and the `extra_float_digits` start-up parameter (which PgBouncer
+    /// refuses unless told to ignore it) is not sent.
+    pub prepared_statements: bool,
 }
 
 impl Default for StoreOptions {
@@ -52,6 +65,7 @@ impl Default for StoreOptions {
             busy_timeout: Duration::from_secs(5),
             slow_statement_threshold: Some(Duration::from_millis(500)),
             ping_after_idle: Duration::from_secs(30),
+            prepared_statements: true,
         }
     }
 }
@@ -79,6 +93,14 @@ impl StoreOptions {
     #[must_use]
     pub fn with_max_connections(mut self, max_connections: u32) -> Self {
         self.max_connections = max_connections.max(1);
+        self
+    }
+
+    /// The same options with prepared statements on or off (see
+    /// [`StoreOptions::prepared_statements`]).
+    #[must_use]
+    pub fn with_prepared_statements(mut self, prepared: bool) -> Self {
+        self.prepared_statements = prepared;
         self
     }
 

@@ -37,6 +37,11 @@ pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<PgPool>
     if connect.get_application_name().is_none() {
         connect = connect.application_name(APPLICATION_NAME);
     }
+    if !options.prepared_statements {
+        // A transaction-mode pooler refuses start-up parameters it does
+        // not know; PostgreSQL 12 and later print floats exactly anyway.
+        connect = connect.extra_float_digits(None::<i8>);
+    }
     options
         .pool()
         .connect_with(options.logging(connect))
@@ -44,9 +49,11 @@ pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<PgPool>
         .map_err(|e| Error::storage(OP, e))
 }
 
-/// The statement with its arguments bound as PostgreSQL types.
-pub(crate) fn query(sql: Sql) -> Query<'static, sqlx::Postgres, PgArguments> {
-    let mut q = sqlx::query(AssertSqlSafe(sql.text));
+/// The statement with its arguments bound as PostgreSQL types; `prepared`
+/// false sends it as the unnamed statement, not cached on the connection
+/// (see [`StoreOptions::prepared_statements`]).
+pub(crate) fn query(sql: Sql, prepared: bool) -> Query<'static, sqlx::Postgres, PgArguments> {
+    let mut q = sqlx::query(AssertSqlSafe(sql.text)).persistent(prepared);
     for arg in sql.args {
         q = match arg {
             Arg::Text(v) => q.bind(v),

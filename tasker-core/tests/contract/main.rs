@@ -19,5 +19,6 @@ mod json_shape;
 mod listing;
 mod races;
 mod schema;
+mod statements;
 mod todos;
 mod versions;

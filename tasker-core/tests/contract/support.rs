@@ -63,8 +63,23 @@ impl Ctx {
         Some(Self::build(TestStore::postgres().await?))
     }
 
+    /// A case on a fresh PostgreSQL database through a store of its own
+    /// made with `options`, or `None` when skipped.
+    pub async fn postgres_with(options: &tasker_core::store::StoreOptions) -> Option<Self> {
+        let db = TestStore::postgres().await?;
+        let url = db.url().expect("a PostgreSQL database");
+        let store = AnyStore::connect(&url, options)
+            .await
+            .expect("connect to test database");
+        Some(Self::build_on(db, store))
+    }
+
     fn build(db: TestStore) -> Self {
         let store = db.store.clone();
+        Self::build_on(db, store)
+    }
+
+    fn build_on(db: TestStore, store: AnyStore) -> Self {
         let clock = ManualClock::new(T0);
         let blob_dir = tempfile::tempdir().expect("temp dir");
         let blobs = BlobStore::local(blob_dir.path()).expect("blob dir");

@@ -137,6 +137,12 @@ pub(crate) struct DatabaseConfig {
     pub(crate) slow_query_ms: u64,
     /// Apply migrations when `serve` or `worker` starts.
     pub(crate) migrate_on_start: bool,
+    /// PostgreSQL: named, cached statements (`true`), or unnamed ones that
+    /// survive a transaction-mode pooler such as PgBouncer (`false`).
+    pub(crate) prepared_statements: bool,
+    /// PostgreSQL: migrations (and their session-level lock) run over this
+    /// direct connection when set, the pool uses `url`.
+    pub(crate) migration_url: Option<String>,
 }
 
 impl Default for DatabaseConfig {
@@ -147,6 +153,8 @@ impl Default for DatabaseConfig {
             acquire_timeout_seconds: 5,
             slow_query_ms: 500,
             migrate_on_start: true,
+            prepared_statements: true,
+            migration_url: None,
         }
     }
 }

@@ -88,6 +88,24 @@ impl Config {
                 "must start with postgres://, postgresql:// or sqlite:",
             ));
         }
+        if let Some(url) = &self.database.migration_url {
+            let postgres = |url: &str| {
+                ["postgres://", "postgresql://"]
+                    .iter()
+                    .any(|s| url.starts_with(s))
+            };
+            if !postgres(url) {
+                errors.push(ConfigError::new(
+                    "database.migration_url",
+                    "must start with postgres:// or postgresql:// (TASKER_DATABASE__MIGRATION_URL)",
+                ));
+            } else if !self.database.url.as_deref().is_some_and(postgres) {
+                errors.push(ConfigError::new(
+                    "database.migration_url",
+                    "is for a PostgreSQL database.url only (TASKER_DATABASE__MIGRATION_URL)",
+                ));
+            }
+        }
         if self.database.max_connections == 0 {
             errors.push(ConfigError::new(
                 "database.max_connections",

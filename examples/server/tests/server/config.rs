@@ -403,3 +403,33 @@ fn a_negative_connection_cap_names_the_key_and_the_variable() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_migration_url_must_be_postgres_and_for_a_postgres_database() {
+    let stderr = refused(
+        &Env::defaults()
+            .set(
+                "TASKER_DATABASE__URL",
+                "postgres://postgres@127.0.0.1:6432/tasker",
+            )
+            .set("TASKER_DATABASE__MIGRATION_URL", "sqlite://data/tasker.db"),
+    );
+    assert!(
+        stderr.contains("database.migration_url: must start with postgres://"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("TASKER_DATABASE__MIGRATION_URL"),
+        "{stderr}"
+    );
+
+    // On the default SQLite database there is nothing to migrate elsewhere.
+    let stderr = refused(&Env::defaults().set(
+        "TASKER_DATABASE__MIGRATION_URL",
+        "postgres://postgres@127.0.0.1:5432/tasker",
+    ));
+    assert!(
+        stderr.contains("database.migration_url: is for a PostgreSQL database.url only"),
+        "{stderr}"
+    );
+}

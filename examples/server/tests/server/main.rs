@@ -6,6 +6,7 @@ mod config;
 mod faults;
 mod import;
 mod lifecycle;
+mod pgbouncer;
 mod slow_clients;
 mod storage;
 mod support;

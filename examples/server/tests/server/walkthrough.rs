@@ -13,7 +13,7 @@ use crate::support::{Env, FakeResend, Server, files_ending};
 const TITLE: &str = "Write the quarterly report";
 
 /// The calls of the README, in order; returns the todo id.
-async fn walk(server: &Server, token: &str) -> String {
+pub(crate) async fn walk(server: &Server, token: &str) -> String {
     let client = Client::new();
     let api = |path: &str| format!("{}/api/v1{path}", server.url);
     let send = |request: reqwest::RequestBuilder| async move {
