@@ -322,6 +322,8 @@ mod redis_buckets {
 
     use std::{fmt, sync::Arc, time::Duration};
 
+    use tracing::Instrument;
+
     /// Admits a request when, in each bucket `KEYS[i]` in turn (interval
     /// `ARGV[2i-1]` µs, burst `ARGV[2i]`), its new theoretical arrival time
     /// stays within `burst` intervals of now; stops at the first bucket that
@@ -411,7 +413,13 @@ return {1, 0, remaining, 0}
             let mut connection = self.connection.clone();
             let outcome: redis::RedisResult<(i64, i64, i64, usize)> = match tokio::time::timeout(
                 BUDGET,
-                invocation.invoke_async(&mut connection),
+                invocation
+                    .invoke_async(&mut connection)
+                    .instrument(tracing::info_span!(
+                        "redis.command",
+                        db.system = "redis",
+                        db.operation = "EVALSHA"
+                    )),
             )
             .await
             {

@@ -9,6 +9,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use tasker_core::queue::{Enqueue, EnqueueError, EnqueueFuture, JobRequest};
+use tracing::Instrument;
 
 use crate::{
     config::JobsConfig,
@@ -270,6 +271,11 @@ impl JobQueue {
             Storages::Redis { queues, .. } => queues[i]
                 .clone()
                 .push_task(task)
+                .instrument(tracing::info_span!(
+                    "redis.command",
+                    db.system = "redis",
+                    db.operation = "push a job"
+                ))
                 .await
                 .map_err(|e| QueueError::new("redis", "push a job", e))?,
             Storages::Sqlite {

@@ -11,6 +11,7 @@ use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{Row as _, pool::PoolConnection, types::Json};
 use time::OffsetDateTime;
+use tracing::Instrument;
 use uuid::Uuid;
 
 #[cfg(feature = "postgres")]
@@ -44,6 +45,15 @@ enum Link {
     Sqlite(PoolConnection<sqlx::Sqlite>),
     #[cfg(feature = "sqlite")]
     SqliteTx(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+/// The span of one statement (`INFO`, so exported with the request's span
+/// when tracing is on): the backend as `db.system` and the statement's first
+/// keyword as `db.operation`, never its text's arguments, which are bound
+/// apart from it and not recorded.
+fn statement_span(system: &'static str, sql: &Sql) -> tracing::Span {
+    let operation = sql.text.split_whitespace().next().unwrap_or_default();
+    tracing::info_span!("db.statement", db.system = system, db.operation = operation)
 }
 
 impl Conn {
@@ -147,14 +157,21 @@ impl Conn {
         })
     }
 
-    /// Runs `sql` on this connection's backend for `want`.
+    /// Runs `sql` on this connection's backend for `want`, in a
+    /// `db.statement` span ([`statement_span`]).
     async fn run(&mut self, sql: Sql, want: Want) -> DbResult<Output> {
         self.counter.add();
         match &self.link {
             #[cfg(feature = "postgres")]
-            Link::Postgres(_) | Link::PostgresTx(_) => self.run_postgres(sql, want).await,
+            Link::Postgres(_) | Link::PostgresTx(_) => {
+                let span = statement_span("postgresql", &sql);
+                self.run_postgres(sql, want).instrument(span).await
+            }
             #[cfg(feature = "sqlite")]
-            Link::Sqlite(_) | Link::SqliteTx(_) => self.run_sqlite(sql, want).await,
+            Link::Sqlite(_) | Link::SqliteTx(_) => {
+                let span = statement_span("sqlite", &sql);
+                self.run_sqlite(sql, want).instrument(span).await
+            }
         }
     }
 

@@ -48,3 +48,63 @@ async fn an_incoming_traceparent_is_continued_by_the_exported_request_span() {
     let parent_span_id = [0xb7, 0xad, 0x6b, 0x71, 0x69, 0x20, 0x33, 0x31];
     assert!(contains(&parent_span_id), "the caller's span is the parent");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_and_redis_calls_are_exported_as_spans_without_their_arguments() {
+    let collector = Collector::start().await;
+    let redis = std::env::var("TASKER_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let env = Env::defaults()
+        .set("TASKER_TELEMETRY__OTLP_ENDPOINT", collector.url.clone())
+        .set("TASKER_REDIS__URL", redis)
+        .set(
+            "TASKER_JOBS__QUEUE_PREFIX",
+            format!("tasker-server-test-{}", uuid::Uuid::now_v7().simple()),
+        );
+    let mut server = Server::start(&env, &["--no-worker", "--no-scheduler"]).await;
+    let token = env.token(&["--user", "spans"]);
+    let title = "a title that is an argument, never a span attribute";
+    let response = Client::new()
+        .post(format!("{}/api/v1/todos", server.url))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "title": title }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    server.terminate();
+    let status = server.wait_exit(Duration::from_secs(30)).await;
+    assert!(status.success(), "exit {status}:\n{}", server.log_text());
+
+    let bodies: Vec<_> = collector
+        .received()
+        .into_iter()
+        .filter(|r| r.path == "/v1/traces")
+        .map(|r| r.body)
+        .collect();
+    let contains = |needle: &[u8]| {
+        bodies
+            .iter()
+            .any(|body| body.windows(needle.len()).any(|w| w == needle))
+    };
+    // The insert, the rate-limit script and the welcome e-mail's enqueue.
+    assert!(contains(b"db.statement"), "no statement span exported");
+    assert!(
+        contains(b"INSERT"),
+        "the insert's operation is not exported"
+    );
+    assert!(
+        contains(b"sqlite"),
+        "the statement's db.system is not exported"
+    );
+    assert!(contains(b"redis.command"), "no Redis span exported");
+    assert!(
+        contains(b"EVALSHA"),
+        "the rate-limit script's span is not exported"
+    );
+    assert!(
+        contains(b"push a job"),
+        "the enqueue's span is not exported"
+    );
+    assert!(!contains(title.as_bytes()), "a bound argument was exported");
+}
