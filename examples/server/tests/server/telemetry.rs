@@ -54,13 +54,11 @@ async fn statements_and_redis_calls_are_exported_as_spans_without_their_argument
     let collector = Collector::start().await;
     let redis = std::env::var("TASKER_TEST_REDIS_URL")
         .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let prefix = format!("tasker-server-test-{}", uuid::Uuid::now_v7().simple());
     let env = Env::defaults()
         .set("TASKER_TELEMETRY__OTLP_ENDPOINT", collector.url.clone())
-        .set("TASKER_REDIS__URL", redis)
-        .set(
-            "TASKER_JOBS__QUEUE_PREFIX",
-            format!("tasker-server-test-{}", uuid::Uuid::now_v7().simple()),
-        );
+        .set("TASKER_REDIS__URL", redis.clone())
+        .set("TASKER_JOBS__QUEUE_PREFIX", prefix.clone());
     let mut server = Server::start(&env, &["--no-worker", "--no-scheduler"]).await;
     let token = env.token(&["--user", "spans"]);
     let title = "a title that is an argument, never a span attribute";
@@ -72,6 +70,30 @@ async fn statements_and_redis_calls_are_exported_as_spans_without_their_argument
         .await
         .expect("request");
     assert_eq!(response.status(), StatusCode::CREATED);
+    // The new user's welcome e-mail is enqueued after the answer: wait for
+    // its job in Redis, so that its span is over before the server stops.
+    let mut conn = redis::Client::open(redis)
+        .expect("redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{prefix}:*"))
+                .query_async(&mut conn)
+                .await
+                .expect("KEYS");
+            if keys.iter().any(|key| !key.contains(":ratelimit")) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the welcome e-mail was enqueued");
+    // The push's span closes when its reply is read, just after the key exists.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     server.terminate();
     let status = server.wait_exit(Duration::from_secs(30)).await;
     assert!(status.success(), "exit {status}:\n{}", server.log_text());
