@@ -417,6 +417,15 @@ impl Collector {
     pub(crate) fn received(&self) -> Vec<Received> {
         self.received.lock().expect("lock").clone()
     }
+
+    /// Whether any trace export received holds `needle` (the protobuf
+    /// carries names and attributes as text, trace and span ids as raw bytes).
+    pub(crate) fn traces_contain(&self, needle: &[u8]) -> bool {
+        self.received()
+            .iter()
+            .filter(|r| r.path == "/v1/traces")
+            .any(|r| r.body.windows(needle.len()).any(|w| w == needle))
+    }
 }
 
 /// Serves `answer` on a local port (a fake of a third-party HTTP API);

@@ -27,18 +27,7 @@ async fn an_incoming_traceparent_is_continued_by_the_exported_request_span() {
     let status = server.wait_exit(Duration::from_secs(30)).await;
     assert!(status.success(), "exit {status}:\n{}", server.log_text());
 
-    // The protobuf carries trace and span ids as raw bytes.
-    let bodies: Vec<_> = collector
-        .received()
-        .into_iter()
-        .filter(|r| r.path == "/v1/traces")
-        .map(|r| r.body)
-        .collect();
-    let contains = |needle: &[u8]| {
-        bodies
-            .iter()
-            .any(|body| body.windows(needle.len()).any(|w| w == needle))
-    };
+    let contains = |needle: &[u8]| collector.traces_contain(needle);
     assert!(contains(b"/api/v1/todos"), "the request span is exported");
     let trace_id = [
         0x0a, 0xf7, 0x65, 0x19, 0x16, 0xcd, 0x43, 0xdd, 0x84, 0x48, 0xeb, 0x21, 0x1c, 0x80, 0x31,
@@ -98,17 +87,7 @@ async fn statements_and_redis_calls_are_exported_as_spans_without_their_argument
     let status = server.wait_exit(Duration::from_secs(30)).await;
     assert!(status.success(), "exit {status}:\n{}", server.log_text());
 
-    let bodies: Vec<_> = collector
-        .received()
-        .into_iter()
-        .filter(|r| r.path == "/v1/traces")
-        .map(|r| r.body)
-        .collect();
-    let contains = |needle: &[u8]| {
-        bodies
-            .iter()
-            .any(|body| body.windows(needle.len()).any(|w| w == needle))
-    };
+    let contains = |needle: &[u8]| collector.traces_contain(needle);
     // The insert, the rate-limit script and the welcome e-mail's enqueue.
     assert!(contains(b"db.statement"), "no statement span exported");
     assert!(
