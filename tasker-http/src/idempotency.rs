@@ -5,9 +5,12 @@
 //! the store under the caller and the key, with a fingerprint of the request
 //! (method, path and query, content type, body). Then:
 //!
-//! - a new key runs the request and keeps its response for
-//!   [`IDEMPOTENCY_TTL`] (24 h); a `5xx` releases the key instead, so that a
-//!   retry runs the request again;
+//! - a new key runs the request in one transaction with the record of its
+//!   response ([`IdempotentWrite`]): a response below `400` commits with
+//!   its writes and is kept for [`IDEMPOTENCY_TTL`] (24 h); a `4xx` rolls
+//!   them back and is kept; a `5xx` rolls them back and releases the key,
+//!   so that a retry runs the request again. A request whose transaction
+//!   lost a conflict with a concurrent one runs again, up to four times;
 //! - the same key with the same request replays the kept response byte for
 //!   byte, with `Idempotent-Replayed: true`;
 //! - the same key with a different request is `422 IDEMPOTENCY_KEY_REUSED`;
@@ -15,9 +18,9 @@
 //!   `409 IDEMPOTENCY_KEY_IN_USE` with `Retry-After`.
 //!
 //! The request runs in a task of its own: a client that disconnects, or a
-//! request timeout, does not cut it off between its write and the record of
-//! its response. A claim whose process died before it recorded a response is
-//! taken over after [`ABANDONED_AFTER`].
+//! request timeout, does not cut it off before its commit. A process that
+//! dies before the commit wrote nothing; its claim is taken over after
+//! [`ABANDONED_AFTER`], and the retry runs the request once.
 
 use std::{
     convert::Infallible,
@@ -29,12 +32,15 @@ use std::{
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Full};
 use pin_project_lite::pin_project;
 use sha2::{Digest, Sha256};
 use tasker_core::{
-    domain::FieldError,
-    store::{IDEMPOTENCY_TTL, IdempotencyClaim, IdempotencyStore, Store, StoredResponse},
+    domain::{FieldError, UserId},
+    store::{
+        CONFLICT_ATTEMPTS, IDEMPOTENCY_TTL, IdempotencyClaim, IdempotencyStore, IdempotentWrite,
+        Store, StoredResponse, conflict_pause,
+    },
 };
 use tower::{Layer, Service, ServiceExt};
 use tracing::Instrument;
@@ -149,8 +155,13 @@ where
     fn call(&mut self, request: Request<RequestBody>) -> Self::Future {
         // The ready service answers; a fresh clone waits for the next call.
         let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        let next: Next = Box::new(move |request| Box::pin(inner.oneshot(request)));
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        // Each call answers with the service in hand and keeps a clone for
+        // the next (a request run again after a conflict).
+        let next: Next = Box::new(move |request| {
+            let spare = inner.clone();
+            Box::pin(std::mem::replace(&mut inner, spare).oneshot(request))
+        });
         let state = Arc::clone(&self.state);
         ResponseFuture {
             inner: Box::pin(async move {
@@ -165,8 +176,8 @@ where
 /// A boxed response future.
 type Boxed = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
-/// The inner service, called once.
-type Next = Box<dyn FnOnce(Request<RequestBody>) -> Boxed + Send>;
+/// The inner service: each call runs the request once.
+type Next = Box<dyn FnMut(Request<RequestBody>) -> Boxed + Send>;
 
 pin_project! {
     /// The response future of [`Idempotency`].
@@ -187,7 +198,7 @@ impl Future for ResponseFuture {
 /// One request through the protocol.
 async fn run<T: Store + 'static>(
     state: Arc<AppState<T>>,
-    next: Next,
+    mut next: Next,
     request: Request<RequestBody>,
 ) -> Result<Response<Body>, ApiError> {
     let Some(limit) = request
@@ -228,13 +239,39 @@ async fn run<T: Store + 'static>(
         IdempotencyClaim::Completed(stored) => return Ok(replay(stored)),
         _ => return Err(ApiError::IdempotencyKeyInUse),
     }
-    let request = Request::from_parts(parts, boxed_request(http_body_util::Full::new(body)));
+    let claimed = Claimed {
+        store,
+        user,
+        key,
+        at: now,
+    };
     // Detached: the write and the record of its response are not separated
     // by a disconnect or a timeout of the caller.
     let task = tokio::spawn(
         async move {
-            let response = next(request).await.unwrap_or_else(|never| match never {});
-            record(&store, &user, &key, response).await
+            let mut attempt = 1;
+            loop {
+                let request =
+                    Request::from_parts(parts.clone(), boxed_request(Full::new(body.clone())));
+                let write = claimed
+                    .store
+                    .idempotent_write(&claimed.user, &claimed.key, claimed.at);
+                let response = write
+                    .run(next(request))
+                    .await
+                    .unwrap_or_else(|never| match never {});
+                if write.conflicted() && attempt < CONFLICT_ATTEMPTS {
+                    write.roll_back();
+                    tracing::debug!(
+                        attempt,
+                        "idempotent write lost a conflict; running it again"
+                    );
+                    tokio::time::sleep(conflict_pause(attempt)).await;
+                    attempt += 1;
+                    continue;
+                }
+                return claimed.finish(write, response).await;
+            }
         }
         .in_current_span(),
     );
@@ -244,25 +281,34 @@ async fn run<T: Store + 'static>(
     }
 }
 
-/// Keeps a response below `500` under the key, or releases the key, and
-/// returns the response with its body intact.
-async fn record<S: IdempotencyStore>(
-    store: &S,
-    user: &tasker_core::domain::UserId,
-    key: &str,
-    response: Response<Body>,
-) -> Response<Body> {
-    let (parts, body) = response.into_parts();
-    let bytes = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) => {
-            release(store, user, key).await;
-            return ApiError::Internal(error).into_response();
+/// The key this request claimed.
+struct Claimed<T> {
+    store: T,
+    user: UserId,
+    key: String,
+    at: time::OffsetDateTime,
+}
+
+impl<T: IdempotencyStore> Claimed<T> {
+    /// Commits the request's writes with its response (below `400`), or
+    /// rolls them back and keeps the response (`4xx`: nothing was done, as
+    /// a retry will be told) or releases the key (`5xx`: a retry runs it
+    /// again). Returns the response with its body intact.
+    async fn finish(&self, write: IdempotentWrite, response: Response<Body>) -> Response<Body> {
+        let (parts, body) = response.into_parts();
+        let bytes = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) => {
+                write.roll_back();
+                self.release().await;
+                return ApiError::Internal(error).into_response();
+            }
+        };
+        if parts.status.is_server_error() {
+            write.roll_back();
+            self.release().await;
+            return Response::from_parts(parts, full(bytes));
         }
-    };
-    if parts.status.is_server_error() {
-        release(store, user, key).await;
-    } else {
         let stored = StoredResponse {
             status: parts.status.as_u16(),
             headers: KEPT_HEADERS
@@ -274,17 +320,35 @@ async fn record<S: IdempotencyStore>(
                 .collect(),
             body: bytes.to_vec(),
         };
-        if let Err(error) = store.complete_idempotency_key(user, key, &stored).await {
-            // The write happened; a retry gets 409 until the claim is abandoned.
-            tracing::warn!(%error, "the response for an idempotency key was not stored");
+        if parts.status.is_client_error() {
+            write.roll_back();
+            if let Err(error) = self
+                .store
+                .complete_idempotency_key(&self.user, &self.key, &stored)
+                .await
+            {
+                // Nothing was written; a retry gets 409 until the claim is abandoned.
+                tracing::warn!(%error, "the response for an idempotency key was not stored");
+            }
+            return Response::from_parts(parts, full(bytes));
+        }
+        match write.commit(&stored).await {
+            Ok(true) => Response::from_parts(parts, full(bytes)),
+            // Taken over as abandoned: the other request answers for the key.
+            Ok(false) => ApiError::IdempotencyKeyInUse.into_response(),
+            // Not released: the commit may have happened (see `IdempotentWrite::commit`).
+            Err(error) => ApiError::from(error).into_response(),
         }
     }
-    Response::from_parts(parts, full(bytes))
-}
 
-async fn release<S: IdempotencyStore>(store: &S, user: &tasker_core::domain::UserId, key: &str) {
-    if let Err(error) = store.release_idempotency_key(user, key).await {
-        tracing::warn!(%error, "an idempotency key was not released");
+    async fn release(&self) {
+        if let Err(error) = self
+            .store
+            .release_idempotency_key(&self.user, &self.key)
+            .await
+        {
+            tracing::warn!(%error, "an idempotency key was not released");
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::{
     clock::SharedClock,
     domain::UserId,
     model::{Attachment, NewAttachment},
-    store::{AttachmentStore, TodoStore},
+    store::{self, AttachmentStore, TodoStore},
 };
 
 /// Attachments: the file in the [`BlobStore`], the record in the database,
@@ -118,9 +118,16 @@ impl<S: AttachmentStore + TodoStore> AttachmentService<S> {
             .delete_attachment(user, todo_id, id)
             .await?
             .ok_or(Error::NotFound(Resource::Attachment))?;
-        if let Err(error) = self.blobs.delete(&removed.download_key).await {
-            tracing::warn!(key = %removed.download_key, error = %error, "attachment file not removed");
-        }
+        // The file goes once the delete is durable (inside an idempotent
+        // write, after its commit).
+        let blobs = self.blobs.clone();
+        store::after_commit(async move {
+            let key = removed.download_key;
+            if let Err(error) = blobs.delete(&key).await {
+                tracing::warn!(%key, error = %error, "attachment file not removed");
+            }
+        })
+        .await;
         Ok(())
     }
 }

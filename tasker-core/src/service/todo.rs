@@ -10,7 +10,7 @@ use crate::{
     domain::{FieldError, TodoStatus, UserId, ValidationErrors},
     model::{NewTodo, Page, PopulatedTodo, Todo, TodoPatch, TodoStats},
     query::TodoQuery,
-    store::{CategoryStore, TodoChanges, TodoStore},
+    store::{self, CategoryStore, TodoChanges, TodoStore},
 };
 
 /// The todo rules: one level of subtasks, owner-scoped parents and categories,
@@ -209,11 +209,17 @@ impl<S: TodoStore + CategoryStore> TodoService<S> {
             .delete_todo(user, id, expected)
             .await?
             .ok_or(Error::NotFound(Resource::Todo))?;
-        for key in keys {
-            if let Err(error) = self.blobs.delete(&key).await {
-                tracing::warn!(%key, error = %error, "attachment file not removed; left for the orphan sweep");
+        // The files go once the delete is durable (inside an idempotent
+        // write, after its commit).
+        let blobs = self.blobs.clone();
+        store::after_commit(async move {
+            for key in keys {
+                if let Err(error) = blobs.delete(&key).await {
+                    tracing::warn!(%key, error = %error, "attachment file not removed; left for the orphan sweep");
+                }
             }
-        }
+        })
+        .await;
         Ok(())
     }
 

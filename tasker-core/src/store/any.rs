@@ -17,6 +17,7 @@ use super::postgres;
 use super::sqlite;
 use super::{
     conn::{Conn, DbResult, Row},
+    idempotent_write::Held,
     options::{PoolStats, StatementCounter, StoreOptions},
     sql::{Dialect, Sql},
 };
@@ -244,30 +245,44 @@ impl AnyStore {
     }
 
     /// One pooled connection, for the statements of one read (each
-    /// statement on the pool itself would take and give back a connection).
-    pub(crate) async fn conn(&self, operation: &'static str) -> Result<Conn> {
+    /// statement on the pool itself would take and give back a connection);
+    /// inside an idempotent write, its transaction.
+    pub(crate) async fn conn(&self, operation: &'static str) -> Result<Held> {
         self.try_conn()
             .await
             .map_err(|e| Error::storage(operation, e))
     }
 
-    async fn try_conn(&self) -> DbResult<Conn> {
+    async fn try_conn(&self) -> DbResult<Held> {
+        if let Some(joined) = self.join_idempotent_write().await {
+            return joined;
+        }
         let counter = self.counter.clone();
-        Ok(match &self.pool {
+        Ok(Held::Own(match &self.pool {
             #[cfg(feature = "postgres")]
             Pool::Postgres(p) => Conn::postgres(p.acquire().await?, counter, self.prepared),
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(p) => Conn::sqlite(p.acquire().await?, counter),
-        })
+        }))
     }
 
-    /// Starts a write transaction (one statement). SQLite takes the write
-    /// lock up front ([`Dialect::begin_write`]).
-    pub(crate) async fn begin(&self, operation: &'static str) -> Result<Conn> {
+    /// Starts a write transaction (one statement); inside an idempotent
+    /// write, joins its transaction instead.
+    pub(crate) async fn begin(&self, operation: &'static str) -> Result<Held> {
+        let tx = match self.join_idempotent_write().await {
+            Some(joined) => joined,
+            None => self.begin_own().await.map(Held::Own),
+        };
+        tx.map_err(|e| Error::storage(operation, e))
+    }
+
+    /// Starts a transaction of its own. SQLite takes the write lock up front
+    /// ([`Dialect::begin_write`]).
+    pub(crate) async fn begin_own(&self) -> DbResult<Conn> {
         self.counter.add();
         let begin = self.dialect().begin_write();
         let counter = self.counter.clone();
-        let tx = match &self.pool {
+        match &self.pool {
             #[cfg(feature = "postgres")]
             Pool::Postgres(p) => p
                 .begin_with(begin)
@@ -278,8 +293,13 @@ impl AnyStore {
                 .begin_with(begin)
                 .await
                 .map(|tx| Conn::sqlite_tx(tx, counter)),
-        };
-        tx.map_err(|e| Error::storage(operation, e))
+        }
+    }
+
+    /// The statement counter, which also tells this store's clones apart
+    /// from other stores.
+    pub(crate) fn counter(&self) -> &StatementCounter {
+        &self.counter
     }
 
     /// One statement on a connection of its own: every row.

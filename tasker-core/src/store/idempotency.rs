@@ -2,7 +2,12 @@
 
 use time::OffsetDateTime;
 
-use super::{IdempotencyClaim, IdempotencyStore, StoredResponse, any::AnyStore, decode, sql::Arg};
+use super::{
+    IdempotencyClaim, IdempotencyStore, IdempotentWrite, StoredResponse,
+    any::AnyStore,
+    decode,
+    sql::{Arg, Sql},
+};
 use crate::{Error, Result, domain::UserId};
 
 impl IdempotencyStore for AnyStore {
@@ -82,19 +87,18 @@ impl IdempotencyStore for AnyStore {
         response: &StoredResponse,
     ) -> Result<()> {
         const OP: &str = "store an idempotent response";
-        let headers =
-            serde_json::to_string(&response.headers).map_err(|e| Error::storage(OP, e))?;
-        let mut sql = self.sql("UPDATE idempotency_keys SET response_status = ");
-        sql.bind(Arg::I64(i64::from(response.status)));
-        sql.push(", response_headers = ").bind(Arg::Text(headers));
-        sql.push(", response_body = ")
-            .bind(Arg::Bytes(response.body.clone()));
-        sql.push(" WHERE user_id = ")
-            .bind(Arg::Text(user.as_str().to_owned()));
-        sql.push(" AND idem_key = ").bind(Arg::Text(key.to_owned()));
-        sql.push(" AND response_status IS NULL");
-        self.execute(sql, OP).await?;
+        self.execute(record_response(self, user, key, response, None)?, OP)
+            .await?;
         Ok(())
+    }
+
+    fn idempotent_write(
+        &self,
+        user: &UserId,
+        key: &str,
+        claimed_at: OffsetDateTime,
+    ) -> IdempotentWrite {
+        IdempotentWrite::new(self, user, key, claimed_at)
     }
 
     async fn release_idempotency_key(&self, user: &UserId, key: &str) -> Result<()> {
@@ -113,4 +117,30 @@ impl IdempotencyStore for AnyStore {
         sql.bind(Arg::Time(before));
         self.execute(sql, OP).await
     }
+}
+
+/// The statement that stores `response` under the user's claimed `key`
+/// (only the claim made at `claimed_at`, when given).
+pub(crate) fn record_response(
+    store: &AnyStore,
+    user: &UserId,
+    key: &str,
+    response: &StoredResponse,
+    claimed_at: Option<OffsetDateTime>,
+) -> Result<Sql> {
+    const OP: &str = "store an idempotent response";
+    let headers = serde_json::to_string(&response.headers).map_err(|e| Error::storage(OP, e))?;
+    let mut sql = store.sql("UPDATE idempotency_keys SET response_status = ");
+    sql.bind(Arg::I64(i64::from(response.status)));
+    sql.push(", response_headers = ").bind(Arg::Text(headers));
+    sql.push(", response_body = ")
+        .bind(Arg::Bytes(response.body.clone()));
+    sql.push(" WHERE user_id = ")
+        .bind(Arg::Text(user.as_str().to_owned()));
+    sql.push(" AND idem_key = ").bind(Arg::Text(key.to_owned()));
+    sql.push(" AND response_status IS NULL");
+    if let Some(claimed_at) = claimed_at {
+        sql.push(" AND created_at = ").bind(Arg::Time(claimed_at));
+    }
+    Ok(sql)
 }

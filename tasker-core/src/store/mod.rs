@@ -55,6 +55,7 @@ mod attachments;
 mod categories;
 mod comments;
 mod idempotency;
+mod idempotent_write;
 mod import;
 mod job_runs;
 mod maintenance;
@@ -69,9 +70,12 @@ mod postgres;
 mod sqlite;
 
 pub use any::{AnyStore, Pool};
+pub use idempotent_write::IdempotentWrite;
+pub(crate) use idempotent_write::after_commit;
 pub use options::{PoolStats, StoreOptions};
 #[cfg(feature = "postgres")]
 pub use postgres::APPLICATION_NAME;
+pub use write::{CONFLICT_ATTEMPTS, conflict_pause};
 
 /// A validated todo update with the fields the service derives from it.
 #[derive(Debug, Clone, PartialEq)]
@@ -495,6 +499,17 @@ pub trait IdempotencyStore: Send + Sync {
         key: &str,
         response: &StoredResponse,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The transaction in which the request that claimed `key` at
+    /// `claimed_at` runs, and which records its response
+    /// ([`IdempotentWrite::commit`]): its writes and that record commit
+    /// together or not at all.
+    fn idempotent_write(
+        &self,
+        user: &UserId,
+        key: &str,
+        claimed_at: OffsetDateTime,
+    ) -> IdempotentWrite;
 
     /// Forgets the user's claimed `key` (the request failed in a way a
     /// retry should repeat); a completed key is left alone.

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::idempotent_write::{in_idempotent_write, note_conflict};
 use crate::{Error, Resource, model::Category};
 
 /// The error of a failed category insert: a name the user already has is
@@ -45,16 +46,26 @@ pub(crate) fn classify(
 
 /// How many times a write rolled back by a conflict ([`Error::is_conflict`])
 /// is attempted in all before the conflict reaches the caller.
-pub(crate) const CONFLICT_ATTEMPTS: u32 = 4;
+pub const CONFLICT_ATTEMPTS: u32 = 4;
+
+/// The pause after the `attempts`-th attempt of a write lost a conflict
+/// (1, 2, …): 5–10 ms, then 10–20 ms, then 20–40 ms, … (a random share, so
+/// two writers that collided do not collide again in step).
+pub fn conflict_pause(attempts: u32) -> Duration {
+    let base = 5u64 << (attempts.clamp(1, 8) - 1);
+    Duration::from_millis(base + fastrand::u64(0..=base))
+}
 
 /// Runs one attempt of a write, and runs it again while the database rolls it
 /// back in favour of a concurrent transaction, at most [`CONFLICT_ATTEMPTS`]
-/// times in all, pausing 5–10 ms, then 10–20 ms, then 20–40 ms (a random
-/// share, so two writers that collided do not collide again in step).
+/// times in all, pausing as [`conflict_pause`] says.
 ///
 /// Safe because a rolled-back attempt wrote nothing. Past the bound the
 /// conflict is returned; it counts as [`Error::is_unavailable`] (HTTP `503`
-/// with `Retry-After`).
+/// with `Retry-After`). Inside an idempotent write the conflict took the
+/// request's transaction with it: it is returned at once, noted for the
+/// caller, which runs the whole request again
+/// (`IdempotentWrite::conflicted`).
 pub(crate) async fn retry_conflicts<T, F, Fut>(mut attempt: F) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
@@ -63,9 +74,12 @@ where
     let mut attempts = 1;
     loop {
         match attempt().await {
+            Err(e) if e.is_conflict() && in_idempotent_write() => {
+                note_conflict();
+                return Err(e);
+            }
             Err(e) if e.is_conflict() && attempts < CONFLICT_ATTEMPTS => {
-                let base = 5u64 << (attempts - 1);
-                let pause = Duration::from_millis(base + fastrand::u64(0..=base));
+                let pause = conflict_pause(attempts);
                 tracing::debug!(error = %e, attempts, ?pause, "write rolled back by a conflict; retrying");
                 tokio::time::sleep(pause).await;
                 attempts += 1;

@@ -1,10 +1,13 @@
 //! `Idempotency-Key`: retries replay, other requests with the key are
-//! refused, concurrent duplicates never make two todos.
+//! refused, concurrent duplicates never make two todos, and a write whose
+//! response could not be recorded is not written either.
 
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use tasker_core::clock::Clock;
 use time::Duration;
+
+use tasker_core::store::Pool;
 
 use crate::support::{App, T0, TestResponse, assert_error, cases, error_fields, request};
 
@@ -18,7 +21,54 @@ cases!(
     a_key_expires_after_24_hours,
     a_bad_key_is_400_naming_the_header,
     an_upload_retry_stores_one_attachment,
+    a_create_whose_response_cannot_be_recorded_writes_nothing_and_its_retry_writes_once,
+    a_delete_whose_response_cannot_be_recorded_keeps_the_attachment_and_its_file,
 );
+
+/// From now on, storing a response under a key fails (as a process that
+/// died at that moment would never store it).
+async fn refuse_records(app: &App) {
+    run_sql(
+        app,
+        &[
+            "CREATE FUNCTION refuse_record() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN RAISE EXCEPTION 'record refused'; END $$",
+            "CREATE TRIGGER refuse_record BEFORE UPDATE ON idempotency_keys FOR EACH ROW \
+             WHEN (NEW.response_status IS NOT NULL) EXECUTE FUNCTION refuse_record()",
+        ],
+        &[
+            "CREATE TRIGGER refuse_record BEFORE UPDATE ON idempotency_keys \
+           WHEN NEW.response_status IS NOT NULL BEGIN SELECT RAISE(ABORT, 'record refused'); END",
+        ],
+    )
+    .await;
+}
+
+async fn accept_records(app: &App) {
+    run_sql(
+        app,
+        &["DROP TRIGGER refuse_record ON idempotency_keys"],
+        &["DROP TRIGGER refuse_record"],
+    )
+    .await;
+}
+
+/// Runs the statements of the app's backend.
+async fn run_sql(app: &App, postgres: &[&'static str], sqlite: &[&'static str]) {
+    match app.test_store.store.pool() {
+        Pool::Postgres(pool) => {
+            for statement in postgres {
+                sqlx::query(*statement).execute(pool).await.unwrap();
+            }
+        }
+        Pool::Sqlite(pool) => {
+            for statement in sqlite {
+                sqlx::query(*statement).execute(pool).await.unwrap();
+            }
+        }
+        _ => unreachable!("the tests run on PostgreSQL and SQLite"),
+    }
+}
 
 fn keyed(
     method: Method,
@@ -217,31 +267,35 @@ async fn a_bad_key_is_400_naming_the_header(app: App) {
     assert_eq!(count_todos(&app, "alice").await, 0);
 }
 
-async fn an_upload_retry_stores_one_attachment(app: App) {
-    let todo = app.todo("alice", json!({"title": "with file"})).await;
-    let path = format!("/api/v1/todos/{}/attachments", todo["id"].as_str().unwrap());
+/// A multipart upload of `a.txt` to `path`, with `key` when given.
+fn upload_request(path: &str, key: Option<&str>) -> http::Request<tasker_http::Body> {
     let boundary = "XBOUNDARYX";
     let body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\
          Content-Type: text/plain\r\n\r\nhello\r\n--{boundary}--\r\n"
     );
-    let upload = || {
-        let mut request = request(Method::POST, &path, Some("alice"), None);
-        request.headers_mut().insert(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}")
-                .parse()
-                .unwrap(),
-        );
+    let mut request = request(Method::POST, path, Some("alice"), None);
+    request.headers_mut().insert(
+        "content-type",
+        format!("multipart/form-data; boundary={boundary}")
+            .parse()
+            .unwrap(),
+    );
+    if let Some(key) = key {
         request
             .headers_mut()
-            .insert("idempotency-key", "upload-1".parse().unwrap());
-        *request.body_mut() = tasker_http::body::full(body.clone());
-        request
-    };
-    let first = app.send(upload()).await;
+            .insert("idempotency-key", key.parse().unwrap());
+    }
+    *request.body_mut() = tasker_http::body::full(body);
+    request
+}
+
+async fn an_upload_retry_stores_one_attachment(app: App) {
+    let todo = app.todo("alice", json!({"title": "with file"})).await;
+    let path = format!("/api/v1/todos/{}/attachments", todo["id"].as_str().unwrap());
+    let first = app.send(upload_request(&path, Some("upload-1"))).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.json);
-    let again = app.send(upload()).await;
+    let again = app.send(upload_request(&path, Some("upload-1"))).await;
     assert_eq!(again.bytes, first.bytes);
     let read = app
         .get(
@@ -250,4 +304,113 @@ async fn an_upload_retry_stores_one_attachment(app: App) {
         )
         .await;
     assert_eq!(read.json["attachments"].as_array().unwrap().len(), 1);
+}
+
+async fn a_create_whose_response_cannot_be_recorded_writes_nothing_and_its_retry_writes_once(
+    app: App,
+) {
+    refuse_records(&app).await;
+    let body = json!({"title": "exactly once"});
+    let failed = create(&app, "alice", "k", body.clone()).await;
+    assert!(failed.status.is_server_error(), "{}", failed.status);
+    // The todo went with the record it could not be kept without.
+    assert_eq!(count_todos(&app, "alice").await, 0);
+    accept_records(&app).await;
+    // The claim stays (whether the commit happened can be unknown) until abandoned.
+    let early = create(&app, "alice", "k", body.clone()).await;
+    assert_error(&early, StatusCode::CONFLICT, "IDEMPOTENCY_KEY_IN_USE");
+    app.clock.advance(Duration::minutes(6));
+    let retried = create(&app, "alice", "k", body.clone()).await;
+    assert_eq!(retried.status, StatusCode::CREATED);
+    let replayed = create(&app, "alice", "k", body).await;
+    assert_eq!(replayed.headers["idempotent-replayed"], "true");
+    assert_eq!(replayed.bytes, retried.bytes);
+    assert_eq!(count_todos(&app, "alice").await, 1);
+}
+
+async fn a_delete_whose_response_cannot_be_recorded_keeps_the_attachment_and_its_file(app: App) {
+    let todo = app.todo("alice", json!({"title": "with file"})).await;
+    let todo_path = format!("/api/v1/todos/{}", todo["id"].as_str().unwrap());
+    let uploaded = app
+        .send(upload_request(&format!("{todo_path}/attachments"), None))
+        .await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{}", uploaded.json);
+    let file = app
+        .blob_dir
+        .path()
+        .join(uploaded.json["downloadKey"].as_str().unwrap());
+    assert!(file.exists());
+    let path = format!(
+        "{todo_path}/attachments/{}",
+        uploaded.json["id"].as_str().unwrap()
+    );
+    refuse_records(&app).await;
+    let failed = app
+        .send(keyed(Method::DELETE, &path, "alice", "d", None))
+        .await;
+    assert!(failed.status.is_server_error(), "{}", failed.status);
+    // The record stays, and so does its file: it is removed only after a commit.
+    let read = app.get("alice", &todo_path).await;
+    assert_eq!(read.json["attachments"].as_array().unwrap().len(), 1);
+    assert!(
+        file.exists(),
+        "the file of a delete that did not commit was removed"
+    );
+    accept_records(&app).await;
+    app.clock.advance(Duration::minutes(6));
+    let deleted = app
+        .send(keyed(Method::DELETE, &path, "alice", "d", None))
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert!(!file.exists());
+}
+
+#[tokio::test]
+async fn an_idempotent_write_that_loses_deadlocks_runs_again_as_a_whole() {
+    let Some(app) = App::postgres().await else {
+        return;
+    };
+    let todo = app.todo("alice", json!({"title": "contended"})).await;
+    let path = format!("/api/v1/todos/{}", todo["id"].as_str().unwrap());
+    // The first two updates lose a deadlock, as the server reports it; the
+    // sequence counts the attempts (a rollback does not undo `nextval`).
+    run_sql(
+        &app,
+        &[
+            "CREATE SEQUENCE update_attempts",
+            "CREATE FUNCTION lose_twice() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF nextval('update_attempts') <= 2 THEN \
+             RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END IF; \
+             RETURN NEW; END $$",
+            "CREATE TRIGGER lose_twice BEFORE UPDATE ON todos FOR EACH ROW \
+             EXECUTE FUNCTION lose_twice()",
+        ],
+        &[],
+    )
+    .await;
+    let patch = json!({"title": "won"});
+    let response = app
+        .send(keyed(
+            Method::PATCH,
+            &path,
+            "alice",
+            "p",
+            Some(patch.clone()),
+        ))
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.json);
+    assert_eq!(response.json["title"], "won");
+    let Pool::Postgres(pool) = app.test_store.store.pool() else {
+        unreachable!("App::postgres runs on PostgreSQL");
+    };
+    let (attempts,): (i64,) = sqlx::query_as("SELECT last_value FROM update_attempts")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, 3, "two lost runs, then the one that committed");
+    let again = app
+        .send(keyed(Method::PATCH, &path, "alice", "p", Some(patch)))
+        .await;
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(again.bytes, response.bytes);
 }

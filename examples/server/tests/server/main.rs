@@ -3,6 +3,7 @@
 
 mod attacks;
 mod config;
+mod crash;
 mod faults;
 mod import;
 mod lifecycle;
