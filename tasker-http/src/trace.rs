@@ -7,7 +7,9 @@
 //! invalid UTF-8 shown as U+FFFD), and — once known — the matched `route`
 //! template and the `user_id`. An absent client address or user agent is an
 //! empty string. A host may see each span as it is made
-//! ([`TraceLayer::on_request_span`]), to continue an incoming trace. The closing event adds
+//! ([`TraceLayer::on_request_span`]), to continue an incoming trace and to
+//! fill its empty `trace_id` and `span_id` fields with the ids of the
+//! exported span (the reference server does when it exports traces). The closing event adds
 //! `status` and `latency_ms`; for an error response it adds the error
 //! itself from the [`ErrorContext`] (a `5xx` at `error`
 //! level with its cause chain, a `4xx` at `debug`).
@@ -160,6 +162,8 @@ where
             user_agent = user_agent.as_ref(),
             route = Empty,
             user_id = Empty,
+            trace_id = Empty,
+            span_id = Empty,
         );
         if let Some(hook) = &self.on_span {
             hook(&span, request.headers());

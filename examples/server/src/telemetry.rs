@@ -127,21 +127,29 @@ mod otlp {
 
 /// Makes `span` (a request span, not entered yet) continue the trace of an
 /// incoming W3C `traceparent` header: the exported span gets that trace id
-/// and the caller's span as its parent. A missing or malformed header, or a
-/// process without the OpenTelemetry layer, leaves the span a new root.
+/// and the caller's span as its parent. A missing or malformed header leaves
+/// the span a new root. Then records the exported span's ids in the span's
+/// `trace_id` and `span_id` fields, so that every log line of the request
+/// names the trace to look up. A process without the OpenTelemetry layer
+/// changes nothing.
 #[cfg(feature = "otlp")]
 pub(crate) fn continue_trace(span: &tracing::Span, headers: &http::HeaderMap) {
     use opentelemetry::{propagation::TextMapPropagator, trace::TraceContextExt};
     use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-    if !headers.contains_key("traceparent") {
-        return;
+    if headers.contains_key("traceparent") {
+        let parent = opentelemetry_sdk::propagation::TraceContextPropagator::new()
+            .extract(&HeaderExtractor(headers));
+        if parent.span().span_context().is_valid() {
+            // Err only when no OpenTelemetry layer is installed: nothing to continue.
+            let _ = span.set_parent(parent);
+        }
     }
-    let parent = opentelemetry_sdk::propagation::TraceContextPropagator::new()
-        .extract(&HeaderExtractor(headers));
-    if parent.span().span_context().is_valid() {
-        // Err only when no OpenTelemetry layer is installed: nothing to continue.
-        let _ = span.set_parent(parent);
+    let context = span.context();
+    let ids = context.span().span_context().clone();
+    if ids.is_valid() {
+        span.record("trace_id", tracing::field::display(ids.trace_id()));
+        span.record("span_id", tracing::field::display(ids.span_id()));
     }
 }
 

@@ -1,4 +1,5 @@
-//! Trace context: an incoming W3C `traceparent` continued in the exported spans.
+//! Trace context: an incoming W3C `traceparent` continued in the exported spans,
+//! and the ids of the exported request span on its log lines.
 
 use std::time::Duration;
 
@@ -9,7 +10,9 @@ use crate::support::{Collector, Env, Server};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incoming_traceparent_is_continued_by_the_exported_request_span() {
     let collector = Collector::start().await;
-    let env = Env::defaults().set("TASKER_TELEMETRY__OTLP_ENDPOINT", collector.url.clone());
+    let env = Env::defaults()
+        .set("TASKER_TELEMETRY__OTLP_ENDPOINT", collector.url.clone())
+        .set("TASKER_LOG__FORMAT", "json");
     let mut server = Server::start(&env, &["--no-worker", "--no-scheduler"]).await;
     let token = env.token(&["--user", "continued"]);
     let response = Client::new()
@@ -36,6 +39,34 @@ async fn an_incoming_traceparent_is_continued_by_the_exported_request_span() {
     assert!(contains(&trace_id), "the caller's trace id is kept");
     let parent_span_id = [0xb7, 0xad, 0x6b, 0x71, 0x69, 0x20, 0x33, 0x31];
     assert!(contains(&parent_span_id), "the caller's span is the parent");
+
+    // The request's log line names the trace and the exported span.
+    let log = server.log_text();
+    let line: serde_json::Value = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| line["message"] == "request completed")
+        .unwrap_or_else(|| panic!("no log line for the request:\n{log}"));
+    let span = &line["span"];
+    assert_eq!(
+        span["trace_id"], "0af7651916cd43dd8448eb211c80319c",
+        "{line}"
+    );
+    let span_id = span["span_id"]
+        .as_str()
+        .filter(|id| id.len() == 16)
+        .unwrap_or_else(|| panic!("no span_id: {line}"));
+    let bytes: Vec<u8> = (0..8)
+        .map(|i| u8::from_str_radix(&span_id[2 * i..2 * i + 2], 16).expect("hex span id"))
+        .collect();
+    assert_ne!(
+        bytes, parent_span_id,
+        "the request's own span, not the caller's"
+    );
+    assert!(
+        contains(&bytes),
+        "the logged span id is the exported span's: {line}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
