@@ -2,6 +2,7 @@
 //! driven over HTTP and through its commands.
 
 mod attacks;
+mod chaos;
 mod config;
 mod crash;
 mod faults;
