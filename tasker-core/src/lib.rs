@@ -20,5 +20,6 @@ pub mod service;
 pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod unsubscribe;
 
 pub use error::{BoxError, Error, Resource, Result};

@@ -88,6 +88,9 @@ pub enum ApiError {
     /// A signed download link is invalid or expired.
     #[error("download link invalid or expired")]
     InvalidDownloadLink,
+    /// An unsubscribe link is forged, altered, or not answered here.
+    #[error("unsubscribe link invalid")]
+    InvalidUnsubscribeLink,
     /// The request took longer than the configured timeout.
     #[error("request timed out after {0:?}")]
     Timeout(Duration),
@@ -158,9 +161,10 @@ impl ApiError {
             Self::Core(Core::Validation(_)) | Self::Validation(_) | Self::MalformedJson { .. } => {
                 StatusCode::BAD_REQUEST
             }
-            Self::Core(Core::NotFound(_)) | Self::RouteNotFound | Self::InvalidDownloadLink => {
-                StatusCode::NOT_FOUND
-            }
+            Self::Core(Core::NotFound(_))
+            | Self::RouteNotFound
+            | Self::InvalidDownloadLink
+            | Self::InvalidUnsubscribeLink => StatusCode::NOT_FOUND,
             Self::Core(Core::CategoryNameTaken { .. }) | Self::IdempotencyKeyInUse => {
                 StatusCode::CONFLICT
             }
@@ -208,6 +212,7 @@ impl ApiError {
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::PreconditionFailed | Self::Core(Core::Stale(_)) => "PRECONDITION_FAILED",
             Self::InvalidDownloadLink => "DOWNLOAD_LINK_INVALID",
+            Self::InvalidUnsubscribeLink => "UNSUBSCRIBE_LINK_INVALID",
             Self::IdempotencyKeyInUse => "IDEMPOTENCY_KEY_IN_USE",
             Self::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             Self::Timeout(_) => "TIMEOUT",
@@ -248,6 +253,7 @@ impl ApiError {
                 "The resource has changed since you read it (If-Match)".into()
             }
             Self::InvalidDownloadLink => "This download link is invalid or has expired".into(),
+            Self::InvalidUnsubscribeLink => "This unsubscribe link is invalid".into(),
             Self::IdempotencyKeyInUse => {
                 "A request with this Idempotency-Key is still running, retry shortly".into()
             }

@@ -10,7 +10,7 @@ use std::{
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, header};
-use tasker_core::{service::Services, store::Store};
+use tasker_core::{service::Services, store::Store, unsubscribe::UnsubscribeLinks};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt, util::BoxCloneSyncService};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -73,6 +73,7 @@ impl TaskerApi {
             settings: HttpSettings::default(),
             auth: None,
             downloads: None,
+            unsubscribe: None,
             health: HealthChecks::default(),
             standard_layers: true,
             span_hook: None,
@@ -111,6 +112,7 @@ pub struct TaskerApiBuilder<S> {
     settings: HttpSettings,
     auth: Option<AuthWrap>,
     downloads: Option<DownloadLinks>,
+    unsubscribe: Option<UnsubscribeLinks>,
     health: HealthChecks,
     standard_layers: bool,
     span_hook: Option<SpanHook>,
@@ -158,6 +160,14 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
         self.auth = Some(Box::new(move |inner| {
             BoxCloneSyncService::new(layer.layer(inner))
         }));
+        self
+    }
+
+    /// Answers the one-click unsubscribe links of the e-mails
+    /// (`/api/v1/unsubscribe/{token}`) made with the same key. Without
+    /// them, those links are `404 UNSUBSCRIBE_LINK_INVALID`.
+    pub fn unsubscribe_links(mut self, links: UnsubscribeLinks) -> Self {
+        self.unsubscribe = Some(links);
         self
     }
 
@@ -220,6 +230,7 @@ impl<S: Store + 'static> TaskerApiBuilder<S> {
             services: self.services,
             settings: settings.clone(),
             downloads,
+            unsubscribe: self.unsubscribe,
             health: self.health,
             openapi_json: Bytes::from(crate::openapi::document_json()),
             uploads: tokio::sync::Semaphore::new(settings.max_concurrent_uploads.max(1)),

@@ -5,12 +5,14 @@ use std::{fmt, sync::Arc};
 use tasker_core::{
     blob::BlobStore,
     domain::{TodoPriority, UserId},
-    model::Todo,
+    model::{NotificationKind, Todo, UserSettings},
     service::JobService,
     store::{IdempotencyStore, JobStore, TodoNotificationKind},
+    unsubscribe::UnsubscribeLinks,
 };
 use tasker_mail::{
-    DueReminder, DynMailer, Email, OverdueNotice, Templates, TodoLine, WeeklyReport, Welcome,
+    DueReminder, DynMailer, Email, OverdueNotice, Recipient, Templates, TodoLine, WeeklyReport,
+    Welcome,
 };
 use time::{Duration, OffsetDateTime, Weekday};
 
@@ -40,6 +42,7 @@ pub struct JobContext<S> {
     pub(crate) blobs: Option<BlobStore>,
     pub(crate) queue: JobQueue,
     pub(crate) config: JobsConfig,
+    pub(crate) unsubscribe: Option<UnsubscribeLinks>,
 }
 
 impl<S> fmt::Debug for JobContext<S> {
@@ -70,7 +73,17 @@ impl<S: JobStorage> JobContext<S> {
             blobs: None,
             queue,
             config,
+            unsubscribe: None,
         }
+    }
+
+    /// Recurring e-mails (reminders, notices, reports) get `List-Unsubscribe`
+    /// and `List-Unsubscribe-Post` (RFC 8058) with a link from `links`,
+    /// which the API answers at `/api/v1/unsubscribe/{token}`.
+    #[must_use]
+    pub fn with_unsubscribe_links(mut self, links: UnsubscribeLinks) -> Self {
+        self.unsubscribe = Some(links);
+        self
     }
 
     /// The file store whose orphans [`Job::SweepOrphanBlobs`] removes.
@@ -123,7 +136,7 @@ impl<S: JobStorage> JobContext<S> {
         {
             return Ok(());
         }
-        let Some(recipient) = self.directory.lookup(user).await? else {
+        let Some((recipient, _)) = self.recipient(user).await? else {
             tracing::info!(
                 user = user.as_str(),
                 "no e-mail address known; welcome skipped"
@@ -193,7 +206,7 @@ impl<S: JobStorage> JobContext<S> {
         if todos.is_empty() {
             return Ok(());
         }
-        let Some(recipient) = self.directory.lookup(&user).await? else {
+        let Some((recipient, settings)) = self.recipient(&user).await? else {
             tracing::info!(
                 user = user.as_str(),
                 "no e-mail address known; digest skipped"
@@ -203,8 +216,27 @@ impl<S: JobStorage> JobContext<S> {
                 .await?;
             return Ok(());
         };
+        let switch = match kind {
+            TodoNotificationKind::Overdue => NotificationKind::OverdueNotices,
+            _ => NotificationKind::DueReminders,
+        };
+        if !switch.is_on(&settings) {
+            tracing::info!(
+                user = user.as_str(),
+                kind = kind.as_str(),
+                "switched off by the user; digest skipped"
+            );
+            self.jobs
+                .mark_todo_notifications_delivered(kind, &claim)
+                .await?;
+            return Ok(());
+        }
         let limit = self.config.settings.digest_limit as usize;
-        let lines: Vec<TodoLine> = todos.iter().take(limit).map(line).collect();
+        let lines: Vec<TodoLine> = todos
+            .iter()
+            .take(limit)
+            .map(|todo| self.line(todo))
+            .collect();
         let total = todos.len();
         let rendered = match kind {
             TodoNotificationKind::Overdue => self.templates.render_overdue_notice(&OverdueNotice {
@@ -218,12 +250,12 @@ impl<S: JobStorage> JobContext<S> {
                 total,
             }),
         }?;
-        self.send(
+        let email = self.unsubscribable(
             Email::rendered(recipient.mailbox(), rendered),
-            kind.as_str(),
-            &claim,
-        )
-        .await?;
+            &user,
+            switch,
+        );
+        self.send(email, kind.as_str(), &claim).await?;
         self.jobs
             .mark_todo_notifications_delivered(kind, &claim)
             .await?;
@@ -260,16 +292,35 @@ impl<S: JobStorage> JobContext<S> {
         {
             return Ok(());
         }
-        let Some(recipient) = self.directory.lookup(user).await? else {
+        let skip = || {
             self.jobs
                 .mark_user_notification_delivered(user, KIND, &period)
-                .await?;
+        };
+        let Some((recipient, settings)) = self.recipient(user).await? else {
+            skip().await?;
             return Ok(());
         };
+        if !NotificationKind::WeeklyReport.is_on(&settings) {
+            tracing::info!(
+                user = user.as_str(),
+                "switched off by the user; weekly report skipped"
+            );
+            skip().await?;
+            return Ok(());
+        }
         let stats = self
             .jobs
             .weekly_stats(user, week_start, self.config.settings.digest_limit)
             .await?;
+        let empty = stats.created == 0 && stats.completed == 0 && stats.overdue == 0;
+        if empty && !settings.notifications.weekly_report_when_empty {
+            tracing::info!(
+                user = user.as_str(),
+                "nothing to report; weekly report skipped"
+            );
+            skip().await?;
+            return Ok(());
+        }
         let report = WeeklyReport {
             recipient: recipient.clone(),
             week_start: stats.from,
@@ -277,13 +328,18 @@ impl<S: JobStorage> JobContext<S> {
             created: stats.created,
             completed: stats.completed,
             overdue: stats.overdue,
-            completed_todos: stats.completed_todos.iter().map(completed_line).collect(),
-            overdue_todos: stats.overdue_todos.iter().map(line).collect(),
+            completed_todos: stats
+                .completed_todos
+                .iter()
+                .map(|todo| self.linked(todo, completed_line(todo)))
+                .collect(),
+            overdue_todos: stats.overdue_todos.iter().map(|t| self.line(t)).collect(),
         };
         let rendered = self.templates.render_weekly_report(&report)?;
         let key = format!("{KIND}/{}/{period}", user.as_str());
-        self.send(Email::rendered(recipient.mailbox(), rendered), KIND, &key)
-            .await?;
+        let email = Email::rendered(recipient.mailbox(), rendered);
+        let email = self.unsubscribable(email, user, NotificationKind::WeeklyReport);
+        self.send(email, KIND, &key).await?;
         self.jobs
             .mark_user_notification_delivered(user, KIND, &period)
             .await?;
@@ -329,6 +385,44 @@ impl<S: JobStorage> JobContext<S> {
         }
         tracing::info!(checked = keys.len(), removed, "orphan sweep finished");
         Ok(())
+    }
+
+    /// The user's address, with times shown in their zone, and their
+    /// settings; `None` when no address is known.
+    async fn recipient(
+        &self,
+        user: &UserId,
+    ) -> Result<Option<(Recipient, UserSettings)>, JobError> {
+        let Some(recipient) = self.directory.lookup(user).await? else {
+            return Ok(None);
+        };
+        let settings = self.jobs.user_settings(user).await?;
+        let recipient = recipient.with_time_zone(settings.time_zone.clone());
+        Ok(Some((recipient, settings)))
+    }
+
+    /// The e-mail line of a todo due (or overdue), linked to it in the app.
+    fn line(&self, todo: &Todo) -> TodoLine {
+        self.linked(todo, line(todo))
+    }
+
+    /// `line` with the link to `todo` in the app, when its URL is configured.
+    fn linked(&self, todo: &Todo, line: TodoLine) -> TodoLine {
+        match self.templates.todo_url(todo.id) {
+            Some(url) => line.with_url(url),
+            None => line,
+        }
+    }
+
+    /// `email` with the one-click unsubscribe headers for `user` and `kind`,
+    /// when unsubscribe links are configured.
+    fn unsubscribable(&self, email: Email, user: &UserId, kind: NotificationKind) -> Email {
+        match &self.unsubscribe {
+            Some(links) => email
+                .with_header("List-Unsubscribe", format!("<{}>", links.url(user, kind)))
+                .with_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            None => email,
+        }
     }
 
     async fn send(&self, email: Email, kind: &str, key: &str) -> Result<(), JobError> {

@@ -43,6 +43,9 @@ pub struct Email {
     /// it for the `Message-ID`. A key must name one exact piece of content,
     /// rendered once (see [`Mailer`](crate::Mailer)).
     pub idempotency_key: Option<String>,
+    /// Extra header fields, such as `List-Unsubscribe`: a name of 1–64
+    /// letters, digits and `-`, and a value on one line.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Email {
@@ -103,6 +106,13 @@ impl Email {
     #[must_use]
     pub fn with_text(mut self, text: impl Into<String>) -> Self {
         self.text = Some(text.into());
+        self
+    }
+
+    /// Adds a header field.
+    #[must_use]
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 

@@ -109,6 +109,27 @@ pub(crate) fn check(email: &Email, defaults: &SenderDefaults) -> Result<()> {
     if let Some(key) = &email.idempotency_key {
         check_idempotency_key(key)?;
     }
+    for (name, value) in &email.headers {
+        check_header(name, value)?;
+    }
+    Ok(())
+}
+
+/// A header field name of 1–64 letters, digits and `-`, and a value of at
+/// most 998 bytes without line breaks or other control characters.
+fn check_header(name: &str, value: &str) -> Result<()> {
+    let name_ok = (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !name_ok {
+        return Err(MailError::invalid_message(format!(
+            "header name {name:?} is not 1-64 letters, digits and '-'"
+        )));
+    }
+    if value.len() > 998 || value.chars().any(char::is_control) {
+        return Err(MailError::invalid_message(format!(
+            "header {name}: the value must be one line of at most 998 bytes"
+        )));
+    }
     Ok(())
 }
 
@@ -140,6 +161,11 @@ pub(crate) fn build(email: &Email, defaults: &SenderDefaults) -> Result<Message>
             .join("; ");
         let name = HeaderName::new_from_ascii_str("X-Tasker-Tags");
         builder = builder.raw_header(HeaderValue::new(name, tags));
+    }
+    for (name, value) in &email.headers {
+        let name = HeaderName::new_from_ascii(name.clone())
+            .map_err(|_| MailError::invalid_message(format!("header name {name:?}")))?;
+        builder = builder.raw_header(HeaderValue::new(name, value.clone()));
     }
     let built = match (&email.text, &email.html) {
         (Some(text), Some(html)) => builder.multipart(MultiPart::alternative_plain_html(
@@ -257,6 +283,38 @@ mod tests {
             matches!(error, MailError::InvalidAddress { ref address, .. } if address == "not an address")
         );
         assert!(!error.is_retryable());
+    }
+
+    #[test]
+    fn extra_headers_go_into_the_message_and_unsafe_ones_are_refused() {
+        let base = || Email::new("a@example.com", "s").with_text("t");
+        let email = base()
+            .with_header("List-Unsubscribe", "<https://api.example.com/u/t>")
+            .with_header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
+        let raw = String::from_utf8(build(&email, &defaults()).unwrap().formatted()).unwrap();
+        assert!(
+            raw.contains("List-Unsubscribe: <https://api.example.com/u/t>\r\n"),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"),
+            "{raw}"
+        );
+        for (name, value) in [
+            ("List-Unsubscribe", "<a>\r\nBcc: x@evil"),
+            ("Bad Name", "x"),
+            ("", "x"),
+            ("X-Long", &"v".repeat(999)),
+        ] {
+            let email = base().with_header(name, value);
+            assert!(
+                matches!(
+                    check(&email, &defaults()),
+                    Err(MailError::InvalidMessage { .. })
+                ),
+                "{name:?}"
+            );
+        }
     }
 
     #[test]

@@ -252,6 +252,25 @@ impl Templates {
         self
     }
 
+    /// The link to one todo in the web app, `{app_url}/todos?id={id}` (the
+    /// Go service's e-mails linked there); `None` without an app URL.
+    ///
+    /// ```
+    /// use tasker_mail::Templates;
+    ///
+    /// let templates = Templates::embedded().with_app_url("https://tasker.example.com/");
+    /// assert_eq!(
+    ///     templates.todo_url("0193").as_deref(),
+    ///     Some("https://tasker.example.com/todos?id=0193")
+    /// );
+    /// assert_eq!(Templates::embedded().todo_url("0193"), None);
+    /// ```
+    pub fn todo_url(&self, id: impl std::fmt::Display) -> Option<String> {
+        self.app_url
+            .as_ref()
+            .map(|url| format!("{url}/todos?id={id}"))
+    }
+
     /// Renders the welcome e-mail.
     ///
     /// # Errors

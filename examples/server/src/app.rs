@@ -12,6 +12,7 @@ use tasker_core::{
     domain::UserId,
     service::Services,
     store::{AnyStore, StoreOptions},
+    unsubscribe::UnsubscribeLinks,
 };
 use tasker_http::{
     AuthUser, TaskerApi,
@@ -58,6 +59,8 @@ pub(crate) struct App {
     pub(crate) templates: Arc<Templates>,
     /// The auth settings in force, with the secret resolved.
     pub(crate) jwt: JwtConfig,
+    /// The one-click unsubscribe links, when configured.
+    pub(crate) unsubscribe: Option<UnsubscribeLinks>,
     pub(crate) redis: Option<redis::aio::ConnectionManager>,
 }
 
@@ -79,7 +82,8 @@ pub(crate) async fn build(config: Config, migrate: bool) -> Result<App, StartErr
         apply_migrations(&config, &store).await?;
     }
     let blobs = storage::blob_store(&config)?;
-    let services = Services::new(store.clone(), Arc::new(SystemClock), blobs.clone());
+    let services = Services::new(store.clone(), Arc::new(SystemClock), blobs.clone())
+        .with_settings_defaults(config.users.defaults());
 
     let mailer = AnyMailer::from_config(&config.mail)
         .map_err(|e| StartError::Config(format!("mail.{e}")))?;
@@ -135,6 +139,11 @@ pub(crate) async fn build(config: Config, migrate: bool) -> Result<App, StartErr
             &config.server.data_dir,
         )?));
     }
+    let unsubscribe = unsubscribe_links(&config, &jwt);
+    let context = match &unsubscribe {
+        Some(links) => context.with_unsubscribe_links(links.clone()),
+        None => context,
+    };
     Ok(App {
         config,
         store,
@@ -144,7 +153,30 @@ pub(crate) async fn build(config: Config, migrate: bool) -> Result<App, StartErr
         templates,
         jwt,
         redis,
+        unsubscribe,
     })
+}
+
+/// The one-click unsubscribe links of recurring e-mails: to the API at
+/// `http.downloads.public_base_url`, signed with a key derived from
+/// `storage.link_signing_key` or `auth.jwt_secret` (so the API and the
+/// workers agree). Without both, recurring e-mails carry no
+/// `List-Unsubscribe` header.
+fn unsubscribe_links(config: &Config, jwt: &JwtConfig) -> Option<UnsubscribeLinks> {
+    let base = config.http.downloads.public_base_url.as_deref()?;
+    let secret = match (&config.storage.link_signing_key, &jwt.jwt_secret) {
+        (Some(key), _) => key.expose().to_owned(),
+        (None, Some(secret)) => secret.expose().to_owned(),
+        (None, None) => {
+            tracing::warn!(
+                "no storage.link_signing_key and no auth.jwt_secret: recurring e-mails carry no \
+                 List-Unsubscribe link"
+            );
+            return None;
+        }
+    };
+    let key = secret::derive_key(&secret, "tasker unsubscribe links");
+    Some(UnsubscribeLinks::new(key, base))
 }
 
 pub(crate) async fn connect_store(config: &Config) -> Result<AnyStore, StartError> {
@@ -310,6 +342,9 @@ impl App {
             Some(signer) => DownloadLinks::Presigned { signer, ttl },
             None => DownloadLinks::signed(self.link_key(), ttl),
         };
+        if let Some(unsubscribe) = &self.unsubscribe {
+            builder = builder.unsubscribe_links(unsubscribe.clone());
+        }
         let store = self.store.clone();
         let mut builder = builder
             .settings(self.config.http.clone())

@@ -11,6 +11,7 @@ mod comment;
 mod job_run;
 mod nullable;
 mod page;
+mod settings;
 mod stats;
 mod todo;
 
@@ -20,6 +21,10 @@ pub use comment::{Comment, CommentInput};
 pub use job_run::{JobRun, JobRunCounts, JobRunStatus, KnownUser};
 pub use nullable::Nullable;
 pub use page::Page;
+pub use settings::{
+    NotificationKind, Notifications, SettingsChange, SettingsDefaults, StoredSettings,
+    TimeZoneName, UpdateNotifications, UpdateSettings, UserSettings,
+};
 pub use stats::{TodoStats, WeeklyStats};
 pub use todo::{CreateTodo, NewTodo, PopulatedTodo, Todo, TodoPatch, UpdateTodo};
 

@@ -1,5 +1,7 @@
 //! [`JobService`]: the batch work background jobs do, paged so a run covers every row.
 
+use std::sync::Arc;
+
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -7,7 +9,7 @@ use crate::{
     Result,
     clock::SharedClock,
     domain::{UserId, timestamp},
-    model::{JobRun, JobRunCounts, KnownUser, Todo, WeeklyStats},
+    model::{JobRun, JobRunCounts, KnownUser, SettingsDefaults, Todo, UserSettings, WeeklyStats},
     store::{JobStore, TodoCursor, TodoNotificationKind},
 };
 
@@ -21,12 +23,33 @@ use crate::{
 pub struct JobService<S> {
     store: S,
     clock: SharedClock,
+    defaults: Arc<SettingsDefaults>,
 }
 
 impl<S: JobStore> JobService<S> {
     /// A service over `store`.
     pub fn new(store: S, clock: SharedClock) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            defaults: Arc::new(SettingsDefaults::default()),
+        }
+    }
+
+    /// The same service with `defaults` for the settings users did not choose.
+    #[must_use]
+    pub fn with_settings_defaults(mut self, defaults: Arc<SettingsDefaults>) -> Self {
+        self.defaults = defaults;
+        self
+    }
+
+    /// The user's settings in effect (time zone, which e-mails).
+    ///
+    /// # Errors
+    /// [`crate::Error::Storage`].
+    pub async fn user_settings(&self, user: &UserId) -> Result<UserSettings> {
+        let stored = self.store.user_settings(user).await?;
+        Ok(stored.resolve(user.clone(), &self.defaults))
     }
 
     /// The current instant, from the service's clock.

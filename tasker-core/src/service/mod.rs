@@ -7,15 +7,19 @@ mod attachment;
 mod category;
 mod comment;
 mod jobs;
+mod settings;
 mod todo;
 
 pub use attachment::AttachmentService;
 pub use category::CategoryService;
 pub use comment::CommentService;
 pub use jobs::{JobService, TodoScan, UserScan};
+pub use settings::SettingsService;
 pub use todo::TodoService;
 
-use crate::{blob::BlobStore, clock::SharedClock, store::Store};
+use std::sync::Arc;
+
+use crate::{blob::BlobStore, clock::SharedClock, model::SettingsDefaults, store::Store};
 
 /// Every service over one store.
 ///
@@ -49,6 +53,8 @@ pub struct Services<S> {
     pub comments: CommentService<S>,
     /// Attachments.
     pub attachments: AttachmentService<S>,
+    /// Users' settings.
+    pub settings: SettingsService<S>,
     /// Background-job queries.
     pub jobs: JobService<S>,
     store: S,
@@ -56,9 +62,12 @@ pub struct Services<S> {
 }
 
 impl<S: Store> Services<S> {
-    /// Builds every service over `store`.
+    /// Builds every service over `store`, with the default settings of
+    /// [`SettingsDefaults::default`].
     pub fn new(store: S, clock: SharedClock, blobs: BlobStore) -> Self {
+        let defaults = Arc::new(SettingsDefaults::default());
         Self {
+            settings: SettingsService::new(store.clone(), clock.clone(), Arc::clone(&defaults)),
             todos: TodoService::new(store.clone(), clock.clone(), blobs.clone()),
             categories: CategoryService::new(store.clone(), clock.clone()),
             comments: CommentService::new(store.clone(), clock.clone()),
@@ -67,6 +76,20 @@ impl<S: Store> Services<S> {
             store,
             clock,
         }
+    }
+
+    /// The same services with `defaults` for the settings users did not
+    /// choose (the configuration's).
+    #[must_use]
+    pub fn with_settings_defaults(mut self, defaults: SettingsDefaults) -> Self {
+        let defaults = Arc::new(defaults);
+        self.settings = SettingsService::new(
+            self.store.clone(),
+            self.clock.clone(),
+            Arc::clone(&defaults),
+        );
+        self.jobs = self.jobs.with_settings_defaults(defaults);
+        self
     }
 
     /// The store the services share.

@@ -383,6 +383,16 @@ impl Row {
         }
     }
 
+    /// A nullable boolean column (SQLite: `0` or `1`).
+    pub(crate) fn opt_bool(&self, column: &str) -> DbResult<Option<bool>> {
+        match self {
+            #[cfg(feature = "postgres")]
+            Self::Postgres(r) => r.try_get(column),
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(r) => r.try_get(column),
+        }
+    }
+
     /// A nullable binary column.
     pub(crate) fn opt_bytes(&self, column: &str) -> DbResult<Option<Vec<u8>>> {
         match self {

@@ -7,7 +7,7 @@
 //! | [`CommentStore`] | comments |
 //! | [`AttachmentStore`] | attachment records (blobs live in [`BlobStore`](crate::blob::BlobStore)) |
 //! | [`NotificationStore`] | the notification ledger (each e-mail claimed, then delivered, once) |
-//! | [`UserStore`] | the users tasker has seen |
+//! | [`UserStore`] | the users tasker has seen, and their settings |
 //! | [`JobRunStore`] | records of job runs |
 //! | [`MaintenanceStore`] | the blob sweep's key check, archiving |
 //! | [`StatsStore`] | a user's statistics over a week (the weekly report) |
@@ -39,7 +39,7 @@ use crate::{
     domain::{CommentContent, UserId},
     model::{
         Attachment, Category, CategoryPatch, Comment, JobRun, JobRunCounts, KnownUser, Page,
-        PopulatedTodo, Todo, TodoPatch, TodoStats, WeeklyStats,
+        PopulatedTodo, SettingsChange, StoredSettings, Todo, TodoPatch, TodoStats, WeeklyStats,
     },
     query::{CategoryQuery, TodoQuery},
 };
@@ -378,6 +378,17 @@ pub trait UserStore: Send + Sync {
 
     /// A user recorded by [`remember_user`](Self::remember_user).
     fn known_user(&self, user: &UserId) -> impl Future<Output = Result<Option<KnownUser>>> + Send;
+
+    /// What the user chose in their settings (nothing stored: all `None`).
+    fn user_settings(&self, user: &UserId) -> impl Future<Output = Result<StoredSettings>> + Send;
+
+    /// Stores the values `change` has, keeps the others; the settings after.
+    fn update_user_settings(
+        &self,
+        user: &UserId,
+        change: &SettingsChange,
+        at: OffsetDateTime,
+    ) -> impl Future<Output = Result<StoredSettings>> + Send;
 
     /// Users who own at least one todo, in id order, after `after`.
     fn users_with_todos(

@@ -74,6 +74,7 @@ pub(crate) enum Arg {
     I16(i16),
     I64(i64),
     OptI64(Option<i64>),
+    OptBool(Option<bool>),
     Metadata(Option<TodoMetadata>),
     Bytes(Vec<u8>),
 }

@@ -71,6 +71,7 @@ pub(crate) fn query(sql: Sql) -> Query<'static, sqlx::Sqlite, SqliteArguments> {
             Arg::I16(v) => q.bind(v),
             Arg::I64(v) => q.bind(v),
             Arg::OptI64(v) => q.bind(v),
+            Arg::OptBool(v) => q.bind(v),
             Arg::Metadata(v) => q.bind(v.map(Json)),
             Arg::Bytes(v) => q.bind(v),
         };

@@ -1,13 +1,18 @@
-//! [`UserStore`] for [`AnyStore`]: the users tasker has seen.
+//! [`UserStore`] for [`AnyStore`]: the users tasker has seen, and their settings.
 
 use time::OffsetDateTime;
 
 use super::{
     UserStore,
     any::{AnyStore, decode_all, decode_one},
+    conn::{DbResult, Row},
     sql::{Arg, Sql},
 };
-use crate::{Result, domain::UserId, model::KnownUser};
+use crate::{
+    Result,
+    domain::UserId,
+    model::{KnownUser, SettingsChange, StoredSettings, TimeZoneName},
+};
 
 impl AnyStore {
     /// Records `user` as seen at `at`, unless already known.
@@ -93,4 +98,74 @@ impl UserStore for AnyStore {
         let rows = self.fetch_all(sql, OP).await?;
         decode_all(OP, &rows, |r| r.text("user_id").map(UserId::from_db))
     }
+
+    async fn user_settings(&self, user: &UserId) -> Result<StoredSettings> {
+        const OP: &str = "read a user's settings";
+        let mut sql = self.sql(&format!(
+            "SELECT {SETTINGS_COLUMNS} FROM user_settings WHERE user_id = "
+        ));
+        sql.bind(Arg::Text(user.as_str().to_owned()));
+        let row = self.fetch_optional(sql, OP).await?;
+        Ok(decode_one(OP, row, settings)?.unwrap_or_default())
+    }
+
+    async fn update_user_settings(
+        &self,
+        user: &UserId,
+        change: &SettingsChange,
+        at: OffsetDateTime,
+    ) -> Result<StoredSettings> {
+        const OP: &str = "change a user's settings";
+        let mut sql = self.sql(
+            "INSERT INTO user_settings (user_id, time_zone, due_reminders, overdue_notices, \
+             weekly_report, weekly_report_when_empty, updated_at) VALUES (",
+        );
+        sql.bind(Arg::Text(user.as_str().to_owned())).push(", ");
+        let zone = change.time_zone.as_ref().map(|z| z.as_str().to_owned());
+        sql.bind(Arg::OptText(zone)).push(", ");
+        sql.bind(Arg::OptBool(change.due_reminders)).push(", ");
+        sql.bind(Arg::OptBool(change.overdue_notices)).push(", ");
+        sql.bind(Arg::OptBool(change.weekly_report)).push(", ");
+        sql.bind(Arg::OptBool(change.weekly_report_when_empty))
+            .push(", ");
+        sql.bind(Arg::Time(at))
+            .push(") ON CONFLICT (user_id) DO UPDATE SET ");
+        for column in SETTINGS_SWITCHES {
+            sql.push(&format!(
+                "{column} = COALESCE(excluded.{column}, user_settings.{column}), "
+            ));
+        }
+        sql.push(&format!(
+            "updated_at = excluded.updated_at RETURNING {SETTINGS_COLUMNS}"
+        ));
+        let row = self.fetch_one(sql, OP).await?;
+        settings(&row).map_err(|e| crate::Error::storage(OP, e))
+    }
+}
+
+/// The columns a [`StoredSettings`] is read from.
+const SETTINGS_COLUMNS: &str = "time_zone, due_reminders, overdue_notices, weekly_report, \
+                                weekly_report_when_empty, updated_at";
+
+/// The columns a [`SettingsChange`] leaves alone when it has no value for them.
+const SETTINGS_SWITCHES: [&str; 5] = [
+    "time_zone",
+    "due_reminders",
+    "overdue_notices",
+    "weekly_report",
+    "weekly_report_when_empty",
+];
+
+/// A settings row. A zone the database no longer knows follows the default.
+fn settings(row: &Row) -> DbResult<StoredSettings> {
+    Ok(StoredSettings {
+        time_zone: row
+            .opt_text("time_zone")?
+            .and_then(|name| TimeZoneName::parse(&name).ok()),
+        due_reminders: row.opt_bool("due_reminders")?,
+        overdue_notices: row.opt_bool("overdue_notices")?,
+        weekly_report: row.opt_bool("weekly_report")?,
+        weekly_report_when_empty: row.opt_bool("weekly_report_when_empty")?,
+        updated_at: Some(row.time("updated_at")?),
+    })
 }

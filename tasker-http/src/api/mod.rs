@@ -4,8 +4,10 @@
 pub(crate) mod attachments;
 pub(crate) mod categories;
 pub(crate) mod comments;
+pub(crate) mod me;
 pub(crate) mod system;
 pub(crate) mod todos;
+pub(crate) mod unsubscribe;
 
 use tasker_core::service::Services;
 
@@ -20,6 +22,7 @@ pub(crate) struct AppState<S> {
     pub(crate) services: Services<S>,
     pub(crate) settings: HttpSettings,
     pub(crate) downloads: DownloadLinks,
+    pub(crate) unsubscribe: Option<tasker_core::unsubscribe::UnsubscribeLinks>,
     pub(crate) health: HealthChecks,
     pub(crate) openapi_json: bytes::Bytes,
     pub(crate) uploads: tokio::sync::Semaphore,

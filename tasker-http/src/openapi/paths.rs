@@ -29,6 +29,19 @@ fn get_todos() {}
         ))))]
 fn create_todo() {}
 
+/// The caller's settings: time zone and which recurring e-mails they get
+/// (what they did not choose comes from the server's defaults).
+#[utoipa::path(get, path = "/api/v1/me", tag = "User", operation_id = "getMe",
+    responses((status = 200, description = "The settings", body = UserSettings)))]
+fn get_me() {}
+
+/// Changes the settings present in the body. An unknown time zone is a `400`
+/// naming `timeZone`.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "User", operation_id = "updateMe",
+    request_body = UpdateMeRequest,
+    responses((status = 200, description = "The settings", body = UserSettings)))]
+fn update_me() {}
+
 /// Counts the user's todos by status.
 #[utoipa::path(get, path = "/api/v1/todos/stats", tag = "Todo", operation_id = "getTodoStats",
     responses((status = 200, description = "Counts", body = TodoStats)))]
@@ -82,6 +95,25 @@ fn delete_todo_attachment() {}
            ("attachmentId" = Uuid, Path, description = "Attachment id")),
     responses((status = 200, description = "The URL", body = DownloadUrl)))]
 fn get_attachment_presigned_url() {}
+
+/// The page of a one-click unsubscribe link (RFC 8058) from a recurring
+/// e-mail: a button that switches that kind of e-mail off. Changes nothing
+/// by itself (no bearer token needed).
+#[utoipa::path(get, path = "/api/v1/unsubscribe/{token}", tag = "User",
+    operation_id = "askToUnsubscribe",
+    params(("token" = String, Path, description = "The signed token of the link")),
+    responses((status = 200, description = "The page", content_type = "text/html", body = String)),
+    security(()))]
+fn ask_to_unsubscribe() {}
+
+/// One-click unsubscribe (RFC 8058): switches the link's kind of e-mail off
+/// for its user. Mail clients send the body `List-Unsubscribe=One-Click`,
+/// which is not read (no bearer token needed).
+#[utoipa::path(post, path = "/api/v1/unsubscribe/{token}", tag = "User", operation_id = "unsubscribe",
+    params(("token" = String, Path, description = "The signed token of the link")),
+    responses((status = 200, description = "Unsubscribed: a confirmation page", content_type = "text/html", body = String)),
+    security(()))]
+fn unsubscribe() {}
 
 /// Fetches a file through a signed link (no bearer token needed).
 #[utoipa::path(get, path = "/api/v1/files/{token}", tag = "Todo", operation_id = "downloadFile",

@@ -19,8 +19,10 @@ pub use tasker_core::{
     domain::{TodoMetadata, TodoPriority, TodoStatus},
     model::{
         Attachment, Category, Comment, CommentInput as CommentRequest,
-        CreateCategory as CreateCategoryRequest, CreateTodo as CreateTodoRequest, PopulatedTodo,
-        Todo, TodoStats, UpdateCategory as UpdateCategoryRequest, UpdateTodo as UpdateTodoRequest,
+        CreateCategory as CreateCategoryRequest, CreateTodo as CreateTodoRequest, Notifications,
+        PopulatedTodo, Todo, TodoStats, UpdateCategory as UpdateCategoryRequest,
+        UpdateNotifications, UpdateSettings as UpdateMeRequest, UpdateTodo as UpdateTodoRequest,
+        UserSettings,
     },
     openapi::{CategoryPage, QueryBool, TagText, TodoPage},
     query::{

@@ -5,7 +5,7 @@ use tasker_core::store::Store;
 
 use super::{Access, BodyLimit, Handler, Operation, PathParams, Route, RouteMatch};
 use crate::{
-    api::{attachments, categories, comments, system, todos},
+    api::{attachments, categories, comments, me, system, todos, unsubscribe},
     openapi::{self, Operation as Doc, paths},
 };
 
@@ -71,6 +71,27 @@ pub(crate) fn table<S: Store + 'static>() -> Vec<Route<S>> {
                         })
                     },
                     doc::<paths::__path_create_todo>,
+                ),
+            ],
+        ),
+        route(
+            "/api/v1/me",
+            Authenticated,
+            vec![
+                read(
+                    |s, r| Box::pin(async move { me::get(&s, &r.into_parts().0).await }),
+                    doc::<paths::__path_get_me>,
+                ),
+                write(
+                    M::PATCH,
+                    Json,
+                    |s, r| {
+                        Box::pin(async move {
+                            let (p, b) = r.into_parts();
+                            me::update(&s, &p, b).await
+                        })
+                    },
+                    doc::<paths::__path_update_me>,
                 ),
             ],
         ),
@@ -272,6 +293,35 @@ pub(crate) fn table<S: Store + 'static>() -> Vec<Route<S>> {
                     },
                     doc::<paths::__path_delete_category>,
                 ),
+            ],
+        ),
+        route(
+            "/api/v1/unsubscribe/{token}",
+            SignedLink,
+            vec![
+                read(
+                    |s, r| {
+                        Box::pin(async move {
+                            let p = r.into_parts().0;
+                            unsubscribe::ask(&s, params(&p)).await
+                        })
+                    },
+                    doc::<paths::__path_ask_to_unsubscribe>,
+                ),
+                // The one-click POST of RFC 8058: its body is not read, and a
+                // repeat switches off what is already off.
+                Operation {
+                    method: M::POST,
+                    handler: |s, r| {
+                        Box::pin(async move {
+                            let p = r.into_parts().0;
+                            unsubscribe::confirm(&s, params(&p)).await
+                        })
+                    },
+                    body: Empty,
+                    idempotent: false,
+                    doc: doc::<paths::__path_unsubscribe>,
+                },
             ],
         ),
         route(

@@ -150,7 +150,16 @@ pub(crate) fn build_api(services: Services<AnyStore>, settings: HttpSettings) ->
     TaskerApi::builder(services)
         .settings(settings)
         .auth_layer(crate::support::auth_layer())
+        .unsubscribe_links(unsubscribe_links())
         .build()
+}
+
+/// The unsubscribe links the test API answers.
+pub(crate) fn unsubscribe_links() -> tasker_core::unsubscribe::UnsubscribeLinks {
+    tasker_core::unsubscribe::UnsubscribeLinks::new(
+        b"the unsubscribe key of the tests!".to_vec(),
+        "http://tasker.test",
+    )
 }
 
 /// The authentication the tests run with: HS256 tokens signed with [`SECRET`].

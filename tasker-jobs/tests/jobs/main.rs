@@ -8,4 +8,5 @@ mod delivery;
 mod directory;
 mod failures;
 mod housekeeping;
+mod preferences;
 mod priorities;

@@ -60,6 +60,8 @@ pub(crate) struct Delivery {
     pub(crate) key: Option<String>,
     pub(crate) to: String,
     pub(crate) text: String,
+    /// The `headers` object of the request (Resend's extra header fields).
+    pub(crate) headers: serde_json::Value,
 }
 
 /// What the fake answers next.
@@ -203,6 +205,7 @@ async fn answer(
                     key: key.clone(),
                     to,
                     text: email["text"].as_str().unwrap_or_default().to_owned(),
+                    headers: email["headers"].clone(),
                 });
                 if let Some(k) = &key {
                     s.by_key.insert(k.clone(), id.clone());
@@ -340,9 +343,18 @@ pub(crate) fn context_for(
     JobContext::new(
         jobs.clone(),
         Arc::new(mailer),
-        Arc::new(Templates::embedded()),
+        Arc::new(Templates::embedded().with_app_url("https://tasker.example.com")),
         Arc::new(KnownUsers::new(jobs.clone())),
         queue.clone(),
+    )
+    .with_unsubscribe_links(unsubscribe_links())
+}
+
+/// The unsubscribe links of the test worlds.
+pub(crate) fn unsubscribe_links() -> tasker_core::unsubscribe::UnsubscribeLinks {
+    tasker_core::unsubscribe::UnsubscribeLinks::new(
+        b"the unsubscribe key of the tests!".to_vec(),
+        "https://api.tasker.example.com",
     )
 }
 

@@ -1,6 +1,6 @@
 //! [`ResendMailer`]: Resend's HTTP API.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use reqwest::{StatusCode, header::HeaderMap};
@@ -96,6 +96,11 @@ impl ResendMailer {
             text: email.text.as_deref(),
             reply_to: self.defaults.reply_to_of(email),
             tags: &email.tags,
+            headers: email
+                .headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str()))
+                .collect(),
         })
     }
 
@@ -205,6 +210,8 @@ struct Payload<'a> {
     reply_to: Option<&'a str>,
     #[serde(skip_serializing_if = "<[Tag]>::is_empty")]
     tags: &'a [Tag],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    headers: BTreeMap<&'a str, &'a str>,
 }
 
 #[derive(Debug, Deserialize)]

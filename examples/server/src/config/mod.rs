@@ -14,6 +14,7 @@ use figment::{
     providers::{Env, Format, Toml},
 };
 use serde::Deserialize;
+use tasker_core::model::{Notifications, SettingsDefaults, TimeZoneName};
 use tasker_http::{HttpSettings, RateLimitSettings, auth::JwtConfig};
 use tasker_jobs::JobsConfig;
 use tasker_mail::{MailConfig, Secret};
@@ -67,6 +68,7 @@ pub(crate) struct Config {
     pub(crate) mail: MailConfig,
     pub(crate) jobs: JobsConfig,
     pub(crate) clerk: ClerkConfig,
+    pub(crate) users: UsersConfig,
     pub(crate) log: LogConfig,
     pub(crate) telemetry: TelemetryConfig,
     pub(crate) metrics: MetricsConfig,
@@ -234,6 +236,47 @@ impl Default for ClerkConfig {
         Self {
             secret_key: None,
             api_url: "https://api.clerk.com".to_owned(),
+        }
+    }
+}
+
+/// `users.*`: the settings of a user who chose none (`GET /api/v1/me`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct UsersConfig {
+    pub(crate) time_zone: String,
+    pub(crate) due_reminders: bool,
+    pub(crate) overdue_notices: bool,
+    pub(crate) weekly_report: bool,
+    pub(crate) weekly_report_when_empty: bool,
+}
+
+impl Default for UsersConfig {
+    fn default() -> Self {
+        let defaults = SettingsDefaults::default();
+        let n = defaults.notifications;
+        Self {
+            time_zone: defaults.time_zone.as_str().to_owned(),
+            due_reminders: n.due_reminders,
+            overdue_notices: n.overdue_notices,
+            weekly_report: n.weekly_report,
+            weekly_report_when_empty: n.weekly_report_when_empty,
+        }
+    }
+}
+
+impl UsersConfig {
+    /// The defaults for the services; `users.time_zone` was checked by
+    /// `Config::validate` (an unknown name would be UTC).
+    pub(crate) fn defaults(&self) -> SettingsDefaults {
+        SettingsDefaults {
+            time_zone: TimeZoneName::parse(&self.time_zone).unwrap_or_else(|_| TimeZoneName::utc()),
+            notifications: Notifications {
+                due_reminders: self.due_reminders,
+                overdue_notices: self.overdue_notices,
+                weekly_report: self.weekly_report,
+                weekly_report_when_empty: self.weekly_report_when_empty,
+            },
         }
     }
 }

@@ -25,6 +25,9 @@ impl Config {
                 errors.push(ConfigError::new("bench.user", e.to_string()));
             }
         }
+        if let Err(e) = tasker_core::model::TimeZoneName::parse(&self.users.time_zone) {
+            errors.push(ConfigError::new("users.time_zone", e.error()));
+        }
         if !self.server.host.is_loopback() && !has_secret && auth.jwks_url.is_none() {
             errors.push(ConfigError::new(
                 "server.host",
