@@ -19,6 +19,7 @@ mod json_shape;
 mod listing;
 mod races;
 mod schema;
+mod settings;
 mod statements;
 mod todos;
 mod versions;

@@ -18,6 +18,7 @@ use crate::{
 both!(
     the_one_click_link_of_a_weekly_report_stops_the_next_one,
     a_tokyo_user_sees_the_due_time_in_tokyo_with_a_link_to_the_todo,
+    due_times_are_shown_in_the_users_zone_across_dst_and_odd_offsets,
     reminders_switched_off_are_not_sent_and_not_retried,
     a_weekly_report_switched_off_or_for_an_empty_week_is_not_sent,
 );
@@ -201,4 +202,82 @@ async fn weekly_reports(w: &World, users: &[&str], monday: time::OffsetDateTime)
             .unwrap();
     }
     wait_idle(w).await;
+}
+
+/// One user's reminder, sent at `now`, for todos due at `due` (all within
+/// the next 24 hours): the text of the e-mail.
+async fn reminder_text(
+    backend: Backend,
+    zone: &str,
+    now: time::OffsetDateTime,
+    due: &[time::OffsetDateTime],
+) -> String {
+    let w = World::new(backend).await;
+    w.clock.set(now);
+    let ann = w.user("ann").await;
+    choose(&w, &ann, serde_json::json!({"timeZone": zone})).await;
+    for (i, at) in due.iter().enumerate() {
+        w.todo_due(&ann, &format!("task {i}"), *at).await;
+    }
+    let stop = tasker_jobs::CancellationToken::new();
+    let worker = Worker::start(w.context.clone(), stop.clone());
+    fire(&w.queue, CronJob::DueDateReminders, now).await;
+    let fake = w.fake.clone();
+    let mail = eventually(Duration::from_secs(20), "the reminder", || {
+        let fake = fake.clone();
+        async move { fake.deliveries().pop() }
+    })
+    .await;
+    stop.cancel();
+    worker.wait().await;
+    mail.text
+}
+
+async fn due_times_are_shown_in_the_users_zone_across_dst_and_odd_offsets(backend: Backend) {
+    // Berlin, the night clocks go forward (01:00 UTC, 2027-03-28): one
+    // todo before, one after.
+    let text = reminder_text(
+        backend,
+        "Europe/Berlin",
+        datetime!(2027-03-27 12:00 UTC),
+        &[
+            datetime!(2027-03-28 00:30 UTC),
+            datetime!(2027-03-28 01:30 UTC),
+        ],
+    )
+    .await;
+    assert!(text.contains("Sun, Mar 28, 2027, 01:30 CET"), "{text}");
+    assert!(text.contains("Sun, Mar 28, 2027, 03:30 CEST"), "{text}");
+    // New York, the night clocks go back (06:00 UTC, 2026-11-01): 01:30
+    // twice, first in daylight time, then in standard time.
+    let text = reminder_text(
+        backend,
+        "America/New_York",
+        datetime!(2026-10-31 12:00 UTC),
+        &[
+            datetime!(2026-11-01 05:30 UTC),
+            datetime!(2026-11-01 06:30 UTC),
+        ],
+    )
+    .await;
+    assert!(text.contains("Sun, Nov 1, 2026, 01:30 EDT"), "{text}");
+    assert!(text.contains("Sun, Nov 1, 2026, 01:30 EST"), "{text}");
+    // Half- and three-quarter-hour offsets, and the date line: Kolkata
+    // (+05:30) and Chatham (+13:45 in its summer), at the year's end.
+    let text = reminder_text(
+        backend,
+        "Asia/Kolkata",
+        datetime!(2026-12-31 12:00 UTC),
+        &[datetime!(2026-12-31 18:45 UTC)],
+    )
+    .await;
+    assert!(text.contains("Fri, Jan 1, 2027, 00:15 IST"), "{text}");
+    let text = reminder_text(
+        backend,
+        "Pacific/Chatham",
+        datetime!(2026-12-31 00:00 UTC),
+        &[datetime!(2026-12-31 10:15 UTC)],
+    )
+    .await;
+    assert!(text.contains("Fri, Jan 1, 2027, 00:00 +1345"), "{text}");
 }
