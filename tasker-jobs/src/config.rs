@@ -140,7 +140,8 @@ pub struct CronConfig {
     pub due_reminders: String,
     /// Overdue notices (default daily at 09:00).
     pub overdue_notices: String,
-    /// Weekly reports (default Mondays at 09:00).
+    /// Weekly reports (default every hour: each user's report goes out from
+    /// Monday 09:00 in their time zone, see [`crate::LocalWeek`]).
     pub weekly_reports: String,
     /// Auto-archive (default daily at 02:00).
     pub auto_archive: String,
@@ -154,7 +155,7 @@ impl Default for CronConfig {
             enabled: true,
             due_reminders: "0 */15 * * * *".into(),
             overdue_notices: "0 0 9 * * *".into(),
-            weekly_reports: "0 0 9 * * Mon".into(),
+            weekly_reports: "0 0 * * * *".into(),
             auto_archive: "0 0 2 * * *".into(),
             orphan_sweep: "0 30 3 * * *".into(),
         }

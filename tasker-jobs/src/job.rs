@@ -43,6 +43,10 @@ pub enum Job {
         /// Start of the reported week.
         #[serde(with = "time::serde::rfc3339")]
         week_start: OffsetDateTime,
+        /// Its end, when the week is the user's local one (a DST change makes
+        /// it 7 days ± 1 hour); `None`: 7 days after the start.
+        #[serde(default, with = "time::serde::rfc3339::option")]
+        week_end: Option<OffsetDateTime>,
     },
     /// Archives todos completed more than the configured number of days ago,
     /// batch after batch until none is left.
@@ -245,12 +249,19 @@ mod tests {
     fn jobs_round_trip_as_tagged_json() {
         let job = Job::WeeklyReport {
             user_id: "u1".into(),
-            week_start: datetime!(2026-11-23 00:00 UTC),
+            week_start: datetime!(2026-11-22 15:00 UTC),
+            week_end: Some(datetime!(2026-11-29 15:00 UTC)),
         };
         let json = serde_json::to_value(&job).unwrap();
         assert_eq!(json["type"], "weekly_report");
-        assert_eq!(json["week_start"], "2026-11-23T00:00:00Z");
+        assert_eq!(json["week_start"], "2026-11-22T15:00:00Z");
         assert_eq!(serde_json::from_value::<Job>(json).unwrap(), job);
+        // A job queued before local weeks has no end: seven days.
+        let old: Job = serde_json::from_str(
+            r#"{"type":"weekly_report","user_id":"u1","week_start":"2026-11-23T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert!(matches!(old, Job::WeeklyReport { week_end: None, .. }));
         assert_eq!(
             serde_json::from_str::<Job>(r#"{"type":"noop"}"#).unwrap(),
             Job::Noop

@@ -5,6 +5,7 @@ mod cron;
 mod directory;
 mod error;
 mod job;
+mod local_week;
 mod monitor;
 mod poll;
 mod queue;
@@ -21,6 +22,7 @@ pub use directory::{
 };
 pub use error::{BoxError, JobError, QueueError};
 pub use job::{Digest, DigestTodo, Job, Priority};
+pub use local_week::{LocalWeek, REPORT_HOUR};
 pub use monitor::{JobStats, QueueStats, job_stats, job_stats_json};
 pub use queue::{Backlog, JobQueue, PushOptions};
 pub use runner::{JobContext, JobStorage, previous_week_start};

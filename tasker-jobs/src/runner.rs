@@ -21,8 +21,12 @@ use crate::{
     directory::UserDirectory,
     error::{JobError, QueueError},
     job::{Digest, DigestTodo, Job},
+    local_week::LocalWeek,
     queue::{JobQueue, PushOptions},
 };
+
+/// The ledger kind (and key prefix) of weekly reports.
+const WEEKLY_REPORT: &str = "weekly_report";
 
 /// The storage the jobs need: tasker-core's job queries and the idempotency
 /// keys auto-archive prunes. Every store that has both is one (tasker-core's
@@ -116,11 +120,15 @@ impl<S: JobStorage> JobContext<S> {
                 self.digest(TodoNotificationKind::DueReminder, digest).await
             }
             Job::OverdueDigest(digest) => self.digest(TodoNotificationKind::Overdue, digest).await,
-            Job::WeeklyReportScan { week_start } => self.weekly_scan(*week_start).await,
+            Job::WeeklyReportScan { .. } => self.weekly_scan().await,
             Job::WeeklyReport {
                 user_id,
                 week_start,
-            } => self.weekly_report(&user(user_id)?, *week_start).await,
+                week_end,
+            } => {
+                self.weekly_report(&user(user_id)?, *week_start, *week_end)
+                    .await
+            }
             Job::AutoArchive => self.auto_archive().await,
             Job::SweepOrphanBlobs => self.sweep_orphans().await,
             Job::Noop => Ok(()),
@@ -262,15 +270,31 @@ impl<S: JobStorage> JobContext<S> {
         Ok(())
     }
 
-    async fn weekly_scan(&self, week_start: OffsetDateTime) -> Result<(), JobError> {
-        let period = JobService::<S>::week_period(week_start);
+    /// Pushes the weekly report of every user with todos whose local week's
+    /// report is due ([`LocalWeek::due_at`], from the clock) and not yet
+    /// delivered. The tick's own week is not used: each user's week is
+    /// their local one.
+    async fn weekly_scan(&self) -> Result<(), JobError> {
+        let now = self.jobs.now();
         let mut scan = self.jobs.users(self.config.settings.batch_size);
         while let Some(users) = scan.next_batch().await? {
             for user in users {
-                let key = format!("weekly_report/{}/{period}", user.as_str());
+                let settings = self.jobs.user_settings(&user).await?;
+                let Some(week) = LocalWeek::due_at(now, &settings.time_zone) else {
+                    continue;
+                };
+                if !self
+                    .jobs
+                    .claim_user_notification(&user, WEEKLY_REPORT, &week.period)
+                    .await?
+                {
+                    continue;
+                }
+                let key = format!("{WEEKLY_REPORT}/{}/{}", user.as_str(), week.period);
                 let job = Job::WeeklyReport {
                     user_id: user.as_str().to_owned(),
-                    week_start,
+                    week_start: week.start,
+                    week_end: Some(week.end),
                 };
                 push_keyed(&self.queue, job, key).await?;
             }
@@ -282,9 +306,11 @@ impl<S: JobStorage> JobContext<S> {
         &self,
         user: &UserId,
         week_start: OffsetDateTime,
+        week_end: Option<OffsetDateTime>,
     ) -> Result<(), JobError> {
-        const KIND: &str = "weekly_report";
-        let period = JobService::<S>::week_period(week_start);
+        const KIND: &str = WEEKLY_REPORT;
+        let period = JobService::<S>::week_period(week_start + Duration::days(3));
+        let week_end = week_end.unwrap_or(week_start + Duration::days(7));
         if !self
             .jobs
             .claim_user_notification(user, KIND, &period)
@@ -310,7 +336,12 @@ impl<S: JobStorage> JobContext<S> {
         }
         let stats = self
             .jobs
-            .weekly_stats(user, week_start, self.config.settings.digest_limit)
+            .weekly_stats_between(
+                user,
+                week_start,
+                week_end,
+                self.config.settings.digest_limit,
+            )
             .await?;
         let empty = stats.created == 0 && stats.completed == 0 && stats.overdue == 0;
         if empty && !settings.notifications.weekly_report_when_empty {

@@ -9,6 +9,7 @@ mod attachment;
 mod category;
 mod comment;
 mod job_run;
+mod json_object;
 mod nullable;
 mod page;
 mod settings;
@@ -19,6 +20,7 @@ pub use attachment::{Attachment, NewAttachment};
 pub use category::{Category, CategoryPatch, CreateCategory, NewCategory, UpdateCategory};
 pub use comment::{Comment, CommentInput};
 pub use job_run::{JobRun, JobRunCounts, JobRunStatus, KnownUser};
+pub use json_object::JsonObject;
 pub use nullable::Nullable;
 pub use page::Page;
 pub use settings::{

@@ -104,17 +104,17 @@ impl StoredSettings {
 }
 
 /// The body of `PATCH /api/v1/me`: the fields present change, the others
-/// stay.
+/// stay (`{}` changes nothing).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[cfg_attr(feature = "openapi", schema(as = UpdateMeRequest, min_properties = 1))]
+#[cfg_attr(feature = "openapi", schema(as = UpdateMeRequest))]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateSettings {
     /// An IANA time zone name, such as `Asia/Tokyo` (any case).
     #[serde(default)]
     pub time_zone: Option<String>,
     /// The switches to change.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::json_object::optional_object")]
     pub notifications: Option<UpdateNotifications>,
 }
 
@@ -267,5 +267,17 @@ impl TimeZoneName {
     /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Every name the bundled database knows, sorted (for the OpenAPI
+    /// document's list of accepted values).
+    pub fn known() -> Vec<String> {
+        let mut names: Vec<String> = jiff::tz::db()
+            .available()
+            .map(|name| name.to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
 }

@@ -271,7 +271,23 @@ impl<S: JobStore> JobService<S> {
         week_start: OffsetDateTime,
         list_limit: u32,
     ) -> Result<WeeklyStats> {
-        let week_end = week_start + Duration::days(7);
+        self.weekly_stats_between(user, week_start, week_start + Duration::days(7), list_limit)
+            .await
+    }
+
+    /// [`weekly_stats`](Self::weekly_stats) of the week `[week_start,
+    /// week_end)`, for a local week that a DST change makes an hour shorter
+    /// or longer than seven days.
+    ///
+    /// # Errors
+    /// [`Error::Storage`](crate::Error::Storage).
+    pub async fn weekly_stats_between(
+        &self,
+        user: &UserId,
+        week_start: OffsetDateTime,
+        week_end: OffsetDateTime,
+        list_limit: u32,
+    ) -> Result<WeeklyStats> {
         self.store
             .weekly_stats(user, week_start, week_end, self.clock.now(), list_limit)
             .await

@@ -2,7 +2,7 @@
 
 use http::{Response, StatusCode, request::Parts};
 use tasker_core::{
-    model::{SettingsChange, UpdateSettings},
+    model::{JsonObject, SettingsChange, UpdateSettings},
     store::Store,
 };
 
@@ -29,7 +29,7 @@ pub(crate) async fn update<S: Store>(
     body: RequestBody,
 ) -> Result<Response<Body>, ApiError> {
     let user = caller(&parts.extensions)?;
-    let input: UpdateSettings = json(parts, body, &state.settings).await?;
+    let JsonObject(input): JsonObject<UpdateSettings> = json(parts, body, &state.settings).await?;
     let change = SettingsChange::try_from(input)?;
     let settings = state
         .services

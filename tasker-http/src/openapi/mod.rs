@@ -38,6 +38,7 @@ use crate::{
         (name = "Comment", description = "Comments on todos"),
         (name = "Category", description = "Categories"),
         (name = "Health", description = "Status and documentation"),
+        (name = "User", description = "The caller's settings, and one-click unsubscribe links"),
     )
 )]
 struct ApiDoc;
@@ -92,6 +93,31 @@ impl Modify for AtLeastOneKnownField {
             components
                 .schemas
                 .insert(name.to_owned(), RefOr::T(Schema::AllOf(all)));
+        }
+    }
+}
+
+/// `timeZone` of `PATCH /api/v1/me` lists the names the server accepts
+/// (the bundled IANA database), so that clients can offer them and a
+/// schema-valid name is never refused.
+struct TimeZoneNames;
+
+impl Modify for TimeZoneNames {
+    fn modify(&self, doc: &mut openapi::OpenApi) {
+        let Some(components) = doc.components.as_mut() else {
+            return;
+        };
+        let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut("UpdateMeRequest")
+        else {
+            return;
+        };
+        if let Some(RefOr::T(Schema::Object(zone))) = body.properties.get_mut("timeZone") {
+            let mut names: Vec<serde_json::Value> = tasker_core::model::TimeZoneName::known()
+                .into_iter()
+                .map(serde_json::Value::String)
+                .collect();
+            names.push(serde_json::Value::Null);
+            zone.enum_values = Some(names);
         }
     }
 }
@@ -249,7 +275,12 @@ pub fn openapi() -> openapi::OpenApi {
     for add in crate::routes::documents() {
         add(&mut doc);
     }
-    let modifiers: [&dyn Modify; 3] = [&BearerAuth, &StandardErrors, &AtLeastOneKnownField];
+    let modifiers: [&dyn Modify; 4] = [
+        &BearerAuth,
+        &StandardErrors,
+        &AtLeastOneKnownField,
+        &TimeZoneNames,
+    ];
     for modifier in modifiers {
         modifier.modify(&mut doc);
     }

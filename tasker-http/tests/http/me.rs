@@ -69,10 +69,26 @@ async fn an_unknown_time_zone_is_400_naming_time_zone_and_changes_nothing(app: A
         assert_error(&refused, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
         assert_eq!(error_fields(&refused), ["timeZone"], "{zone}");
     }
-    let not_text = app
-        .patch("alice", "/api/v1/me", json!({"timeZone": 9}))
+    for not_settings in [
+        json!({"timeZone": 9}),
+        json!([]),
+        json!({"notifications": []}),
+        json!({"notifications": {"weeklyReport": "no"}}),
+    ] {
+        let refused = app.patch("alice", "/api/v1/me", not_settings.clone()).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{not_settings}");
+    }
+    let typo = app
+        .patch(
+            "alice",
+            "/api/v1/me",
+            json!({"notifications": {"weeklyReport": 1}}),
+        )
         .await;
-    assert_eq!(not_text.status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_fields(&typo), ["notifications.weeklyReport"]);
+    // `{}` changes nothing, and says so.
+    let nothing = app.patch("alice", "/api/v1/me", json!({})).await;
+    assert_eq!(nothing.status, StatusCode::OK);
     let read = app.get("alice", "/api/v1/me").await;
     assert_eq!(read.json["timeZone"], "UTC");
     assert_eq!(read.json["notifications"]["dueReminders"], true);

@@ -54,7 +54,8 @@ fn cron_jobs_have_names_and_schedules() {
     );
     assert_eq!(
         CronJob::WeeklyReports.schedule(&config),
-        Some("0 0 9 * * Mon")
+        Some("0 0 * * * *"),
+        "hourly: each user's report goes out from Monday 09:00 in their zone"
     );
     assert_eq!("auto-archive".parse::<CronJob>(), Ok(CronJob::AutoArchive));
     let error = "backup".parse::<CronJob>().unwrap_err();

@@ -151,12 +151,14 @@ async fn a_weekly_report_goes_out_once_per_week(backend: Backend) {
     let worker = Worker::start(w.context.clone(), stop.clone());
     // Two schedulers, two ticks of the same Monday, and a manual run with the same week.
     let monday = time::macros::datetime!(2026-11-30 09:00 UTC);
+    w.clock.set(monday);
     fire(&w.queue, CronJob::WeeklyReports, monday).await;
     fire(&w.queue, CronJob::WeeklyReports, monday).await;
     w.queue
         .push(Job::WeeklyReport {
             user_id: "ann".into(),
             week_start: tasker_jobs::previous_week_start(monday),
+            week_end: None,
         })
         .await
         .unwrap();

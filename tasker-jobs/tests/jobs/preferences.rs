@@ -19,6 +19,7 @@ both!(
     the_one_click_link_of_a_weekly_report_stops_the_next_one,
     a_tokyo_user_sees_the_due_time_in_tokyo_with_a_link_to_the_todo,
     due_times_are_shown_in_the_users_zone_across_dst_and_odd_offsets,
+    the_weekly_scan_sends_each_user_the_report_of_their_local_week_from_monday_nine,
     reminders_switched_off_are_not_sent_and_not_retried,
     a_weekly_report_switched_off_or_for_an_empty_week_is_not_sent,
 );
@@ -126,6 +127,7 @@ async fn a_weekly_report_switched_off_or_for_an_empty_week_is_not_sent(backend: 
             .push(Job::WeeklyReport {
                 user_id: user.as_str().to_owned(),
                 week_start: week,
+                week_end: None,
             })
             .await
             .unwrap();
@@ -197,6 +199,7 @@ async fn weekly_reports(w: &World, users: &[&str], monday: time::OffsetDateTime)
             .push(Job::WeeklyReport {
                 user_id: (*user).to_owned(),
                 week_start: tasker_jobs::previous_week_start(monday),
+                week_end: None,
             })
             .await
             .unwrap();
@@ -280,4 +283,57 @@ async fn due_times_are_shown_in_the_users_zone_across_dst_and_odd_offsets(backen
     )
     .await;
     assert!(text.contains("Fri, Jan 1, 2027, 00:00 +1345"), "{text}");
+}
+
+async fn the_weekly_scan_sends_each_user_the_report_of_their_local_week_from_monday_nine(
+    backend: Backend,
+) {
+    let w = World::new(backend).await;
+    let tokyo = w.user("tokyo").await;
+    let utc = w.user("utc").await;
+    choose(&w, &tokyo, serde_json::json!({"timeZone": "Asia/Tokyo"})).await;
+    for user in [&tokyo, &utc] {
+        // Created at T0, Wednesday Nov 25: in the week of Nov 23 in both zones.
+        w.todo_due(user, "something", T0 + TimeDuration::days(1))
+            .await;
+    }
+    let stop = tasker_jobs::CancellationToken::new();
+    let worker = Worker::start(w.context.clone(), stop.clone());
+    let mut sent = Vec::new();
+    for (tick, expected) in [
+        // Sunday in UTC, Monday 08:00 in Tokyo: the week of Nov 16 for both,
+        // never sent (the todos, due Nov 26, are overdue by now).
+        (datetime!(2026-11-29 23:00 UTC), 2),
+        (datetime!(2026-11-30 00:00 UTC), 3), // Monday 09:00 in Tokyo
+        (datetime!(2026-11-30 08:00 UTC), 3),
+        (datetime!(2026-11-30 09:00 UTC), 4), // Monday 09:00 in UTC
+        (datetime!(2026-11-30 10:00 UTC), 4),
+        (datetime!(2026-12-02 10:00 UTC), 4), // a late tick: nothing again
+    ] {
+        w.clock.set(tick);
+        fire(&w.queue, CronJob::WeeklyReports, tick).await;
+        wait_idle(&w).await;
+        sent = w.fake.deliveries();
+        assert_eq!(sent.len(), expected, "at {tick}: {sent:?}");
+    }
+    let keys: Vec<_> = sent.iter().filter_map(|d| d.key.as_deref()).collect();
+    assert!(
+        keys[..2].contains(&"weekly_report/tokyo/2026-W47"),
+        "{keys:?}"
+    );
+    assert!(
+        keys[..2].contains(&"weekly_report/utc/2026-W47"),
+        "{keys:?}"
+    );
+    assert_eq!(
+        keys[2..],
+        ["weekly_report/tokyo/2026-W48", "weekly_report/utc/2026-W48"]
+    );
+    assert!(
+        sent[2].text.contains("(Nov 23 – Nov 30)"),
+        "{}",
+        sent[2].text
+    );
+    stop.cancel();
+    worker.wait().await;
 }
