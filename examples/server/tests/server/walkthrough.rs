@@ -74,6 +74,15 @@ pub(crate) async fn walk(server: &Server, token: &str) -> String {
     assert_eq!(status, StatusCode::OK, "{stats}");
     assert_eq!(stats["total"], 2, "{stats}");
 
+    let (status, me) = send(
+        client
+            .patch(api("/me"))
+            .json(&serde_json::json!({"timeZone": "Europe/Berlin"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["timeZone"], "Europe/Berlin", "{me}");
+
     let form = multipart::Form::new().part(
         "file",
         multipart::Part::bytes(b"%PDF-1.4\nnumbers\n".to_vec())
@@ -143,6 +152,11 @@ async fn readme_flow_on_the_embedded_defaults() {
     let message = std::fs::read_to_string(&eml).expect("eml");
     assert!(message.contains("To: alice@example.com"), "{message}");
     assert!(message.contains("Subject: Reminder:"), "{message}");
+    let text = std::fs::read_to_string(&reminders[0]).expect("text");
+    assert!(
+        text.contains("Europe/Berlin"),
+        "times in alice's zone: {text}"
+    );
 
     // A second run finds nothing new to send.
     cron_run(&env, &|| server.log_text());
