@@ -125,7 +125,7 @@ async fn a_worker_killed_mid_job_leaves_exactly_one_email(backend: Backend) {
     w.fake.script(|s| s.hang = 1);
     welcome(&w).await;
 
-    let context = w.context.clone();
+    let context = w.separate_context().await;
     let (kill, killed) = tokio::sync::oneshot::channel::<()>();
     let doomed = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()

@@ -28,7 +28,8 @@ use time::{OffsetDateTime, macros::datetime};
 /// The fixed "now" of every test.
 pub(crate) const T0: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
 
-/// Which queue backend a case runs on.
+/// Which queue backend a case runs on, and with it the store, as deployed:
+/// Redis with PostgreSQL, the embedded SQLite queue with SQLite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Backend {
     Redis,
@@ -233,6 +234,7 @@ fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
 
 /// A test world: store, clock, queue, fake mail provider, job context.
 pub(crate) struct World {
+    backend: Backend,
     _store: TestStore,
     pub(crate) clock: ManualClock,
     pub(crate) services: Services<AnyStore>,
@@ -283,7 +285,14 @@ impl World {
     }
 
     pub(crate) async fn with_config(backend: Backend, config: JobsConfig) -> Self {
-        let store = TestStore::sqlite().await;
+        let store = match backend {
+            // Under TASKER_TEST_SKIP_POSTGRES (announced by TestStore), SQLite.
+            Backend::Redis => match TestStore::postgres().await {
+                Some(store) => store,
+                None => TestStore::sqlite().await,
+            },
+            Backend::Sqlite => TestStore::sqlite().await,
+        };
         let clock = ManualClock::new(T0);
         let dir = tempfile::tempdir().unwrap();
         let blobs = tasker_core::blob::BlobStore::local(dir.path().join("files")).unwrap();
@@ -292,6 +301,7 @@ impl World {
         let fake = Fake::start().await;
         let context = context_for(&services.jobs, &queue, &fake).with_blobs(blobs.clone());
         Self {
+            backend,
             blobs,
             _store: store,
             clock,
@@ -302,6 +312,27 @@ impl World {
             context,
             _dir: dir,
         }
+    }
+
+    /// A context over the same database and queue with connections of its
+    /// own, as another worker process has: a worker killed in a test takes
+    /// its connections with it, as a killed process does, and leaves the
+    /// test's intact.
+    pub(crate) async fn separate_context(&self) -> JobContext<AnyStore> {
+        let url = match (self._store.url(), self._store.store.pool()) {
+            (Some(url), _) => url,
+            (None, tasker_core::store::Pool::Sqlite(pool)) => format!(
+                "sqlite://{}",
+                pool.connect_options().get_filename().display()
+            ),
+            (None, _) => unreachable!("a test store is PostgreSQL or SQLite"),
+        };
+        let store = AnyStore::connect(&url, &tasker_core::store::StoreOptions::default())
+            .await
+            .expect("a second pool");
+        let jobs = JobService::new(store, Arc::new(self.clock.clone()));
+        let queue = queue_for(self.backend, &self.config, self._dir.path()).await;
+        context_for(&jobs, &queue, &self.fake).with_blobs(self.blobs.clone())
     }
 
     /// A user with a known e-mail address.
