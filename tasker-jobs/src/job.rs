@@ -30,13 +30,16 @@ pub enum Job {
     OverdueScan,
     /// One user's overdue digest.
     OverdueDigest(Digest),
-    /// Enqueues a weekly report for every user with todos.
+    /// Enqueues the weekly report of every user with todos whose local
+    /// week's report is due and not yet sent ([`crate::LocalWeek`]).
     WeeklyReportScan {
-        /// Start of the reported week (Monday 00:00 UTC).
+        /// The UTC week before the tick (Monday 00:00 UTC), kept in the
+        /// payload for scans queued by earlier versions; the scan itself
+        /// works out each user's local week from the clock.
         #[serde(with = "time::serde::rfc3339")]
         week_start: OffsetDateTime,
     },
-    /// One user's weekly report (once per user and ISO week).
+    /// One user's weekly report (once per user and ISO week of their local week).
     WeeklyReport {
         /// The user.
         user_id: String,

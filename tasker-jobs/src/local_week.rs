@@ -53,16 +53,30 @@ impl LocalWeek {
             .to_zoned_datetime(tz.clone())
             .ok()?;
         let end = monday.to_zoned_datetime(tz).ok()?;
-        let (year, week) = (
-            start.date().iso_week_date().year(),
-            start.date().iso_week_date().week(),
-        );
+        let start = instant(start.timestamp())?;
         Some(Self {
-            start: instant(start.timestamp())?,
+            start,
             end: instant(end.timestamp())?,
-            period: format!("{year}-W{week:02}"),
+            period: period_of(start),
         })
     }
+}
+
+/// The ISO week (`2026-W48`) of the week that starts at `start`, in any
+/// zone: the week of the instant three days later, which is that week's
+/// Thursday (the day ISO weeks are named by) everywhere from UTC−12 to
+/// UTC+14.
+pub(crate) fn period_of(start: OffsetDateTime) -> String {
+    let (year, week, _) = (start + time::Duration::days(3)).to_iso_week_date();
+    format!("{year}-W{week:02}")
+}
+
+/// The ledger kind of weekly reports, and the first part of their keys.
+pub(crate) const WEEKLY_REPORT: &str = "weekly_report";
+
+/// The key of a user's report for `period`, in the queue and at the provider.
+pub(crate) fn report_key(user: &str, period: &str) -> String {
+    format!("{WEEKLY_REPORT}/{user}/{period}")
 }
 
 fn instant(at: Timestamp) -> Option<OffsetDateTime> {

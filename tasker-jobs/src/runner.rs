@@ -21,12 +21,9 @@ use crate::{
     directory::UserDirectory,
     error::{JobError, QueueError},
     job::{Digest, DigestTodo, Job},
-    local_week::LocalWeek,
+    local_week::{LocalWeek, WEEKLY_REPORT, period_of, report_key},
     queue::{JobQueue, PushOptions},
 };
-
-/// The ledger kind (and key prefix) of weekly reports.
-const WEEKLY_REPORT: &str = "weekly_report";
 
 /// The storage the jobs need: tasker-core's job queries and the idempotency
 /// keys auto-archive prunes. Every store that has both is one (tasker-core's
@@ -290,7 +287,7 @@ impl<S: JobStorage> JobContext<S> {
                 {
                     continue;
                 }
-                let key = format!("{WEEKLY_REPORT}/{}/{}", user.as_str(), week.period);
+                let key = report_key(user.as_str(), &week.period);
                 let job = Job::WeeklyReport {
                     user_id: user.as_str().to_owned(),
                     week_start: week.start,
@@ -309,7 +306,7 @@ impl<S: JobStorage> JobContext<S> {
         week_end: Option<OffsetDateTime>,
     ) -> Result<(), JobError> {
         const KIND: &str = WEEKLY_REPORT;
-        let period = JobService::<S>::week_period(week_start + Duration::days(3));
+        let period = period_of(week_start);
         let week_end = week_end.unwrap_or(week_start + Duration::days(7));
         if !self
             .jobs
@@ -367,7 +364,7 @@ impl<S: JobStorage> JobContext<S> {
             overdue_todos: stats.overdue_todos.iter().map(|t| self.line(t)).collect(),
         };
         let rendered = self.templates.render_weekly_report(&report)?;
-        let key = format!("{KIND}/{}/{period}", user.as_str());
+        let key = report_key(user.as_str(), &period);
         let email = Email::rendered(recipient.mailbox(), rendered);
         let email = self.unsubscribable(email, user, NotificationKind::WeeklyReport);
         self.send(email, KIND, &key).await?;
